@@ -1,0 +1,181 @@
+"""The composition root: build every part from settings and wire them; nothing runs at import."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+import yaml
+
+from gateway.errors import InvalidRequest, StoreUnavailable
+from gateway.registry import PolicyRegistry
+from gateway.review.policies import record_policies
+from gateway.review.service import ReviewService
+from gateway.rpc.auth import Authenticator, parse_principals
+from gateway.rpc.metrics import Metrics
+from gateway.rpc.server import RpcServer, build_server
+from gateway.runtime import LocalNotifier, SystemClock, UuidIds
+
+__all__ = ["App", "Settings", "build_app", "configure_logging", "load_principals"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``signoff serve`` can be told."""
+
+    address: str = "127.0.0.1:50051"
+    database_url: str = "sqlite:///var/signoff.db"
+    policy_dir: Path = Path("policies")
+    principals_file: Path = Path("config/dev-principals.yaml")
+    metrics_port: int | None = None
+    metrics_address: str = "127.0.0.1"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    reload_seconds: float = 2.0
+    sweep_seconds: float = 5.0
+    max_workers: int = 64
+
+
+@dataclass
+class App:
+    """A running gateway: stop it with ``stop()``."""
+
+    rpc: RpcServer
+    service: ReviewService
+    registry: PolicyRegistry
+    metrics: Metrics
+    store: object
+    engine: object
+    metrics_port: int | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _closers: list = field(default_factory=list)
+    _closed: bool = False
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        """The port the gRPC server is bound to."""
+        return self.rpc.port
+
+    def wait(self) -> None:
+        """Block until ``stop`` is called."""
+        self._stop.wait()
+
+    def stop(self) -> None:
+        """Stop serving, then drain the writer and close the database."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        self.rpc.stop()
+        for close in self._closers:
+            close()
+        for t in self._threads:
+            t.join(timeout=5)
+        self.store.close()  # type: ignore[attr-defined]
+        self.engine.dispose()  # type: ignore[attr-defined]
+
+
+def configure_logging(level: str = "info", json: bool = True) -> None:
+    """structlog JSON lines on stderr, with the per-call context merged in."""
+    renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
+        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def load_principals(path: Path) -> Authenticator:
+    """Read the principals file; a missing or malformed file names itself in one line."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidRequest(str(path), f"cannot read principals file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise InvalidRequest(str(path), f"not valid YAML: {str(exc).splitlines()[0]}") from None
+    return Authenticator.from_entries(parse_principals(doc, str(path)))
+
+
+def _read_tls(settings: Settings) -> tuple[bytes, bytes] | None:
+    if settings.tls_cert is None and settings.tls_key is None:
+        return None
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise InvalidRequest("--tls-cert/--tls-key", "give both or neither")
+    try:
+        return settings.tls_key.read_bytes(), settings.tls_cert.read_bytes()
+    except OSError as exc:
+        raise InvalidRequest(str(exc.filename), f"cannot read: {exc.strerror}") from None
+
+
+def _every(stop: threading.Event, seconds: float, fn, name: str) -> threading.Thread:  # type: ignore[no-untyped-def]
+    log = structlog.get_logger("signoff.bootstrap")
+
+    def loop() -> None:
+        while not stop.wait(seconds):
+            try:
+                fn()
+            except StoreUnavailable as exc:
+                log.warning(f"{name}_failed", error=str(exc))
+            except Exception:  # noqa: BLE001 - a background loop must outlive one bad turn
+                log.exception(f"{name}_failed")
+
+    t = threading.Thread(target=loop, name=name, daemon=True)
+    t.start()
+    return t
+
+
+def build_app(settings: Settings) -> App:
+    """Build and start the gateway; raise a ``SignoffError`` with one clear line on bad config."""
+    from gateway.adapters.audit_reader import SqlAuditReader
+    from gateway.adapters.db import make_engine, upgrade
+    from gateway.adapters.sql_store import SqlStore
+
+    auth = load_principals(settings.principals_file)
+    tls = _read_tls(settings)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    notifier = LocalNotifier()
+    store = SqlStore(engine, on_commit=notifier.notify)
+    clock = SystemClock()
+    try:
+        registry = PolicyRegistry(settings.policy_dir, lambda ps: record_policies(store, clock, ps))
+        registry.load()
+    except BaseException:
+        store.close()
+        engine.dispose()
+        raise
+    metrics = Metrics()
+    service = ReviewService(store, registry, clock, UuidIds(), notifier)
+    metrics.watch_queues(lambda: (clock.now(), store.read(lambda tx: tx.queue_depths(clock.now()))))
+    rpc = build_server(
+        settings.address, service, SqlAuditReader(engine), auth, metrics, tls=tls, max_workers=settings.max_workers
+    )
+
+    def reloaded(ok: bool, error: str) -> None:
+        rpc.set_policy_health(ok)
+        if not ok:
+            metrics.reload_errors.inc()
+
+    registry.on_reload = reloaded
+    app = App(rpc=rpc, service=service, registry=registry, metrics=metrics, store=store, engine=engine)
+    if settings.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        httpd, _ = start_http_server(settings.metrics_port, addr=settings.metrics_address, registry=metrics.registry)
+        app.metrics_port = httpd.server_port
+        app._closers.append(httpd.shutdown)
+    app._threads.append(_every(app._stop, settings.reload_seconds, registry.refresh, "policy_reload"))
+    app._threads.append(_every(app._stop, settings.sweep_seconds, service.expire_leases, "lease_sweep"))
+    return app

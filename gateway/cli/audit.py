@@ -1,0 +1,126 @@
+"""``signoff audit``: verify the hash chain, tail the log, and print override statistics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from gateway.cli.client import add_connection_flags, call, channel, metadata, to_json
+from signoff.v1 import audit_pb2, audit_pb2_grpc
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``audit`` and ``token`` to the command tree."""
+    p = sub.add_parser("audit", help="verify, tail and summarise the audit log")
+    a = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=type(p))
+    a.required = True
+
+    v = a.add_parser("verify", help="recompute the hash chain straight from the database")
+    v.add_argument("--db", default=os.environ.get("SIGNOFF_DATABASE_URL", "sqlite:///var/signoff.db"),
+                   help="database URL (env SIGNOFF_DATABASE_URL; default sqlite:///var/signoff.db)")
+    v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.set_defaults(handler=_verify)
+
+    t = a.add_parser("tail", help="print audit events through the gateway (auditor token)")
+    t.add_argument("--decision", default="", help="only this decision's events")
+    t.add_argument("--decision-type", default="", help="only this decision type")
+    t.add_argument("--type", action="append", default=[], help="only this event type (repeatable)")
+    t.add_argument("--after", type=int, default=0, help="only events after this sequence number")
+    t.add_argument("--limit", type=int, default=0, help="at most this many (0: all)")
+    t.set_defaults(handler=_tail)
+
+    s = a.add_parser("stats", help="override statistics through the gateway (auditor token)")
+    s.add_argument("--group-by", default="policy_version,queue",
+                   help="comma-separated: policy_name, policy_version, queue, rule, reviewer")
+    s.add_argument("--decision-type", default="")
+    s.set_defaults(handler=_stats)
+    for q in (t, s):
+        q.add_argument("--json", action="store_true", help="print JSON lines")
+        add_connection_flags(q)
+
+    tok = sub.add_parser("token", help="make principals-file entries")
+    ts = tok.add_subparsers(dest="token_command", metavar="ACTION", parser_class=type(p))
+    ts.required = True
+    h = ts.add_parser("hash", help="print the sha256 of a bearer token for the principals file")
+    h.add_argument("token")
+    h.set_defaults(handler=_hash)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from audit.store import AuditLog
+    from gateway.adapters.db import make_engine
+
+    engine = make_engine(args.db)
+    try:
+        report = AuditLog().verify(engine)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps({
+            "ok": report.ok, "count": report.count, "head_seq": report.head_seq, "head_hash": report.head_hash,
+            "first_bad_seq": report.first_bad_seq, "problem": report.problem,
+        }, sort_keys=True))
+    elif report.ok:
+        print(f"chain ok: {report.count} events, head seq {report.head_seq}")
+        print(f"head hash {report.head_hash}")
+    else:
+        print(f"CHAIN BROKEN at seq {report.first_bad_seq}: row {report.problem} "
+              f"({report.count} events read)")
+    return 0 if report.ok else 1
+
+
+def _tail(args: argparse.Namespace) -> int:
+    req = audit_pb2.QueryEventsRequest(
+        decision_id=args.decision, decision_type=args.decision_type, types=args.type,
+        after_seq=args.after, limit=args.limit,
+    )
+    with channel(args) as ch:
+        stub = audit_pb2_grpc.AuditServiceStub(ch)
+
+        def stream() -> None:
+            for resp in stub.QueryEvents(req, metadata=metadata(args), timeout=args.timeout):
+                e = resp.event
+                if args.json:
+                    print(to_json(e))
+                else:
+                    when = e.time.ToDatetime().isoformat(timespec="milliseconds")
+                    print(f"{e.seq:>8} {when} {e.type:<19} {e.actor:<16} {e.decision_id or '-':<36} {e.body_json}")
+
+        call(stream)
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    group_by = [g.strip() for g in args.group_by.split(",") if g.strip()]
+    req = audit_pb2.OverrideStatsRequest(group_by=group_by, decision_type=args.decision_type)
+    with channel(args) as ch:
+        stub = audit_pb2_grpc.AuditServiceStub(ch)
+        resp = call(lambda: stub.OverrideStats(req, metadata=metadata(args), timeout=args.timeout))
+    if args.json:
+        for g in resp.groups:
+            print(to_json(g))
+        return 0
+    print_stats(resp, group_by, sys.stdout)
+    return 0
+
+
+def print_stats(resp: audit_pb2.OverrideStatsResponse, group_by: list[str], out) -> None:  # type: ignore[no-untyped-def]
+    """The override table: one row per group."""
+    head = [*group_by, "reviewed", "approved", "edited", "overridden", "rejected", "override%", "median_s"]
+    rows = [[*(g.key.get(k, "") for k in group_by), str(g.reviewed), str(g.approved), str(g.edited),
+             str(g.overridden), str(g.rejected), f"{100 * g.override_rate:.1f}",
+             f"{g.median_time_to_decision_seconds:.1f}"] for g in resp.groups]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, *rows]:
+        out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
+
+
+def _hash(args: argparse.Namespace) -> int:
+    from gateway.rpc.auth import token_hash
+
+    print(token_hash(args.token))
+    return 0

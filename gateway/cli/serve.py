@@ -1,0 +1,71 @@
+"""``signoff serve``: run the gateway until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def _env(name: str, default: str | None) -> str | None:
+    return os.environ.get(name, default)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``serve`` to the command tree."""
+    p = sub.add_parser("serve", help="run the gateway", description="Run the Signoff gRPC gateway.")
+    p.add_argument("--address", default=_env("SIGNOFF_ADDRESS", "127.0.0.1:50051"),
+                   help="host:port to listen on; port 0 picks a free one (env SIGNOFF_ADDRESS)")
+    p.add_argument("--db", dest="database_url", default=_env("SIGNOFF_DATABASE_URL", "sqlite:///var/signoff.db"),
+                   help="SQLAlchemy URL: sqlite:///FILE (default var/signoff.db) or "
+                        "postgresql+psycopg://USER@HOST/DB (env SIGNOFF_DATABASE_URL)")
+    p.add_argument("--policies", default=_env("SIGNOFF_POLICIES", "policies"),
+                   help="directory of routing policy YAML files (env SIGNOFF_POLICIES)")
+    p.add_argument("--principals", default=_env("SIGNOFF_PRINCIPALS", "config/dev-principals.yaml"),
+                   help="principals file: token sha256 -> name and roles (env SIGNOFF_PRINCIPALS)")
+    p.add_argument("--metrics-port", type=int, default=_env("SIGNOFF_METRICS_PORT", None),
+                   help="serve Prometheus metrics on this port (off when unset; env SIGNOFF_METRICS_PORT)")
+    p.add_argument("--metrics-address", default="127.0.0.1", help="address for the metrics port")
+    p.add_argument("--tls-cert", default=_env("SIGNOFF_TLS_CERT", None), help="PEM certificate chain; TLS when set")
+    p.add_argument("--tls-key", default=_env("SIGNOFF_TLS_KEY", None), help="PEM private key; TLS when set")
+    p.add_argument("--reload-seconds", type=float, default=2.0, help="how often to look for policy changes")
+    p.add_argument("--log-level", default=_env("SIGNOFF_LOG_LEVEL", "info"), help="debug, info, warning or error")
+    p.add_argument("--log-format", choices=("json", "console"), default="json", help="log line format")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the app from flags, serve, and shut down cleanly on a signal."""
+    from gateway.bootstrap import Settings, build_app, configure_logging
+
+    configure_logging(args.log_level, json=args.log_format == "json")
+    url = args.database_url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    settings = Settings(
+        address=args.address,
+        database_url=url,
+        policy_dir=Path(args.policies),
+        principals_file=Path(args.principals),
+        metrics_port=args.metrics_port,
+        metrics_address=args.metrics_address,
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
+        reload_seconds=args.reload_seconds,
+    )
+    app = build_app(settings)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app._stop.set())
+    host = args.address.rsplit(":", 1)[0]
+    policies = ", ".join(f"{p.decision}={p.name}@v{p.version}" for p in app.registry.all())
+    print(f"signoff: serving on {host}:{app.port} ({policies})", flush=True)
+    if app.metrics_port is not None:
+        print(f"signoff: metrics on http://{args.metrics_address}:{app.metrics_port}/metrics", flush=True)
+    app.wait()
+    app.stop()
+    print("signoff: stopped", file=sys.stderr, flush=True)
+    return 0

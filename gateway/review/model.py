@@ -1,0 +1,163 @@
+"""The review domain's value types: decisions, review tasks, principals and audit event drafts.
+
+Pure: stdlib only. Records are frozen; use cases make changed copies with ``dataclasses.replace``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "Action",
+    "Correction",
+    "Decision",
+    "EventDraft",
+    "Principal",
+    "Proposal",
+    "Status",
+    "Task",
+    "TaskKind",
+    "TaskState",
+]
+
+
+class Status(enum.StrEnum):
+    """Where a decision stands. ``AUTO_DECIDED`` and ``HUMAN_DECIDED`` are final."""
+
+    AUTO_DECIDED = "AUTO_DECIDED"
+    PENDING_REVIEW = "PENDING_REVIEW"
+    IN_REVIEW = "IN_REVIEW"
+    HUMAN_DECIDED = "HUMAN_DECIDED"
+    EXPIRED = "EXPIRED"
+
+    @property
+    def final(self) -> bool:
+        """True once no further sign-off can change the decision's status."""
+        return self in (Status.AUTO_DECIDED, Status.HUMAN_DECIDED, Status.EXPIRED)
+
+
+class Action(enum.StrEnum):
+    """What a reviewer did with the model's proposal."""
+
+    APPROVE = "APPROVE"
+    EDIT = "EDIT"
+    OVERRIDE = "OVERRIDE"
+    REJECT = "REJECT"
+
+
+class TaskKind(enum.StrEnum):
+    """A held decision awaiting sign-off, or an automatic one drawn for after-the-fact audit."""
+
+    REVIEW = "review"
+    AUDIT = "audit"
+
+
+class TaskState(enum.StrEnum):
+    """A task is open (claimable), claimed under a lease, or done."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller, reviewer or auditor; identity comes only from its token."""
+
+    name: str
+    roles: frozenset[str]
+
+    def has(self, role: str) -> bool:
+        """True when the principal holds ``role``."""
+        return role in self.roles
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """The model's proposed outcome and how sure it is."""
+
+    outcome: str
+    confidence: float
+    scores: Mapping[str, float] = field(default_factory=dict)
+    model: str = ""
+    model_version: str = ""
+    explanation: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """An audit reviewer's correction of an automatic decision, after the fact."""
+
+    outcome: str
+    payload: Mapping[str, Any]
+    action: Action
+    reviewer: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One decision a calling service asked for, from receipt to final outcome."""
+
+    decision_id: str
+    request_id: str
+    request_digest: str
+    decision_type: str
+    subject_ref: str
+    input: Mapping[str, Any]
+    proposal: Proposal
+    requested_by: str
+    status: Status
+    route: str
+    queue: str
+    rule: str
+    reasons: tuple[str, ...]
+    policy_name: str
+    policy_version: int
+    policy_digest: str
+    created_at: datetime
+    significant: bool = False
+    final_outcome: str = ""
+    final_payload: Mapping[str, Any] = field(default_factory=dict)
+    action: Action | None = None
+    reviewer: str = ""
+    review_reason: str = ""
+    decided_at: datetime | None = None
+    sampled: bool = False
+    sample_probability: float = 0.0
+    correction: Correction | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A decision waiting in a queue for a human: claimable, leased, or done."""
+
+    task_id: str
+    decision_id: str
+    queue: str
+    kind: TaskKind
+    state: TaskState
+    created_at: datetime
+    requested_by: str
+    claimed_by: str = ""
+    claimed_at: datetime | None = None
+    lease_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """An audit event before the log gives it a sequence number and chains it."""
+
+    type: str
+    time: datetime
+    actor: str
+    decision_id: str = ""
+    policy_name: str = ""
+    policy_version: int = 0
+    policy_digest: str = ""
+    body: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,32 @@
+"""The one table from the gateway's exception tree to gRPC status codes."""
+
+from __future__ import annotations
+
+import grpc
+
+from gateway import errors
+
+__all__ = ["STATUS_FOR", "status_for"]
+
+#: Most specific first; a test checks every SignoffError subclass is covered.
+STATUS_FOR: dict[type[errors.SignoffError], grpc.StatusCode] = {
+    errors.UnknownDecisionType: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.Conflict: grpc.StatusCode.ALREADY_EXISTS,
+    errors.PreconditionFailed: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.StoreUnavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.PolicyError: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.SignoffError: grpc.StatusCode.INTERNAL,
+}
+
+
+def status_for(exc: errors.SignoffError) -> grpc.StatusCode:
+    """The status code for a domain error (walks the class's MRO through the table)."""
+    for cls in type(exc).__mro__:
+        code = STATUS_FOR.get(cls)  # type: ignore[arg-type]
+        if code is not None:
+            return code
+    return grpc.StatusCode.INTERNAL

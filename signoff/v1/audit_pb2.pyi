@@ -1,0 +1,124 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from signoff.v1 import decision_pb2 as _decision_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AuditEvent(_message.Message):
+    __slots__ = ("seq", "time", "type", "decision_id", "actor", "policy", "body_json", "prev_hash", "hash", "decision_type")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    BODY_JSON_FIELD_NUMBER: _ClassVar[int]
+    PREV_HASH_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    DECISION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    time: _timestamp_pb2.Timestamp
+    type: str
+    decision_id: str
+    actor: str
+    policy: _decision_pb2.PolicyRef
+    body_json: str
+    prev_hash: str
+    hash: str
+    decision_type: str
+    def __init__(self, seq: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[str] = ..., decision_id: _Optional[str] = ..., actor: _Optional[str] = ..., policy: _Optional[_Union[_decision_pb2.PolicyRef, _Mapping]] = ..., body_json: _Optional[str] = ..., prev_hash: _Optional[str] = ..., hash: _Optional[str] = ..., decision_type: _Optional[str] = ...) -> None: ...
+
+class QueryEventsRequest(_message.Message):
+    __slots__ = ("decision_id", "decision_type", "since", "until", "types", "after_seq", "limit")
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    decision_id: str
+    decision_type: str
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    types: _containers.RepeatedScalarFieldContainer[str]
+    after_seq: int
+    limit: int
+    def __init__(self, decision_id: _Optional[str] = ..., decision_type: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., types: _Optional[_Iterable[str]] = ..., after_seq: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class QueryEventsResponse(_message.Message):
+    __slots__ = ("event",)
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: AuditEvent
+    def __init__(self, event: _Optional[_Union[AuditEvent, _Mapping]] = ...) -> None: ...
+
+class VerifyChainRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class VerifyChainResponse(_message.Message):
+    __slots__ = ("ok", "count", "head_seq", "head_hash", "first_bad_seq", "problem")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    HEAD_SEQ_FIELD_NUMBER: _ClassVar[int]
+    HEAD_HASH_FIELD_NUMBER: _ClassVar[int]
+    FIRST_BAD_SEQ_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    count: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int
+    problem: str
+    def __init__(self, ok: _Optional[bool] = ..., count: _Optional[int] = ..., head_seq: _Optional[int] = ..., head_hash: _Optional[str] = ..., first_bad_seq: _Optional[int] = ..., problem: _Optional[str] = ...) -> None: ...
+
+class OverrideStatsRequest(_message.Message):
+    __slots__ = ("group_by", "decision_type", "since", "until")
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    DECISION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    group_by: _containers.RepeatedScalarFieldContainer[str]
+    decision_type: str
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    def __init__(self, group_by: _Optional[_Iterable[str]] = ..., decision_type: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class OverrideStatsGroup(_message.Message):
+    __slots__ = ("key", "reviewed", "approved", "edited", "overridden", "rejected", "override_rate", "median_time_to_decision_seconds")
+    class KeyEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_FIELD_NUMBER: _ClassVar[int]
+    EDITED_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDE_RATE_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_TIME_TO_DECISION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    key: _containers.ScalarMap[str, str]
+    reviewed: int
+    approved: int
+    edited: int
+    overridden: int
+    rejected: int
+    override_rate: float
+    median_time_to_decision_seconds: float
+    def __init__(self, key: _Optional[_Mapping[str, str]] = ..., reviewed: _Optional[int] = ..., approved: _Optional[int] = ..., edited: _Optional[int] = ..., overridden: _Optional[int] = ..., rejected: _Optional[int] = ..., override_rate: _Optional[float] = ..., median_time_to_decision_seconds: _Optional[float] = ...) -> None: ...
+
+class OverrideStatsResponse(_message.Message):
+    __slots__ = ("groups",)
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    groups: _containers.RepeatedCompositeFieldContainer[OverrideStatsGroup]
+    def __init__(self, groups: _Optional[_Iterable[_Union[OverrideStatsGroup, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,132 @@
+"""Nothing acknowledged is lost: restarts, kill -9, and a tampered log found by verify."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+
+from gateway.cli import main as cli
+from signoff.v1 import decision_pb2
+from tests.conftest import ROOT, Client, auth
+from tests.gateway.helpers import claim, claim_request, decide, submit
+
+
+def _serve(db_url: str, policy_dir: Path) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0", "--db", db_url,
+         "--policies", str(policy_dir), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
+         "--log-level", "warning"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    line = proc.stdout.readline()  # type: ignore[union-attr]
+    if not line.startswith("signoff: serving on "):
+        proc.kill()
+        raise AssertionError(f"gateway did not start: {line!r} {proc.stderr.read()}")  # type: ignore[union-attr]
+    return proc, line.split()[3]
+
+
+class TestRestart:
+    """State lives in the database, not the process."""
+
+    def test_acknowledged_decision_survives_kill_9(self, db_url, policy_dir):
+        """A decision acknowledged before SIGKILL is there after a restart."""
+        proc, address = _serve(db_url, policy_dir)
+        with grpc.insecure_channel(address) as ch:
+            held = decide(Client(ch, address), claim_request(confidence=0.8))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc, address = _serve(db_url, policy_dir)
+        try:
+            with grpc.insecure_channel(address) as ch:
+                got = Client(ch, address).decisions.GetDecision(
+                    decision_pb2.GetDecisionRequest(decision_id=held.decision_id), metadata=auth("caller"), timeout=5)
+            assert got.decision.status == decision_pb2.DECISION_STATUS_PENDING_REVIEW
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+    def test_pending_review_and_lease_survive_restart(self, db_url, policy_dir):
+        """A claimed task keeps its lease across a restart and its holder can still submit."""
+        proc, address = _serve(db_url, policy_dir)
+        with grpc.insecure_channel(address) as ch:
+            c = Client(ch, address)
+            decide(c, claim_request(confidence=0.8))
+            task = claim(c, "junior", "alice").task
+        proc.terminate()
+        assert proc.wait(10) == 0
+        proc, address = _serve(db_url, policy_dir)
+        try:
+            with grpc.insecure_channel(address) as ch:
+                c = Client(ch, address)
+                assert not claim(c, "junior", "alice").HasField("task")
+                done = submit(c, task.task_id, "alice", "approve").decision
+            assert done.status == decision_pb2.DECISION_STATUS_HUMAN_DECIDED
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def _db_file(db_url: str) -> str:
+    return db_url.removeprefix("sqlite:///")
+
+
+def _verify(db_url: str, capsys) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    code = cli(["audit", "verify", "--db", db_url])
+    return code, capsys.readouterr().out
+
+
+class TestTamperEvidence:
+    """verify finds the first row that was changed, removed or inserted."""
+
+    @pytest.fixture
+    def log(self, client, gateway, db_url):  # type: ignore[no-untyped-def]
+        """A log of a few decisions, with the gateway stopped and the triggers dropped."""
+        for _ in range(3):
+            decide(client, claim_request(confidence=0.97))
+        gateway.stop()
+        con = sqlite3.connect(_db_file(db_url))
+        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='trigger'")]
+        for name in names:
+            con.execute(f"DROP TRIGGER {name}")
+        con.commit()
+        yield con
+        con.close()
+
+    def test_clean_log_verifies(self, log, db_url, capsys):
+        """An untouched log verifies and prints its head hash."""
+        code, out = _verify(db_url, capsys)
+        assert code == 0 and "chain ok" in out and "head hash" in out
+
+    def test_edited_field_is_found(self, log, db_url, capsys):
+        """A changed actor column is reported at its sequence number."""
+        log.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 4")
+        log.commit()
+        code, out = _verify(db_url, capsys)
+        assert code == 1 and "seq 4" in out and "changed" in out
+
+    def test_deleted_row_is_found(self, log, db_url, capsys):
+        """A removed row is reported where the chain breaks."""
+        log.execute("DELETE FROM audit_events WHERE seq = 5")
+        log.commit()
+        code, out = _verify(db_url, capsys)
+        assert code == 1 and "seq 5" in out and "removed" in out
+
+    def test_inserted_row_is_found(self, log, db_url, capsys):
+        """A forged row is reported as inserted."""
+        row = log.execute("SELECT * FROM audit_events WHERE seq = 3").fetchone()
+        cols = [d[0] for d in log.execute("SELECT * FROM audit_events LIMIT 1").description]
+        forged = dict(zip(cols, row, strict=True))
+        head = log.execute("SELECT max(seq) FROM audit_events").fetchone()[0]
+        forged.update(seq=head + 1, actor="mallory", hash="f" * 64, prev_hash="e" * 64)
+        log.execute(f"INSERT INTO audit_events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [forged[c] for c in cols])
+        log.commit()
+        code, out = _verify(db_url, capsys)
+        assert code == 1 and f"seq {head + 1}" in out and "inserted" in out

@@ -1,0 +1,103 @@
+"""The layout table of STYLE.md, enforced: imports point inward."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STDLIB = set(sys.stdlib_module_names) | {"__future__"}
+
+#: module prefix -> allowed top-level imports beyond the stdlib and the listed gateway modules.
+RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
+    # (module prefix, third-party top-level packages allowed, project module prefixes allowed)
+    ("gateway.policy.loader", {"yaml", "jsonschema"}, ("gateway.policy", "gateway.errors")),
+    ("gateway.policy", set(), ("gateway.policy", "gateway.errors")),
+    ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors")),
+    ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg"},
+     ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
+    ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
+     ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.errors", "signoff")),
+    ("audit", {"sqlalchemy"}, ("audit",)),
+]
+
+
+def _modules() -> list[tuple[str, Path]]:
+    out = []
+    for pkg in ("gateway", "audit"):
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            rel = path.relative_to(ROOT).with_suffix("")
+            parts = list(rel.parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            out.append((".".join(parts), path))
+    return out
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                mod = ".".join([*base, node.module] if node.module else base)
+            else:
+                mod = node.module or ""
+            names.update(f"{mod}.{a.name}" for a in node.names)
+    return names
+
+
+def _rule(module: str) -> tuple[str, set[str], tuple[str, ...]] | None:
+    for rule in RULES:
+        if module == rule[0] or module.startswith(rule[0] + "."):
+            return rule
+    return None
+
+
+def _allowed(name: str, third_party: set[str], project: tuple[str, ...]) -> bool:
+    top = name.split(".")[0]
+    if top in STDLIB:
+        return True
+    if top in {"gateway", "audit", "signoff"}:
+        return any(name == p or name.startswith(p + ".") for p in project)
+    return top in third_party
+
+
+CASES = [(m, p) for m, p in _modules() if _rule(m) is not None]
+
+
+class TestLayout:
+    """Every module imports only what its row of the layout table allows."""
+
+    @pytest.mark.parametrize(("module", "path"), CASES, ids=[m for m, _ in CASES])
+    def test_imports_point_inward(self, module: str, path: Path) -> None:
+        """The module's imports are within its allowed set."""
+        prefix, third_party, project = _rule(module)  # type: ignore[misc]
+        bad = sorted(n for n in _imports(path, module) if not _allowed(n, third_party, project))
+        assert not bad, f"{module} ({prefix} row) imports {bad}"
+
+    def test_audit_never_imports_gateway(self) -> None:
+        """The audit library stands alone."""
+        offenders = [m for m, p in _modules() if m.startswith("audit") and any(
+            n.split(".")[0] == "gateway" for n in _imports(p, m))]
+        assert offenders == []
+
+    def test_generated_code_only_at_the_edge(self) -> None:
+        """Only gateway.rpc and the command line import the generated signoff package."""
+        users = {m for m, p in _modules() if any(n.split(".")[0] == "signoff" for n in _imports(p, m))}
+        assert all(m.startswith(("gateway.rpc", "gateway.cli")) for m in users), users
+
+    def test_every_covered_module_is_small(self) -> None:
+        """Modules stay under about 400 lines."""
+        big = [m for m, p in _modules() if len(p.read_text().splitlines()) > 450]
+        assert big == []

@@ -1,0 +1,43 @@
+"""The tamper-evident audit log: hash-chained events, verification, statistics and SQL storage.
+
+A library that never imports ``gateway``: record, chain, verify and stats are pure; ``store``
+and ``schema`` use SQLAlchemy Core and only ever insert into the event table.
+"""
+
+from audit.chain import chain, chain_hash, event_hash, event_preimage
+from audit.record import GENESIS, Event, NewEvent, PolicyRecord, canonical_json, iso_utc
+from audit.schema import (
+    NAMING_CONVENTION,
+    UtcDateTime,
+    audit_events,
+    metadata,
+    policy_versions,
+)
+from audit.stats import GroupStats, override_stats
+from audit.store import CHAIN_LOCK_KEY, AuditLog, PolicyConflict
+from audit.verify import VerifyReport, verify
+
+__all__ = [
+    "CHAIN_LOCK_KEY",
+    "GENESIS",
+    "NAMING_CONVENTION",
+    "AuditLog",
+    "Event",
+    "GroupStats",
+    "NewEvent",
+    "PolicyConflict",
+    "PolicyRecord",
+    "UtcDateTime",
+    "VerifyReport",
+    "audit_events",
+    "canonical_json",
+    "chain",
+    "chain_hash",
+    "event_hash",
+    "event_preimage",
+    "iso_utc",
+    "metadata",
+    "override_stats",
+    "policy_versions",
+    "verify",
+]

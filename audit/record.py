@@ -1,0 +1,143 @@
+"""The audit log's value types and its one canonical JSON form, so every writer hashes alike.
+
+Pure: stdlib only.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+__all__ = [
+    "GENESIS",
+    "Event",
+    "NewEvent",
+    "PolicyRecord",
+    "canonical_json",
+    "iso_utc",
+    "to_utc",
+]
+
+GENESIS = "0" * 64
+"""The ``prev_hash`` of the first event: the chain hangs from a hash of nothing."""
+
+
+def to_utc(value: datetime) -> datetime:
+    """Return ``value`` in UTC; naive datetimes are refused, since their instant is unknown."""
+    if value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} has no time zone; use UTC")
+    return value.astimezone(UTC)
+
+
+def iso_utc(value: datetime) -> str:
+    """Render an aware datetime as ISO-8601 UTC with microseconds and ``Z`` (one form only)."""
+    if value.tzinfo is not UTC:  # stored rows are already UTC: skip the conversion (hot path)
+        value = to_utc(value)
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _default(obj: object) -> Any:
+    if isinstance(obj, datetime):
+        return iso_utc(obj)
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if isinstance(obj, AbstractSet):
+        return sorted(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    default=_default,
+)
+
+
+def canonical_json(obj: Any) -> str:
+    """The one JSON text of ``obj``: sorted keys, no spaces, UTF-8 as is, no NaN.
+
+    Datetimes become ISO-8601 UTC with microseconds and ``Z``; mappings, enums, sets and
+    tuples become plain JSON, so equal values always give equal text and equal hashes.
+    """
+    return _ENCODER.encode(obj)
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event as a writer hands it to the log, before it has a place in the chain."""
+
+    type: str
+    time: datetime
+    actor: str
+    decision_id: str = ""
+    policy_name: str = ""
+    policy_version: int = 0
+    policy_digest: str = ""
+    body: Mapping[str, Any] = field(default_factory=dict)
+    decision_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A chained event as stored: ``hash`` covers every other column and ``prev_hash``."""
+
+    seq: int
+    time: datetime
+    type: str
+    decision_id: str
+    actor: str
+    policy_name: str
+    policy_version: int
+    policy_digest: str
+    body_json: str
+    prev_hash: str
+    hash: str
+    decision_type: str = ""
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The event body parsed from its stored canonical JSON."""
+        parsed: dict[str, Any] = json.loads(self.body_json)
+        return parsed
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping of every column, with the body parsed."""
+        return {
+            "seq": self.seq,
+            "time": iso_utc(self.time),
+            "type": self.type,
+            "decision_id": self.decision_id,
+            "decision_type": self.decision_type,
+            "actor": self.actor,
+            "policy_name": self.policy_name,
+            "policy_version": self.policy_version,
+            "policy_digest": self.policy_digest,
+            "body": self.body,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRecord:
+    """One policy version's full text, stored once so an auditor can read what decided."""
+
+    name: str
+    version: int
+    digest: str
+    decision_type: str
+    text: str
+    loaded_at: datetime

@@ -1,0 +1,103 @@
+"""The audit tables as SQLAlchemy Core metadata, shared naming convention and UTC time type.
+
+Importing this module defines tables only; it opens no connection.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CHAR,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+from audit.record import to_utc
+
+__all__ = ["NAMING_CONVENTION", "UtcDateTime", "audit_events", "metadata", "policy_versions"]
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Deterministic constraint names, so migrations can name what they alter on every backend."""
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend.
+
+    PostgreSQL stores ``timestamptz``. SQLite has no time type: SQLAlchemy stores fixed-width
+    text (``YYYY-MM-DD HH:MM:SS.ffffff``), written here always in UTC, so text order is time
+    order and values read back are given their UTC zone again. Naive datetimes are refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        utc = to_utc(value)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", BigInteger, autoincrement=False, nullable=False),
+    Column("time", UtcDateTime, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("decision_id", String(64), nullable=False),
+    Column("decision_type", String(128), nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("policy_name", String(128), nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("policy_digest", String(80), nullable=False),
+    Column("body_json", Text, nullable=False),
+    Column("prev_hash", CHAR(64), nullable=False, unique=True),
+    Column("hash", CHAR(64), nullable=False, unique=True),
+    PrimaryKeyConstraint("seq"),
+    Index(None, "decision_id"),
+    Index(None, "decision_type", "time"),
+    Index(None, "type", "time"),
+    Index(None, "time"),
+)
+"""Append-only (triggers refuse UPDATE, DELETE and TRUNCATE); ``prev_hash`` is unique so two
+writers racing on one head fail loudly instead of forking the chain."""
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("name", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("decision_type", String(128), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("loaded_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("name", "version"),
+)
+"""The full text of each policy version, stored once."""

@@ -1,0 +1,235 @@
+"""The audit log on SQL: it only ever inserts and selects, inside its caller's transaction.
+
+Callers own transactions: ``append`` reads the head and inserts in the connection's current
+transaction, so the events commit (or vanish) together with whatever else the caller wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, Select, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from audit.chain import chain
+from audit.record import GENESIS, Event, NewEvent, PolicyRecord
+from audit.schema import audit_events, policy_versions
+from audit.verify import VerifyReport, verify
+
+__all__ = ["CHAIN_LOCK_KEY", "AuditLog", "PolicyConflict"]
+
+CHAIN_LOCK_KEY = 0x5167_6E6F_6666_0001
+"""PostgreSQL advisory lock key serializing chain appends across every gateway replica."""
+
+_E = audit_events.c
+_P = policy_versions.c
+_EVENT_COLUMNS = (
+    _E.seq,
+    _E.time,
+    _E.type,
+    _E.decision_id,
+    _E.actor,
+    _E.policy_name,
+    _E.policy_version,
+    _E.policy_digest,
+    _E.body_json,
+    _E.prev_hash,
+    _E.hash,
+    _E.decision_type,
+)
+
+
+class PolicyConflict(Exception):
+    """The same policy name and version was stored before with a different digest."""
+
+    def __init__(self, name: str, version: int, stored: str, offered: str) -> None:
+        super().__init__(
+            f"policy {name} version {version} is stored with digest {stored}; "
+            f"refusing different content with digest {offered} under the same version"
+        )
+        self.name, self.version, self.stored, self.offered = name, version, stored, offered
+
+
+def _event(row: Row[Any]) -> Event:
+    return Event(*row)
+
+
+def _policy(row: Row[Any]) -> PolicyRecord:
+    return PolicyRecord(
+        name=row.name,
+        version=row.version,
+        digest=row.digest,
+        decision_type=row.decision_type,
+        text=row.text,
+        loaded_at=row.loaded_at,
+    )
+
+
+class AuditLog:
+    """Appends chained events and reads them back; never updates or deletes a row."""
+
+    def lock(self, conn: Connection) -> None:
+        """Serialize chain appends across processes until the transaction ends.
+
+        PostgreSQL: a transaction-scoped advisory lock (re-entrant within a transaction).
+        SQLite: nothing; ``BEGIN IMMEDIATE`` already makes writers take turns.
+        """
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
+
+    def head(self, conn: Connection) -> tuple[int, str]:
+        """The last ``(seq, hash)`` of the chain, or ``(0, GENESIS)`` when it is empty."""
+        row = conn.execute(
+            select(_E.seq, _E.hash).order_by(_E.seq.desc()).limit(1)
+        ).first()
+        return (0, GENESIS) if row is None else (int(row.seq), str(row.hash))
+
+    def append(self, conn: Connection, events: Sequence[NewEvent]) -> list[Event]:
+        """Chain ``events`` after the head and insert them in the caller's transaction."""
+        if not events:
+            return []
+        self.lock(conn)
+        head_seq, head_hash = self.head(conn)
+        chained = chain(events, head_seq, head_hash)
+        conn.execute(
+            insert(audit_events),
+            [
+                {
+                    "seq": e.seq,
+                    "time": e.time,
+                    "type": e.type,
+                    "decision_id": e.decision_id,
+                    "decision_type": e.decision_type,
+                    "actor": e.actor,
+                    "policy_name": e.policy_name,
+                    "policy_version": e.policy_version,
+                    "policy_digest": e.policy_digest,
+                    "body_json": e.body_json,
+                    "prev_hash": e.prev_hash,
+                    "hash": e.hash,
+                }
+                for e in chained
+            ],
+        )
+        return chained
+
+    def events_query(
+        self,
+        *,
+        after_seq: int = 0,
+        decision_id: str | None = None,
+        types: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        decision_type: str | None = None,
+        limit: int | None = None,
+    ) -> Select[Any]:
+        """The select behind ``iter_events``: ``since`` is inclusive, ``until`` exclusive."""
+        stmt = select(*_EVENT_COLUMNS).where(_E.seq > after_seq).order_by(_E.seq)
+        if decision_id is not None:
+            stmt = stmt.where(_E.decision_id == decision_id)
+        if types:
+            stmt = stmt.where(_E.type.in_(list(types)))
+        if since is not None:
+            stmt = stmt.where(_E.time >= since)
+        if until is not None:
+            stmt = stmt.where(_E.time < until)
+        if decision_type is not None:
+            stmt = stmt.where(_E.decision_type == decision_type)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return stmt
+
+    def iter_events(
+        self,
+        conn: Connection,
+        *,
+        after_seq: int = 0,
+        decision_id: str | None = None,
+        types: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        decision_type: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Event]:
+        """Events matching every given filter, in seq order, streamed from the database."""
+        stmt = self.events_query(
+            after_seq=after_seq,
+            decision_id=decision_id,
+            types=types,
+            since=since,
+            until=until,
+            decision_type=decision_type,
+            limit=limit,
+        )
+        for row in conn.execute(stmt.execution_options(yield_per=2000)):
+            yield _event(row)
+
+    def verify(self, bind: Engine | Connection) -> VerifyReport:
+        """Recompute the whole chain, streaming rows in seq order."""
+        if isinstance(bind, Engine):
+            with bind.connect() as conn:
+                return self.verify(conn)
+        stmt = select(*_EVENT_COLUMNS).order_by(_E.seq)
+        result = bind.execute(stmt.execution_options(yield_per=5000))
+        try:
+            return verify(Event(*row) for row in result)
+        finally:
+            result.close()
+
+    def store_policy(
+        self,
+        conn: Connection,
+        *,
+        name: str,
+        version: int,
+        digest: str,
+        decision_type: str,
+        text: str,
+        loaded_at: datetime,
+    ) -> bool:
+        """Store one policy version's text once; True if it was new.
+
+        Raises ``PolicyConflict`` when the version is stored with a different digest.
+        """
+        values = {
+            "name": name,
+            "version": version,
+            "digest": digest,
+            "decision_type": decision_type,
+            "text": text,
+            "loaded_at": loaded_at,
+        }
+        dialect = conn.dialect.name
+        if dialect in ("postgresql", "sqlite"):
+            ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            stmt = (
+                ins(policy_versions).values(values).on_conflict_do_nothing().returning(_P.name)
+            )
+            if conn.execute(stmt).first() is not None:
+                return True
+        else:  # pragma: no cover - other backends take the plain path
+            if self.get_policy(conn, name, version) is None:
+                conn.execute(insert(policy_versions).values(values))
+                return True
+        stored = self.get_policy(conn, name, version)
+        assert stored is not None
+        if stored.digest != digest:
+            raise PolicyConflict(name, version, stored.digest, digest)
+        return False
+
+    def get_policy(self, conn: Connection, name: str, version: int) -> PolicyRecord | None:
+        """One stored policy version, or None."""
+        row = conn.execute(
+            select(policy_versions).where(_P.name == name, _P.version == version)
+        ).first()
+        return None if row is None else _policy(row)
+
+    def list_policies(self, conn: Connection, name: str | None = None) -> list[PolicyRecord]:
+        """Every stored policy version (optionally of one name), by name then version."""
+        stmt = select(policy_versions).order_by(_P.name, _P.version)
+        if name is not None:
+            stmt = stmt.where(_P.name == name)
+        return [_policy(row) for row in conn.execute(stmt)]

@@ -1,0 +1,207 @@
+"""Mapping between domain records and table rows, kept apart so the store reads as SQL only.
+
+JSON-valued fields are canonical JSON text; enums are stored by value; times are aware UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+
+from audit import NewEvent, PolicyRecord, canonical_json, iso_utc
+from audit.record import to_utc
+from gateway.policy.model import PolicyRef
+from gateway.review.model import (
+    Action,
+    Correction,
+    Decision,
+    EventDraft,
+    Proposal,
+    Status,
+    Task,
+    TaskKind,
+    TaskState,
+)
+from gateway.review.ports import StoredPolicy
+
+__all__ = [
+    "decision_from_row",
+    "decision_values",
+    "new_event",
+    "stored_policy",
+    "task_from_row",
+    "task_values",
+]
+
+
+def _correction_json(c: Correction | None) -> str | None:
+    if c is None:
+        return None
+    return canonical_json(
+        {
+            "outcome": c.outcome,
+            "payload": c.payload,
+            "action": c.action.value,
+            "reviewer": c.reviewer,
+            "reason": c.reason,
+            "at": iso_utc(c.at),
+        }
+    )
+
+
+def _correction(text: str | None) -> Correction | None:
+    if text is None:
+        return None
+    d = json.loads(text)
+    return Correction(
+        outcome=d["outcome"],
+        payload=d["payload"],
+        action=Action(d["action"]),
+        reviewer=d["reviewer"],
+        reason=d["reason"],
+        at=datetime.fromisoformat(d["at"]),
+    )
+
+
+def decision_values(d: Decision) -> dict[str, Any]:
+    """Every column of ``decisions`` for ``d``."""
+    p = d.proposal
+    return {
+        "decision_id": d.decision_id,
+        "request_id": d.request_id,
+        "request_digest": d.request_digest,
+        "decision_type": d.decision_type,
+        "subject_ref": d.subject_ref,
+        "input_json": canonical_json(d.input),
+        "proposal_outcome": p.outcome,
+        "proposal_confidence": float(p.confidence),
+        "proposal_scores_json": canonical_json(p.scores),
+        "proposal_model": p.model,
+        "proposal_model_version": p.model_version,
+        "proposal_explanation": p.explanation,
+        "requested_by": d.requested_by,
+        "status": d.status.value,
+        "route": d.route,
+        "queue": d.queue,
+        "rule": d.rule,
+        "reasons_json": canonical_json(list(d.reasons)),
+        "policy_name": d.policy_name,
+        "policy_version": d.policy_version,
+        "policy_digest": d.policy_digest,
+        "created_at": d.created_at,
+        "significant": d.significant,
+        "final_outcome": d.final_outcome,
+        "final_payload_json": canonical_json(d.final_payload),
+        "action": None if d.action is None else d.action.value,
+        "reviewer": d.reviewer,
+        "review_reason": d.review_reason,
+        "decided_at": d.decided_at,
+        "sampled": d.sampled,
+        "sample_probability": float(d.sample_probability),
+        "correction_json": _correction_json(d.correction),
+    }
+
+
+def decision_from_row(r: Row[Any]) -> Decision:
+    """The ``Decision`` a ``decisions`` row holds."""
+    return Decision(
+        decision_id=r.decision_id,
+        request_id=r.request_id,
+        request_digest=r.request_digest,
+        decision_type=r.decision_type,
+        subject_ref=r.subject_ref,
+        input=json.loads(r.input_json),
+        proposal=Proposal(
+            outcome=r.proposal_outcome,
+            confidence=r.proposal_confidence,
+            scores=json.loads(r.proposal_scores_json),
+            model=r.proposal_model,
+            model_version=r.proposal_model_version,
+            explanation=r.proposal_explanation,
+        ),
+        requested_by=r.requested_by,
+        status=Status(r.status),
+        route=r.route,
+        queue=r.queue,
+        rule=r.rule,
+        reasons=tuple(json.loads(r.reasons_json)),
+        policy_name=r.policy_name,
+        policy_version=r.policy_version,
+        policy_digest=r.policy_digest,
+        created_at=r.created_at,
+        significant=bool(r.significant),
+        final_outcome=r.final_outcome,
+        final_payload=json.loads(r.final_payload_json),
+        action=None if r.action is None else Action(r.action),
+        reviewer=r.reviewer,
+        review_reason=r.review_reason,
+        decided_at=r.decided_at,
+        sampled=bool(r.sampled),
+        sample_probability=r.sample_probability,
+        correction=_correction(r.correction_json),
+    )
+
+
+def task_values(t: Task) -> dict[str, Any]:
+    """Every column of ``review_tasks`` for ``t``."""
+    return {
+        "task_id": t.task_id,
+        "decision_id": t.decision_id,
+        "queue": t.queue,
+        "kind": t.kind.value,
+        "state": t.state.value,
+        "created_at": t.created_at,
+        "requested_by": t.requested_by,
+        "claimed_by": t.claimed_by,
+        "claimed_at": t.claimed_at,
+        "lease_expires_at": t.lease_expires_at,
+    }
+
+
+def task_from_row(r: Row[Any]) -> Task:
+    """The ``Task`` a ``review_tasks`` row holds."""
+    return Task(
+        task_id=r.task_id,
+        decision_id=r.decision_id,
+        queue=r.queue,
+        kind=TaskKind(r.kind),
+        state=TaskState(r.state),
+        created_at=r.created_at,
+        requested_by=r.requested_by,
+        claimed_by=r.claimed_by,
+        claimed_at=r.claimed_at,
+        lease_expires_at=r.lease_expires_at,
+    )
+
+
+def stored_policy(p: PolicyRecord) -> StoredPolicy:
+    """The port's view of a stored policy version."""
+    return StoredPolicy(
+        ref=PolicyRef(name=p.name, version=p.version, digest=p.digest),
+        decision_type=p.decision_type,
+        text=p.text,
+        loaded_at=p.loaded_at,
+    )
+
+
+def new_event(draft: EventDraft, decision_type: str) -> NewEvent:
+    """The audit library's event for a use case's draft.
+
+    Checks now what chaining needs later (an aware time, a JSON-able body), so a bad draft
+    fails its own op instead of the whole batch's commit.
+    """
+    canonical_json(draft.body)
+    return NewEvent(
+        type=draft.type,
+        time=to_utc(draft.time),
+        actor=draft.actor,
+        decision_id=draft.decision_id,
+        policy_name=draft.policy_name,
+        policy_version=draft.policy_version,
+        policy_digest=draft.policy_digest,
+        body=draft.body,
+        decision_type=decision_type,
+    )

@@ -1,0 +1,94 @@
+"""The gateway's state tables (decisions, review tasks); unlike the audit log they are updated.
+
+They live on their own ``MetaData`` with the audit library's naming convention: the library
+stays ignorant of the gateway, and the one Alembic migration creates both sets of tables.
+JSON-valued fields are stored as canonical JSON text, so both backends hold the same bytes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from audit.schema import NAMING_CONVENTION, UtcDateTime
+
+__all__ = ["decisions", "metadata", "review_tasks"]
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("decision_id", String(64), nullable=False),
+    Column("request_id", String(256), nullable=False),
+    Column("request_digest", String(80), nullable=False),
+    Column("decision_type", String(128), nullable=False),
+    Column("subject_ref", String(256), nullable=False),
+    Column("input_json", Text, nullable=False),
+    Column("proposal_outcome", String(128), nullable=False),
+    Column("proposal_confidence", Float, nullable=False),
+    Column("proposal_scores_json", Text, nullable=False),
+    Column("proposal_model", String(256), nullable=False),
+    Column("proposal_model_version", String(128), nullable=False),
+    Column("proposal_explanation", Text, nullable=False),
+    Column("requested_by", String(256), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("route", String(128), nullable=False),
+    Column("queue", String(128), nullable=False),
+    Column("rule", String(256), nullable=False),
+    Column("reasons_json", Text, nullable=False),
+    Column("policy_name", String(128), nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("policy_digest", String(80), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("significant", Boolean, nullable=False),
+    Column("final_outcome", String(128), nullable=False),
+    Column("final_payload_json", Text, nullable=False),
+    Column("action", String(16), nullable=True),
+    Column("reviewer", String(256), nullable=False),
+    Column("review_reason", Text, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("sampled", Boolean, nullable=False),
+    Column("sample_probability", Float, nullable=False),
+    Column("correction_json", Text, nullable=True),
+    PrimaryKeyConstraint("decision_id"),
+    UniqueConstraint("request_id"),
+    Index(None, "decision_type", "created_at"),
+    Index(None, "subject_ref"),
+    Index(None, "status"),
+    Index(None, "created_at"),
+)
+"""One row per decision, its current state; its history is in ``audit_events``."""
+
+review_tasks = Table(
+    "review_tasks",
+    metadata,
+    Column("task_id", String(64), nullable=False),
+    Column("decision_id", String(64), nullable=False),
+    Column("queue", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("requested_by", String(256), nullable=False),
+    Column("claimed_by", String(256), nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=True),
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    PrimaryKeyConstraint("task_id"),
+    ForeignKeyConstraint(["decision_id"], ["decisions.decision_id"]),
+    Index(None, "queue", "state", "created_at"),
+    Index(None, "decision_id"),
+    Index(None, "state", "lease_expires_at"),
+)
+"""Held decisions awaiting a human: open, claimed under a lease, or done."""

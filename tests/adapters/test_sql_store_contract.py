@@ -1,0 +1,483 @@
+"""The Store port's contract, run against every backend (SQLite file; PostgreSQL when set)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from audit import AuditLog
+from gateway.adapters import SqlStore, make_engine
+from gateway.errors import Conflict, NotFound, StoreUnavailable
+from gateway.policy.model import PolicyRef
+from gateway.review.model import (
+    Action,
+    Correction,
+    Decision,
+    EventDraft,
+    Proposal,
+    Status,
+    Task,
+    TaskKind,
+    TaskState,
+)
+from gateway.review.ports import StoredPolicy, WriteTx
+
+T0 = datetime(2026, 11, 24, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def decision(n: int | str, **changes: Any) -> Decision:
+    """A held claims decision numbered ``n``."""
+    base = Decision(
+        decision_id=f"d-{n}",
+        request_id=f"r-{n}",
+        request_digest="sha256:" + "a" * 64,
+        decision_type="claims.payout",
+        subject_ref=f"subj-{n}",
+        input={"amount": 1250.5, "lines": [1, 2], "note": "vidrio roto"},
+        proposal=Proposal(
+            outcome="pay",
+            confidence=0.81,
+            scores={"pay": 0.81, "deny": 0.19},
+            model="claims-gbm",
+            model_version="7.1",
+            explanation="similar to 40 paid claims",
+        ),
+        requested_by="claims-svc",
+        status=Status.PENDING_REVIEW,
+        route="junior",
+        queue="junior",
+        rule="mid_confidence",
+        reasons=("confidence 0.81 in [0.70, 0.92)",),
+        policy_name="claims-triage",
+        policy_version=3,
+        policy_digest="sha256:" + "b" * 64,
+        created_at=T0,
+    )
+    return replace(base, **changes)
+
+
+def task(n: int | str, *, queue: str = "junior", age: int = 0, **changes: Any) -> Task:
+    """An open review task for decision ``n``, created ``age`` seconds after T0."""
+    base = Task(
+        task_id=f"t-{n}",
+        decision_id=f"d-{n}",
+        queue=queue,
+        kind=TaskKind.REVIEW,
+        state=TaskState.OPEN,
+        created_at=T0 + timedelta(seconds=age),
+        requested_by="claims-svc",
+    )
+    return replace(base, **changes)
+
+
+def event(d: Decision, type_: str = "decision_received") -> EventDraft:
+    """An audit event draft about ``d``."""
+    return EventDraft(
+        type=type_,
+        time=T0,
+        actor=d.requested_by,
+        decision_id=d.decision_id,
+        policy_name=d.policy_name,
+        policy_version=d.policy_version,
+        policy_digest=d.policy_digest,
+        body={"route": d.route},
+    )
+
+
+def hold(d: Decision, t: Task | None = None) -> Callable[[WriteTx], None]:
+    """An op storing a held decision, its task and an event."""
+
+    def op(tx: WriteTx) -> None:
+        tx.insert_decision(d)
+        if t is not None:
+            tx.insert_task(t)
+        tx.append(event(d))
+
+    return op
+
+
+def claim(queue: str, claimer: str, now: datetime = T0 + timedelta(hours=1)) -> Any:
+    """An op leasing the next task of ``queue`` to ``claimer`` for five minutes."""
+    return lambda tx: tx.claim_next(queue, now, now + timedelta(minutes=5), claimer)
+
+
+def in_threads(n: int, fn: Callable[[int], Any]) -> list[Any]:
+    """Run ``fn(0..n-1)`` on ``n`` threads started together; results (or errors) in order."""
+    out: list[Any] = [None] * n
+    gate = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        gate.wait()
+        try:
+            out[i] = fn(i)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            out[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return out
+
+
+class TestDecisions:
+    def test_round_trip_keeps_every_field(self, store: SqlStore) -> None:
+        """A decision with every field set reads back equal, with aware UTC datetimes."""
+        cet = timezone(timedelta(hours=1))
+        d = decision(
+            1,
+            status=Status.HUMAN_DECIDED,
+            significant=True,
+            final_outcome="deny",
+            final_payload={"amount": 0, "why": ["fraud"]},
+            action=Action.OVERRIDE,
+            reviewer="ana",
+            review_reason="photos predate policy",
+            decided_at=T0.astimezone(cet) + timedelta(minutes=3),
+            sampled=True,
+            sample_probability=0.05,
+            correction=Correction(
+                outcome="deny",
+                payload={"k": "v"},
+                action=Action.OVERRIDE,
+                reviewer="ana",
+                reason="audit",
+                at=T0 + timedelta(days=1),
+            ),
+        )
+        store.write(lambda tx: tx.insert_decision(d))
+
+        got = store.read(lambda tx: tx.decision("d-1"))
+
+        assert got == d
+        assert got is not None and got.decided_at is not None
+        assert got.created_at.tzinfo == UTC and got.decided_at.tzinfo == UTC
+
+    def test_lookup_by_request_id(self, store: SqlStore) -> None:
+        """A decision is found by its caller's request id."""
+        store.write(lambda tx: tx.insert_decision(decision(1)))
+
+        got = store.read(lambda tx: tx.decision_by_request("r-1"))
+
+        assert got is not None and got.decision_id == "d-1"
+
+    def test_unknown_decision_reads_none(self, store: SqlStore) -> None:
+        """Reading a decision that was never stored gives None."""
+        assert store.read(lambda tx: tx.decision("nope")) is None
+
+    def test_request_id_is_unique(self, store: SqlStore) -> None:
+        """A second decision with a taken request id raises Conflict and is not stored."""
+        store.write(lambda tx: tx.insert_decision(decision(1)))
+
+        with pytest.raises(Conflict):
+            store.write(lambda tx: tx.insert_decision(decision(2, request_id="r-1")))
+
+        assert store.read(lambda tx: tx.decision("d-2")) is None
+
+    def test_update_persists(self, store: SqlStore) -> None:
+        """An updated decision reads back with its new state."""
+        d = decision(1)
+        store.write(lambda tx: tx.insert_decision(d))
+        done = replace(d, status=Status.HUMAN_DECIDED, final_outcome="pay", decided_at=T0)
+
+        store.write(lambda tx: tx.update_decision(done))
+
+        assert store.read(lambda tx: tx.decision("d-1")) == done
+
+    def test_update_of_unknown_decision_is_not_found(self, store: SqlStore) -> None:
+        """Updating a decision that does not exist raises NotFound."""
+        with pytest.raises(NotFound):
+            store.write(lambda tx: tx.update_decision(decision(9)))
+
+
+class TestTasks:
+    def test_tasks_for_decision(self, store: SqlStore) -> None:
+        """Tasks are listed per decision."""
+        store.write(hold(decision(1), task(1)))
+
+        assert store.read(lambda tx: tx.tasks_for_decision("d-1")) == [task(1)]
+
+    def test_claim_takes_the_oldest_first(self, store: SqlStore) -> None:
+        """claim_next leases the task created first."""
+        for n, age in ((1, 30), (2, 10), (3, 20)):
+            store.write(hold(decision(n), task(n, age=age)))
+
+        got = store.write(claim("junior", "ana"))
+
+        assert got is not None and got.task_id == "t-2"
+        assert got.state is TaskState.CLAIMED and got.claimed_by == "ana"
+
+    def test_claim_persists_the_lease(self, store: SqlStore) -> None:
+        """The claimed task reads back leased to the claimer until the lease end."""
+        store.write(hold(decision(1), task(1)))
+        now = T0 + timedelta(hours=1)
+
+        store.write(claim("junior", "ana", now))
+
+        got = store.read(lambda tx: tx.task("t-1"))
+        assert got is not None and got.claimed_by == "ana"
+        assert got.lease_expires_at == now + timedelta(minutes=5)
+
+    def test_claim_skips_leased_tasks(self, store: SqlStore) -> None:
+        """A task under a live lease is not claimed again."""
+        store.write(hold(decision(1), task(1)))
+        store.write(claim("junior", "ana"))
+
+        assert store.write(claim("junior", "bob")) is None
+
+    def test_claim_takes_lapsed_leases(self, store: SqlStore) -> None:
+        """A task whose lease ended is claimable by someone else."""
+        store.write(hold(decision(1), task(1)))
+        store.write(claim("junior", "ana", T0))
+
+        got = store.write(claim("junior", "bob", T0 + timedelta(minutes=6)))
+
+        assert got is not None and got.task_id == "t-1" and got.claimed_by == "bob"
+
+    def test_claim_respects_separation_of_duties(self, store: SqlStore) -> None:
+        """A principal never claims a task for a decision it requested."""
+        store.write(hold(decision(1), task(1, age=0, requested_by="ana")))
+        store.write(hold(decision(2), task(2, age=5)))
+
+        got = store.write(claim("junior", "ana"))
+
+        assert got is not None and got.task_id == "t-2"
+
+    def test_claim_stays_in_its_queue(self, store: SqlStore) -> None:
+        """claim_next never hands out a task from another queue."""
+        store.write(hold(decision(1), task(1, queue="senior")))
+
+        assert store.write(claim("junior", "ana")) is None
+
+    def test_concurrent_claims_never_share_a_task(self, engine: Engine) -> None:
+        """Eight threads claiming from two stores (as two replicas) never get the same task."""
+        a, b = SqlStore(engine), SqlStore(engine)
+        try:
+            for n in range(12):
+                a.write(hold(decision(n), task(n, age=n)))
+
+            got = in_threads(16, lambda i: (a if i % 2 else b).write(claim("junior", f"r{i}")))
+        finally:
+            a.close()
+            b.close()
+
+        ids = [t.task_id for t in got if isinstance(t, Task)]
+        assert len(ids) == 12 and len(set(ids)) == 12
+        assert [g for g in got if not isinstance(g, Task)] == [None] * 4
+
+    def test_open_tasks_hide_live_leases(self, store: SqlStore) -> None:
+        """open_tasks lists claimable tasks oldest first, not those under a live lease."""
+        for n in range(3):
+            store.write(hold(decision(n), task(n, age=n)))
+        store.write(claim("junior", "ana"))
+
+        got = store.read(lambda tx: tx.open_tasks("junior", T0 + timedelta(hours=1), 10))
+
+        assert [t.task_id for t in got] == ["t-1", "t-2"]
+
+    def test_lapsed_leases_are_listed(self, store: SqlStore) -> None:
+        """lapsed_leases returns claimed tasks whose lease ended."""
+        store.write(hold(decision(1), task(1)))
+        store.write(claim("junior", "ana", T0))
+
+        got = store.write(lambda tx: tx.lapsed_leases(T0 + timedelta(minutes=6), 10))
+
+        assert [t.task_id for t in got] == ["t-1"]
+
+    def test_queue_depths_count_undone_tasks(self, store: SqlStore) -> None:
+        """queue_depths gives each queue's undone count and oldest creation time."""
+        store.write(hold(decision(1), task(1, age=5)))
+        store.write(hold(decision(2), task(2, age=9)))
+        store.write(hold(decision(3), task(3, queue="senior", state=TaskState.DONE)))
+
+        got = store.read(lambda tx: tx.queue_depths(T0))
+
+        assert got == {"junior": (2, T0 + timedelta(seconds=5))}
+
+
+class TestGroupCommit:
+    def test_failing_op_leaves_no_trace_while_its_batch_commits(self, store: SqlStore) -> None:
+        """An op that raises loses its writes and events; the others in its batch commit."""
+
+        def gate(tx: WriteTx) -> None:
+            deadline = time.monotonic() + 10
+            while store.queued < 3 and time.monotonic() < deadline:
+                time.sleep(0.005)
+
+        def failing(tx: WriteTx) -> None:
+            hold(decision(2), task(2))(tx)
+            raise RuntimeError("boom")
+
+        ops = [hold(decision(1)), failing, hold(decision(3))]
+        gate_thread = threading.Thread(target=store.write, args=(gate,))
+        gate_thread.start()
+        time.sleep(0.05)
+        before = store.committed_batches + 1
+
+        results = in_threads(3, lambda i: store.write(ops[i]))
+        gate_thread.join()
+
+        assert isinstance(results[1], RuntimeError) and results[0] is None is results[2]
+        assert store.committed_batches == before + 1
+        assert store.read(lambda tx: tx.decision("d-2")) is None
+        assert store.read(lambda tx: tx.task("t-2")) is None
+        with store.engine.connect() as conn:
+            ids = [e.decision_id for e in store.audit.iter_events(conn)]
+        assert sorted(ids) == ["d-1", "d-3"]
+
+    def test_concurrent_writes_share_batches(self, store: SqlStore) -> None:
+        """Two hundred concurrent writes commit in fewer than two hundred transactions."""
+        before = store.committed_batches
+
+        in_threads(200, lambda i: store.write(hold(decision(i))))
+
+        assert store.committed_batches - before < 200
+
+    def test_concurrent_writers_give_a_gap_free_verified_chain(self, engine: Engine) -> None:
+        """Writers on two stores (as two replicas) append one chain without gaps or forks."""
+        a, b = SqlStore(engine, batch_max=8), SqlStore(engine, batch_max=8)
+        try:
+            in_threads(
+                40,
+                lambda i: [(a if i % 2 else b).write(hold(decision(f"{i}-{k}"))) for k in range(3)],
+            )
+        finally:
+            a.close()
+            b.close()
+
+        report = AuditLog().verify(engine)
+
+        assert report.ok and report.count == 120 and report.head_seq == 120
+
+    def test_commit_failure_fails_every_op_with_store_unavailable(self, store: SqlStore) -> None:
+        """When the batch's audit insert fails, the op gets StoreUnavailable and nothing stays."""
+        with store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_gone"))
+
+        with pytest.raises(StoreUnavailable):
+            store.write(hold(decision(1)))
+
+        assert store.read(lambda tx: tx.decision("d-1")) is None
+
+    def test_failed_read_is_store_unavailable(self, store: SqlStore) -> None:
+        """A read the database cannot answer raises StoreUnavailable, not a driver error."""
+        with store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE decisions RENAME TO decisions_gone"))
+
+        with pytest.raises(StoreUnavailable):
+            store.read(lambda tx: tx.decision("d-1"))
+
+    def test_on_commit_hears_touched_decisions(self, engine: Engine) -> None:
+        """The on_commit hook receives the decision ids of the committed batch's events."""
+        heard: list[set[str]] = []
+        with SqlStore(engine, on_commit=heard.append) as s:
+            s.write(hold(decision(1)))
+
+        assert heard == [{"d-1"}]
+
+    def test_closed_store_refuses_writes(self, engine: Engine) -> None:
+        """A write after close raises StoreUnavailable."""
+        s = SqlStore(engine)
+        s.close()
+
+        with pytest.raises(StoreUnavailable):
+            s.write(hold(decision(1)))
+
+    def test_events_get_the_decision_type(self, store: SqlStore) -> None:
+        """Appended events carry their decision's type, so the log can be filtered by it."""
+        store.write(hold(decision(1)))
+
+        with store.engine.connect() as conn:
+            got = list(store.audit.iter_events(conn, decision_type="claims.payout"))
+
+        assert [e.decision_id for e in got] == ["d-1"]
+
+
+class TestAuditLog:
+    def test_chain_verifies_after_writes(self, store: SqlStore) -> None:
+        """After ordinary writes the chain verifies and its head is the last event."""
+        for n in range(5):
+            store.write(hold(decision(n), task(n)))
+
+        report = store.audit.verify(store.engine)
+
+        assert report.ok and report.count == 5 and report.head_seq == 5
+
+    @pytest.mark.parametrize(
+        "sql",
+        [
+            "UPDATE audit_events SET actor = 'mallory' WHERE seq = 1",
+            "DELETE FROM audit_events WHERE seq = 1",
+        ],
+        ids=["update", "delete"],
+    )
+    def test_triggers_refuse_changes(self, store: SqlStore, sql: str) -> None:
+        """The database itself refuses UPDATE and DELETE on audit_events."""
+        store.write(hold(decision(1)))
+
+        with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.execute(text(sql))
+
+        assert store.audit.verify(store.engine).count == 1
+
+    def test_truncate_is_refused_on_postgresql(self, store: SqlStore) -> None:
+        """PostgreSQL refuses TRUNCATE on audit_events too (SQLite has no TRUNCATE)."""
+        if store.engine.dialect.name != "postgresql":
+            pytest.skip("TRUNCATE exists only on PostgreSQL")
+        store.write(hold(decision(1)))
+
+        with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.execute(text("TRUNCATE audit_events"))
+
+
+class TestPolicies:
+    POLICY = StoredPolicy(
+        ref=PolicyRef("claims-triage", 3, "sha256:" + "c" * 64),
+        decision_type="claims.payout",
+        text="metadata: {name: claims-triage, version: 3}\n",
+        loaded_at=T0,
+    )
+
+    def test_store_policy_stores_once(self, store: SqlStore) -> None:
+        """The first store of a version is new; storing it again is not."""
+        first = store.write(lambda tx: tx.store_policy(self.POLICY))
+        second = store.write(lambda tx: tx.store_policy(self.POLICY))
+
+        assert (first, second) == (True, False)
+        assert store.read(lambda tx: tx.policies()) == [self.POLICY]
+
+    def test_same_version_with_other_digest_conflicts(self, store: SqlStore) -> None:
+        """The same name and version with a different digest raises Conflict."""
+        store.write(lambda tx: tx.store_policy(self.POLICY))
+        forged = replace(self.POLICY, ref=PolicyRef("claims-triage", 3, "sha256:" + "d" * 64))
+
+        with pytest.raises(Conflict):
+            store.write(lambda tx: tx.store_policy(forged))
+
+        assert store.read(lambda tx: tx.policy("claims-triage", 3)) == self.POLICY
+
+
+class TestDurability:
+    def test_decision_survives_reopening(self, db_url: str, engine: Engine) -> None:
+        """A written decision and its pending task are there after the store and engine close."""
+        with SqlStore(engine) as s:
+            s.write(hold(decision(1), task(1)))
+        engine.dispose()
+
+        reopened = make_engine(db_url)
+        try:
+            with SqlStore(reopened) as s:
+                got = s.read(lambda tx: (tx.decision("d-1"), tx.task("t-1")))
+        finally:
+            reopened.dispose()
+
+        assert got == (decision(1), task(1))

@@ -97,7 +97,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
 
     def Submit(self, request: review_pb2.SubmitRequest, context: grpc.ServicerContext) -> review_pb2.SubmitResponse:
         decision, task = self.service.submit(current_principal(), convert.submit_command(request))
-        self.metrics.reviews.labels(task.queue, review_pb2.ReviewAction.Name(request.action)).inc()
+        self.metrics.reviews.labels(task.queue, decision_pb2.ReviewAction.Name(request.action).removeprefix("REVIEW_ACTION_")).inc()
         return review_pb2.SubmitResponse(
             decision=convert.decision_to_proto(decision), task=convert.task_to_proto(task)
         )

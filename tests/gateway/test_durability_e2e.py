@@ -119,14 +119,33 @@ class TestTamperEvidence:
         assert code == 1 and "seq 5" in out and "removed" in out
 
     def test_inserted_row_is_found(self, log, db_url, capsys):
-        """A forged row is reported as inserted."""
-        row = log.execute("SELECT * FROM audit_events WHERE seq = 3").fetchone()
+        """A well-forged row squeezed in, with the later rows renumbered, is reported as inserted."""
+        from audit.chain import chain_hash, event_preimage
+
         cols = [d[0] for d in log.execute("SELECT * FROM audit_events LIMIT 1").description]
-        forged = dict(zip(cols, row, strict=True))
-        head = log.execute("SELECT max(seq) FROM audit_events").fetchone()[0]
-        forged.update(seq=head + 1, actor="mallory", hash="f" * 64, prev_hash="e" * 64)
+        row4 = dict(zip(cols, log.execute("SELECT * FROM audit_events WHERE seq = 4").fetchone(), strict=True))
+        # The attacker rebuilds the table without its uniqueness guards, as anyone holding the file can.
+        log.execute("CREATE TABLE bare AS SELECT * FROM audit_events")
+        log.execute("DROP TABLE audit_events")
+        log.execute("ALTER TABLE bare RENAME TO audit_events")
+        log.execute("UPDATE audit_events SET seq = seq + 1000 WHERE seq >= 5")
+        log.execute("UPDATE audit_events SET seq = seq - 999 WHERE seq >= 1005")
+        forged = {**row4, "seq": 5, "actor": "mallory", "prev_hash": row4["hash"]}
+        preimage = event_preimage(
+            forged["seq"], _time(forged["time"]), forged["type"], forged["decision_id"], forged["actor"],
+            forged["policy_name"], forged["policy_version"], forged["policy_digest"], forged["body_json"],
+            forged["decision_type"],
+        )
+        forged["hash"] = chain_hash(forged["prev_hash"], preimage)
         log.execute(f"INSERT INTO audit_events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                     [forged[c] for c in cols])
         log.commit()
         code, out = _verify(db_url, capsys)
-        assert code == 1 and f"seq {head + 1}" in out and "inserted" in out
+        assert code == 1 and "seq 5" in out and "inserted" in out
+
+
+def _time(value: str):  # type: ignore[no-untyped-def]
+    """A stored SQLite time column back as the aware UTC datetime the hash was computed over."""
+    from datetime import UTC, datetime
+
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)

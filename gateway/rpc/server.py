@@ -13,7 +13,8 @@ from gateway.review.service import ReviewService
 from gateway.rpc.auth import Authenticator
 from gateway.rpc.interceptors import CallInterceptor
 from gateway.rpc.metrics import Metrics
-from gateway.rpc.servicers import AuditReader, AuditServicer, DecisionServicer, PolicyServicer, ReviewServicer
+from gateway.rpc.audit_servicer import AuditReader, AuditServicer
+from gateway.rpc.servicers import DecisionServicer, PolicyServicer, ReviewServicer
 from signoff.v1 import audit_pb2, audit_pb2_grpc, decision_pb2, decision_pb2_grpc, policy_pb2, policy_pb2_grpc
 from signoff.v1 import review_pb2, review_pb2_grpc
 

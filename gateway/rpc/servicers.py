@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
-from typing import Any, Protocol
 
 import grpc
 import structlog
 
-from gateway.errors import InvalidRequest, NotFound, PermissionDenied
-from gateway.review.model import Principal
+from gateway.errors import InvalidRequest, NotFound
 from gateway.review.ports import StoredPolicy
-from gateway.review.service import AUDITOR, ReviewService
+from gateway.review.service import ReviewService
 from gateway.rpc import convert
 from gateway.rpc.interceptors import current_principal
 from gateway.rpc.metrics import Metrics
 from signoff.v1 import (
-    audit_pb2,
-    audit_pb2_grpc,
     decision_pb2,
     decision_pb2_grpc,
     policy_pb2,
@@ -28,20 +23,10 @@ from signoff.v1 import (
 )
 
 __all__ = [
-    "AuditReader",
-    "AuditServicer",
     "DecisionServicer",
     "PolicyServicer",
     "ReviewServicer",
 ]
-
-
-class AuditReader(Protocol):
-    """What the audit servicer reads: events, chain verification, override statistics."""
-
-    def events(self, **filters: Any) -> Iterator[Any]: ...
-    def verify(self) -> Any: ...
-    def override_stats(self, group_by: list[str], **filters: Any) -> list[Any]: ...
 
 
 class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
@@ -105,85 +90,6 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
     def Release(self, request: review_pb2.ReleaseRequest, context: grpc.ServicerContext) -> review_pb2.ReleaseResponse:
         task = self.service.release(current_principal(), request.task_id, request.reason)
         return review_pb2.ReleaseResponse(task=convert.task_to_proto(task))
-
-
-def _require_auditor(principal: Principal) -> None:
-    if not principal.has(AUDITOR):
-        raise PermissionDenied(f"{principal.name} lacks the role {AUDITOR!r}")
-
-
-def _time_range(request: Any) -> dict[str, datetime | None]:
-    since = convert.timestamp(request.since, "since") if request.HasField("since") else None
-    until = convert.timestamp(request.until, "until") if request.HasField("until") else None
-    if since and until and since > until:
-        raise InvalidRequest("since", "is after until")
-    return {"since": since, "until": until}
-
-
-class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
-    """QueryEvents, VerifyChain, OverrideStats: auditors only."""
-
-    GROUP_KEYS = ("policy_name", "policy_version", "queue", "rule", "reviewer")
-
-    def __init__(self, reader: AuditReader) -> None:
-        self.reader = reader
-
-    def QueryEvents(
-        self, request: audit_pb2.QueryEventsRequest, context: grpc.ServicerContext
-    ) -> Iterator[audit_pb2.QueryEventsResponse]:
-        _require_auditor(current_principal())
-        if request.limit < 0 or request.after_seq < 0:
-            raise InvalidRequest("limit" if request.limit < 0 else "after_seq", "must not be negative")
-        events = self.reader.events(
-            decision_id=request.decision_id or None,
-            decision_type=request.decision_type or None,
-            types=list(request.types) or None,
-            after_seq=request.after_seq,
-            limit=request.limit or None,
-            **_time_range(request),
-        )
-        for e in events:
-            yield audit_pb2.QueryEventsResponse(event=audit_pb2.AuditEvent(
-                seq=e.seq,
-                time=convert.to_timestamp(e.time),
-                type=e.type,
-                decision_id=e.decision_id,
-                actor=e.actor,
-                policy=decision_pb2.PolicyRef(name=e.policy_name, version=e.policy_version, digest=e.policy_digest),
-                body_json=e.body_json,
-                prev_hash=e.prev_hash,
-                hash=e.hash,
-                decision_type=getattr(e, "decision_type", ""),
-            ))
-
-    def VerifyChain(self, request: audit_pb2.VerifyChainRequest, context: grpc.ServicerContext) -> audit_pb2.VerifyChainResponse:
-        _require_auditor(current_principal())
-        r = self.reader.verify()
-        return audit_pb2.VerifyChainResponse(
-            ok=r.ok, count=r.count, head_seq=r.head_seq or 0, head_hash=r.head_hash or "",
-            first_bad_seq=r.first_bad_seq or 0, problem=r.problem or "",
-        )
-
-    def OverrideStats(
-        self, request: audit_pb2.OverrideStatsRequest, context: grpc.ServicerContext
-    ) -> audit_pb2.OverrideStatsResponse:
-        _require_auditor(current_principal())
-        group_by = list(request.group_by) or ["policy_version", "queue"]
-        for key in group_by:
-            if key not in self.GROUP_KEYS:
-                raise InvalidRequest("group_by", f"{key!r} is not one of: {', '.join(self.GROUP_KEYS)}")
-        groups = self.reader.override_stats(
-            group_by, decision_type=request.decision_type or None, **_time_range(request)
-        )
-        return audit_pb2.OverrideStatsResponse(groups=[
-            audit_pb2.OverrideStatsGroup(
-                key={k: str(v) for k, v in g.key.items()},
-                reviewed=g.reviewed, approved=g.approved, edited=g.edited,
-                overridden=g.overridden, rejected=g.rejected, override_rate=g.override_rate,
-                median_time_to_decision_seconds=g.median_time_to_decision_seconds or 0.0,
-            )
-            for g in groups
-        ])
 
 
 class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -41,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     for q in (t, s):
         q.add_argument("--json", action="store_true", help="print JSON lines")
         add_connection_flags(q)
+
+    # `signoff audit explain` lives in its own module.
+    importlib.import_module("gateway.cli.audit_explain").register(a)
 
     tok = sub.add_parser("token", help="make principals-file entries")
     ts = tok.add_subparsers(dest="token_command", metavar="ACTION", parser_class=type(p))

@@ -49,3 +49,27 @@ class TestErrorTable:
         assert status_for(errors.InvalidRequest("x", "y")) == grpc.StatusCode.INVALID_ARGUMENT
         assert status_for(errors.UnknownDecisionType("t")) == grpc.StatusCode.INVALID_ARGUMENT
         assert status_for(errors.StoreUnavailable("db down")) == grpc.StatusCode.UNAVAILABLE
+
+
+def _buf() -> str | None:
+    import os
+    import shutil
+
+    local = ROOT / ".ci" / "node" / "node_modules" / ".bin" / "buf"
+    return os.environ.get("SIGNOFF_BUF") or (str(local) if local.exists() else shutil.which("buf"))
+
+
+class TestBufLint:
+    """The API follows buf's STANDARD lint rules."""
+
+    def test_buf_lint_is_clean(self) -> None:
+        """`buf lint` in proto/ reports nothing."""
+        import subprocess
+
+        import pytest
+
+        buf = _buf()
+        if buf is None:
+            pytest.skip("buf is not installed here; .ci/run installs it with npm (@bufbuild/buf)")
+        result = subprocess.run([buf, "lint"], cwd=ROOT / "proto", capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr

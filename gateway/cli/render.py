@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
-from google.protobuf import json_format
 
+from gateway.rpc.convert import from_struct
 from signoff.v1 import decision_pb2, review_pb2
 
 __all__ = ["print_decision", "print_task"]
@@ -27,7 +27,7 @@ def print_decision(d: decision_pb2.Decision, out: TextIO) -> None:
         f"route      {d.route}    rule {d.rule}",
     ]
     lines += [f"  because  {r}" for r in d.reasons]
-    lines.append(f"input      {json.dumps(json_format.MessageToDict(d.input), sort_keys=True)}")
+    lines.append(f"input      {json.dumps(from_struct(d.input), sort_keys=True)}")
     scores = ", ".join(f"{k}={v:.3f}" for k, v in sorted(p.scores.items()))
     lines.append(f"proposal   {p.outcome} (confidence {p.confidence:.3f}) by {p.model or '-'} {p.model_version}")
     if scores:

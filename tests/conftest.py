@@ -66,8 +66,9 @@ def db_url(tmp_path: Path) -> str:
 @pytest.fixture
 def gateway(db_url: str, policy_dir: Path) -> Iterator[object]:
     """A running gateway (in this process) on 127.0.0.1 port 0."""
-    from gateway.bootstrap import Settings, build_app
+    from gateway.bootstrap import Settings, build_app, configure_logging
 
+    configure_logging("warning")
     app = build_app(Settings(
         address="127.0.0.1:0",
         database_url=db_url,

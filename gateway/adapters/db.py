@@ -25,7 +25,7 @@ from sqlalchemy import (
     make_url,
     select,
 )
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, ProgrammingError
 
 from gateway.errors import StoreUnavailable
 
@@ -139,16 +139,40 @@ def _config(conn: Connection) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database to ``revision`` (default: the newest) in one transaction."""
+    """Migrate the database to ``revision`` (default: the newest) in one transaction.
+
+    A database already at the newest revision is left alone without any DDL, so a gateway
+    connected as the unprivileged application role (``signoff_app``, see migration 0002)
+    starts normally. When migrating is needed but the user may not change the schema, the
+    error says to migrate as the owner (``signoff migrate --db OWNER_URL``).
+    """
+    head = head_revision()
     try:
         with engine.connect() as conn:
             conn.execution_options(**WRITE)
             with conn.begin():
                 if conn.dialect.name == "postgresql":  # replicas starting together take turns
                     conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
-                command.upgrade(_config(conn), revision)
+                current = MigrationContext.configure(conn).get_current_revision()
+                if revision == "head" and current == head:
+                    return
+                try:
+                    command.upgrade(_config(conn), revision)
+                except ProgrammingError as exc:
+                    if _sqlstate(exc) != "42501":  # insufficient_privilege
+                        raise
+                    raise StoreUnavailable(
+                        f"database {describe_url(engine.url)} is at revision {current or 'none'}, "
+                        f"this gateway needs {head}, and this user may not migrate it "
+                        f"({_first_line(exc)}); run `signoff migrate --db OWNER_URL` as the "
+                        "schema owner"
+                    ) from None
     except DBAPIError as exc:
         raise unavailable(engine.url, exc) from exc
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    return str(getattr(exc.orig, "sqlstate", "") or getattr(exc.orig, "pgcode", "") or "")
 
 
 def head_revision() -> str | None:

@@ -69,6 +69,10 @@ decisions = Table(
     Index(None, "subject_ref"),
     Index(None, "status"),
     Index(None, "created_at"),
+    # The decision-log filters (migration 0002); each ends in created_at, the page order.
+    Index(None, "policy_name", "policy_version", "created_at"),
+    Index(None, "queue", "created_at"),
+    Index(None, "reviewer", "created_at"),
 )
 """One row per decision, its current state; its history is in ``audit_events``."""
 

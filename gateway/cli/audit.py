@@ -1,4 +1,4 @@
-"""``signoff audit``: verify the hash chain, tail the log, and print override statistics."""
+"""``signoff audit``: verify the hash chain, tail and query the logs, print override statistics."""
 
 from __future__ import annotations
 
@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     for q in (t, s):
         q.add_argument("--json", action="store_true", help="print JSON lines")
         add_connection_flags(q)
+
+    # `signoff audit query` lives in its own module.
+    importlib.import_module("gateway.cli.audit_query").register(a)
 
     # `signoff audit explain` lives in its own module.
     importlib.import_module("gateway.cli.audit_explain").register(a)

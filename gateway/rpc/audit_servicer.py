@@ -1,7 +1,8 @@
-"""The auditor's servicer: query the log, verify the chain, count overrides (auditors only)."""
+"""The auditor's servicer: query decisions and events, explain one decision, verify, count (auditors only)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,9 +20,17 @@ __all__ = ["AuditReader", "AuditServicer"]
 
 
 class AuditReader(Protocol):
-    """What the audit servicer reads: events, chain verification, override statistics."""
+    """What the audit servicer reads: events, decision pages, trails, verification, statistics.
+
+    ``event_page`` and ``decision_page`` take their filters as plain values (``None`` or 0:
+    any) and return an object with ``items`` and ``next_page_token``; they raise
+    ``InvalidRequest`` for an unknown filter value or a page token of another query.
+    """
 
     def events(self, **filters: Any) -> Iterator[Any]: ...
+    def event_page(self, filters: dict[str, Any], size: int = 0, token: str = "") -> Any: ...
+    def decision_page(self, filters: dict[str, Any], size: int = 0, token: str = "") -> Any: ...
+    def trail(self, decision_id: str) -> dict[str, Any]: ...
     def verify(self) -> Any: ...
     def override_stats(self, group_by: list[str], **filters: Any) -> list[Any]: ...
 
@@ -39,8 +48,29 @@ def _time_range(request: Any) -> dict[str, datetime | None]:
     return {"since": since, "until": until}
 
 
+def _event(e: Any) -> audit_pb2.AuditEvent:
+    return audit_pb2.AuditEvent(
+        seq=e.seq,
+        time=convert.to_timestamp(e.time),
+        type=e.type,
+        decision_id=e.decision_id,
+        actor=e.actor,
+        policy=decision_pb2.PolicyRef(name=e.policy_name, version=e.policy_version, digest=e.policy_digest),
+        body_json=e.body_json,
+        prev_hash=e.prev_hash,
+        hash=e.hash,
+        decision_type=getattr(e, "decision_type", ""),
+    )
+
+
+def _version(value: int) -> int:
+    if value < 0:
+        raise InvalidRequest("policy_version", "must not be negative")
+    return value
+
+
 class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
-    """QueryEvents, VerifyChain, OverrideStats: auditors only."""
+    """QueryEvents, ListEvents, QueryDecisions, ExplainDecision, VerifyChain, OverrideStats."""
 
     GROUP_KEYS = ("policy_name", "policy_version", "queue", "rule", "reviewer")
 
@@ -62,18 +92,58 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             **_time_range(request),
         )
         for e in events:
-            yield audit_pb2.QueryEventsResponse(event=audit_pb2.AuditEvent(
-                seq=e.seq,
-                time=convert.to_timestamp(e.time),
-                type=e.type,
-                decision_id=e.decision_id,
-                actor=e.actor,
-                policy=decision_pb2.PolicyRef(name=e.policy_name, version=e.policy_version, digest=e.policy_digest),
-                body_json=e.body_json,
-                prev_hash=e.prev_hash,
-                hash=e.hash,
-                decision_type=getattr(e, "decision_type", ""),
-            ))
+            yield audit_pb2.QueryEventsResponse(event=_event(e))
+
+    def ListEvents(self, request: audit_pb2.ListEventsRequest, context: grpc.ServicerContext) -> audit_pb2.ListEventsResponse:
+        _require_auditor(current_principal())
+        filters = {
+            "decision_id": request.decision_id or None,
+            "decision_type": request.decision_type or None,
+            "types": tuple(request.types),
+            "actor": request.actor or None,
+            "policy_name": request.policy_name or None,
+            "policy_version": _version(request.policy_version),
+            **_time_range(request),
+        }
+        page = self.reader.event_page(filters, request.page_size, request.page_token)
+        return audit_pb2.ListEventsResponse(
+            events=[_event(e) for e in page.items], next_page_token=page.next_page_token
+        )
+
+    def QueryDecisions(
+        self, request: audit_pb2.QueryDecisionsRequest, context: grpc.ServicerContext
+    ) -> audit_pb2.QueryDecisionsResponse:
+        _require_auditor(current_principal())
+        filters = {
+            "decision_type": request.decision_type or None,
+            "policy_name": request.policy_name or None,
+            "policy_version": _version(request.policy_version),
+            "route": request.route or None,
+            "queue": request.queue or None,
+            "reviewer": request.reviewer or None,
+            "action": request.action or None,
+            "overridden": request.overridden if request.HasField("overridden") else None,
+            "subject_ref": request.subject_ref or None,
+            "status": request.status or None,
+            "decision_id": request.decision_id or None,
+            **_time_range(request),
+        }
+        page = self.reader.decision_page(filters, request.page_size, request.page_token)
+        return audit_pb2.QueryDecisionsResponse(
+            decisions=[convert.decision_to_proto(d) for d in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    def ExplainDecision(
+        self, request: audit_pb2.ExplainDecisionRequest, context: grpc.ServicerContext
+    ) -> audit_pb2.ExplainDecisionResponse:
+        _require_auditor(current_principal())
+        if not request.decision_id:
+            raise InvalidRequest("decision_id", "is required")
+        trail = self.reader.trail(request.decision_id)
+        return audit_pb2.ExplainDecisionResponse(
+            trail_json=json.dumps(trail, sort_keys=True, ensure_ascii=False, default=str)
+        )
 
     def VerifyChain(self, request: audit_pb2.VerifyChainRequest, context: grpc.ServicerContext) -> audit_pb2.VerifyChainResponse:
         _require_auditor(current_principal())

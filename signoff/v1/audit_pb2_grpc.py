@@ -40,6 +40,21 @@ class AuditServiceStub:
                 request_serializer=signoff_dot_v1_dot_audit__pb2.QueryEventsRequest.SerializeToString,
                 response_deserializer=signoff_dot_v1_dot_audit__pb2.QueryEventsResponse.FromString,
                 _registered_method=True)
+        self.ListEvents = channel.unary_unary(
+                '/signoff.v1.AuditService/ListEvents',
+                request_serializer=signoff_dot_v1_dot_audit__pb2.ListEventsRequest.SerializeToString,
+                response_deserializer=signoff_dot_v1_dot_audit__pb2.ListEventsResponse.FromString,
+                _registered_method=True)
+        self.QueryDecisions = channel.unary_unary(
+                '/signoff.v1.AuditService/QueryDecisions',
+                request_serializer=signoff_dot_v1_dot_audit__pb2.QueryDecisionsRequest.SerializeToString,
+                response_deserializer=signoff_dot_v1_dot_audit__pb2.QueryDecisionsResponse.FromString,
+                _registered_method=True)
+        self.ExplainDecision = channel.unary_unary(
+                '/signoff.v1.AuditService/ExplainDecision',
+                request_serializer=signoff_dot_v1_dot_audit__pb2.ExplainDecisionRequest.SerializeToString,
+                response_deserializer=signoff_dot_v1_dot_audit__pb2.ExplainDecisionResponse.FromString,
+                _registered_method=True)
         self.VerifyChain = channel.unary_unary(
                 '/signoff.v1.AuditService/VerifyChain',
                 request_serializer=signoff_dot_v1_dot_audit__pb2.VerifyChainRequest.SerializeToString,
@@ -57,7 +72,28 @@ class AuditServiceServicer:
     """
 
     def QueryEvents(self, request, context):
-        """QueryEvents streams matching events in sequence order.
+        """QueryEvents streams matching events in sequence order (for tailing; resume with after_seq).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEvents(self, request, context):
+        """ListEvents returns one page of matching events in sequence order, with a page token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QueryDecisions(self, request, context):
+        """QueryDecisions returns one page of matching decisions, oldest first, with a page token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExplainDecision(self, request, context):
+        """ExplainDecision returns one decision's whole trail as JSON.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -84,6 +120,21 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.QueryEvents,
                     request_deserializer=signoff_dot_v1_dot_audit__pb2.QueryEventsRequest.FromString,
                     response_serializer=signoff_dot_v1_dot_audit__pb2.QueryEventsResponse.SerializeToString,
+            ),
+            'ListEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvents,
+                    request_deserializer=signoff_dot_v1_dot_audit__pb2.ListEventsRequest.FromString,
+                    response_serializer=signoff_dot_v1_dot_audit__pb2.ListEventsResponse.SerializeToString,
+            ),
+            'QueryDecisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryDecisions,
+                    request_deserializer=signoff_dot_v1_dot_audit__pb2.QueryDecisionsRequest.FromString,
+                    response_serializer=signoff_dot_v1_dot_audit__pb2.QueryDecisionsResponse.SerializeToString,
+            ),
+            'ExplainDecision': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExplainDecision,
+                    request_deserializer=signoff_dot_v1_dot_audit__pb2.ExplainDecisionRequest.FromString,
+                    response_serializer=signoff_dot_v1_dot_audit__pb2.ExplainDecisionResponse.SerializeToString,
             ),
             'VerifyChain': grpc.unary_unary_rpc_method_handler(
                     servicer.VerifyChain,
@@ -124,6 +175,87 @@ class AuditService:
             '/signoff.v1.AuditService/QueryEvents',
             signoff_dot_v1_dot_audit__pb2.QueryEventsRequest.SerializeToString,
             signoff_dot_v1_dot_audit__pb2.QueryEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/signoff.v1.AuditService/ListEvents',
+            signoff_dot_v1_dot_audit__pb2.ListEventsRequest.SerializeToString,
+            signoff_dot_v1_dot_audit__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryDecisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/signoff.v1.AuditService/QueryDecisions',
+            signoff_dot_v1_dot_audit__pb2.QueryDecisionsRequest.SerializeToString,
+            signoff_dot_v1_dot_audit__pb2.QueryDecisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExplainDecision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/signoff.v1.AuditService/ExplainDecision',
+            signoff_dot_v1_dot_audit__pb2.ExplainDecisionRequest.SerializeToString,
+            signoff_dot_v1_dot_audit__pb2.ExplainDecisionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -141,7 +141,7 @@ def build_app(settings: Settings) -> App:
     from gateway.adapters.audit_reader import SqlAuditReader
     from gateway.adapters.db import make_engine, upgrade
     from gateway.adapters.sql_store import SqlStore
-    from gateway.reports.trail import build_trail
+    from gateway.reports.explain import load_trail
 
     auth = load_principals(settings.principals_file)
     tls = _read_tls(settings)
@@ -161,7 +161,7 @@ def build_app(settings: Settings) -> App:
     service = ReviewService(store, registry, clock, UuidIds(), notifier)
     metrics.watch_queues(lambda: (clock.now(), store.read(lambda tx: tx.queue_depths(clock.now()))))
     rpc = build_server(
-        settings.address, service, SqlAuditReader(engine, build_trail), auth, metrics, tls=tls, max_workers=settings.max_workers
+        settings.address, service, SqlAuditReader(engine, load_trail), auth, metrics, tls=tls, max_workers=settings.max_workers
     )
 
     def reloaded(ok: bool, error: str) -> None:

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from gateway.adapters import SqlStore
-from gateway.adapters.audit_reader import SqlAuditReader, events_verify
+from gateway.adapters.audit_reader import SqlAuditReader
+from gateway.reports.explain import check_events, load_trail
 from gateway.errors import InvalidRequest
 from gateway.review.model import Action, Correction, Status
 from tests.adapters.test_sql_store_contract import T0, decision, hold
@@ -183,27 +184,28 @@ class TestEventPages:
 
 
 class TestTrailVerification:
+    """A decision's events are checked in place, without a full chain walk."""
+
     def test_untouched_events_verify(self, reader: SqlAuditReader, engine: Engine) -> None:
         """A decision's events recompute and link to their neighbours."""
         with engine.connect() as conn:
             events = list(reader.log.iter_events(conn, decision_id="d-04"))
-            assert events_verify(conn, events)
+            assert check_events(conn, events)
 
-    def test_trail_parts_name_the_policy_version(self, reader: SqlAuditReader, store: SqlStore) -> None:
-        """trail_parts returns the events, the stored policy text (if any) and the verdict."""
-        events, policy_text, ok = reader.trail_parts("d-04")
+    def test_trail_names_the_decision_and_verdict(self, reader: SqlAuditReader, engine: Engine) -> None:
+        """The reader's trail, through the injected loader, carries the decision and its check."""
+        trail = SqlAuditReader(engine, load_trail).trail("d-04")
 
-        assert [e.decision_id for e in events] == ["d-04"] and ok
-        assert policy_text is None  # the seeded decisions name a version never stored
+        assert trail["decision_id"] == "d-04" and trail["chain"]["verified"] is True
 
     def test_an_edited_event_fails(self, reader: SqlAuditReader, engine: Engine) -> None:
-        """An event edited in place (triggers dropped first) no longer verifies."""
+        """An event edited in place (triggers dropped first) no longer verifies; its neighbours' do."""
         if engine.dialect.name != "sqlite":
             pytest.skip("dropping the trigger is shown on SQLite; PostgreSQL grants forbid it too")
         with engine.begin() as conn:
             conn.execute(text("DROP TRIGGER audit_events_no_update"))
             conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 5"))
+        reader = SqlAuditReader(engine, load_trail)  # the seeded log, read through the real loader
 
-        assert reader.trail_parts("d-04")[2] is False
-        assert reader.trail_parts("d-03")[2] is True
-
+        assert reader.trail("d-04")["chain"]["verified"] is False
+        assert reader.trail("d-03")["chain"]["verified"] is True

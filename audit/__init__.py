@@ -4,8 +4,23 @@ A library that never imports ``gateway``: record, chain, verify and stats are pu
 and ``schema`` use SQLAlchemy Core and only ever insert into the event table.
 """
 
-from audit.chain import chain, chain_hash, event_hash, event_preimage
-from audit.record import GENESIS, Event, NewEvent, PolicyRecord, canonical_json, iso_utc
+from audit.chain import (
+    chain,
+    chain_hash,
+    chain_with_times,
+    event_hash,
+    event_preimage,
+    stored_preimage,
+)
+from audit.record import (
+    GENESIS,
+    Event,
+    NewEvent,
+    PolicyRecord,
+    canonical_json,
+    hashed_time,
+    iso_utc,
+)
 from audit.schema import (
     NAMING_CONVENTION,
     UtcDateTime,
@@ -15,29 +30,35 @@ from audit.schema import (
 )
 from audit.stats import GroupStats, override_stats
 from audit.store import CHAIN_LOCK_KEY, AuditLog, PolicyConflict
-from audit.verify import VerifyReport, verify
+from audit.verify import STORED_COLUMNS, StoredRow, VerifyReport, verify, verify_stored
 
 __all__ = [
     "CHAIN_LOCK_KEY",
     "GENESIS",
     "NAMING_CONVENTION",
+    "STORED_COLUMNS",
     "AuditLog",
     "Event",
     "GroupStats",
     "NewEvent",
     "PolicyConflict",
     "PolicyRecord",
+    "StoredRow",
     "UtcDateTime",
     "VerifyReport",
     "audit_events",
     "canonical_json",
     "chain",
     "chain_hash",
+    "chain_with_times",
     "event_hash",
     "event_preimage",
+    "hashed_time",
     "iso_utc",
     "metadata",
     "override_stats",
     "policy_versions",
+    "stored_preimage",
     "verify",
+    "verify_stored",
 ]

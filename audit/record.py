@@ -19,6 +19,7 @@ __all__ = [
     "NewEvent",
     "PolicyRecord",
     "canonical_json",
+    "hashed_time",
     "iso_utc",
     "to_utc",
 ]
@@ -41,6 +42,17 @@ def iso_utc(value: datetime) -> str:
     if value.tzinfo is not UTC:  # stored rows are already UTC: skip the conversion (hot path)
         value = to_utc(value)
     return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def hashed_time(value: datetime) -> str:
+    """The text of a time that event hashes cover: UTC ``YYYY-MM-DD HH:MM:SS.ffffff``.
+
+    Exactly what ``UtcDateTime`` stores on SQLite (fixed width, so text order is time order),
+    and what PostgreSQL renders with ``to_char``: a verifier hashes the column as it reads it.
+    """
+    if value.tzinfo is not UTC:
+        value = to_utc(value)
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _default(obj: object) -> Any:
@@ -88,6 +100,10 @@ class NewEvent:
     policy_digest: str = ""
     body: Mapping[str, Any] = field(default_factory=dict)
     decision_type: str = ""
+    body_json: str = ""
+    """``canonical_json(body)``, when the writer made it already (say on its request thread,
+    off a single writer thread's critical path); empty: the chain serialises ``body`` itself.
+    The log stores and hashes this text as given, so it must be exactly that canonical form."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,17 +6,25 @@ transaction, so the events commit (or vanish) together with whatever else the ca
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, Select, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
-from audit.chain import chain
+from audit.chain import chain_with_times
 from audit.record import GENESIS, Event, NewEvent, PolicyRecord
 from audit.schema import audit_events, policy_versions
-from audit.verify import VerifyReport, verify
+from audit.verify import (
+    STORED_COLUMNS,
+    StoredRow,
+    VerifyReport,
+    stored_row,
+    verify_stored,
+)
 
 __all__ = ["CHAIN_LOCK_KEY", "AuditLog", "PolicyConflict"]
 
@@ -39,6 +47,24 @@ _EVENT_COLUMNS = (
     _E.hash,
     _E.decision_type,
 )
+_FETCH = 10_000
+"""Rows per ``fetchmany`` while verifying: large enough that the driver round trips vanish."""
+
+_INSERT_SQL = {
+    style: f"INSERT INTO {audit_events.name} ({', '.join(STORED_COLUMNS)}) "
+    f"VALUES ({', '.join([mark] * len(STORED_COLUMNS))})"
+    for style, mark in (("qmark", "?"), ("format", "%s"), ("pyformat", "%s"))
+}
+"""The driver-level insert of one event, columns in ``STORED_COLUMNS`` order, by paramstyle."""
+
+_PG_TIME = "to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+_STORED_TIME_SQL = {
+    # SQLAlchemy stores a UTC time on SQLite as the very text the hash covers.
+    "pysqlite": "time",
+    "psycopg": _PG_TIME,
+    "psycopg2": _PG_TIME,
+}
+"""By driver: the stored time as the ``hashed_time`` text (SQLite: the column as it is)."""
 
 
 class PolicyConflict(Exception):
@@ -87,32 +113,36 @@ class AuditLog:
         return (0, GENESIS) if row is None else (int(row.seq), str(row.hash))
 
     def append(self, conn: Connection, events: Sequence[NewEvent]) -> list[Event]:
-        """Chain ``events`` after the head and insert them in the caller's transaction."""
+        """Chain ``events`` after the head and insert them in the caller's transaction.
+
+        One head read and one ``executemany`` per call, however many events: the cost per
+        event is its JSON, its hash and its index entries. On SQLite and PostgreSQL the rows
+        go to the driver as plain tuples (no per-row SQLAlchemy type processing): SQLite gets
+        the time as the very text just hashed, which is what ``UtcDateTime`` writes there.
+        """
         if not events:
             return []
         self.lock(conn)
         head_seq, head_hash = self.head(conn)
-        chained = chain(events, head_seq, head_hash)
-        conn.execute(
-            insert(audit_events),
-            [
-                {
-                    "seq": e.seq,
-                    "time": e.time,
-                    "type": e.type,
-                    "decision_id": e.decision_id,
-                    "decision_type": e.decision_type,
-                    "actor": e.actor,
-                    "policy_name": e.policy_name,
-                    "policy_version": e.policy_version,
-                    "policy_digest": e.policy_digest,
-                    "body_json": e.body_json,
-                    "prev_hash": e.prev_hash,
-                    "hash": e.hash,
-                }
+        chained, times = chain_with_times(events, head_seq, head_hash)
+        dialect = conn.dialect
+        sql = _INSERT_SQL.get(dialect.paramstyle)
+        if sql is not None and dialect.name == "sqlite":
+            conn.exec_driver_sql(sql, [
+                (e.seq, t, e.type, e.decision_id, e.decision_type, e.actor,
+                 e.policy_name, e.policy_version, e.policy_digest, e.body_json, e.prev_hash, e.hash)
+                for e, t in zip(chained, times, strict=True)
+            ])
+        elif sql is not None and dialect.name == "postgresql":
+            conn.exec_driver_sql(sql, [
+                (e.seq, e.time, e.type, e.decision_id, e.decision_type, e.actor, e.policy_name,
+                 e.policy_version, e.policy_digest, e.body_json, e.prev_hash, e.hash)
                 for e in chained
-            ],
-        )
+            ])
+        else:  # pragma: no cover - other backends take the portable path
+            conn.execute(insert(audit_events), [
+                {c: getattr(e, c) for c in STORED_COLUMNS} for e in chained
+            ])
         return chained
 
     def events_query(
@@ -172,12 +202,47 @@ class AuditLog:
         if isinstance(bind, Engine):
             with bind.connect() as conn:
                 return self.verify(conn)
-        stmt = select(*_EVENT_COLUMNS).order_by(_E.seq)
-        result = bind.execute(stmt.execution_options(yield_per=5000))
+        return verify_stored(self.iter_stored(bind))
+
+    def iter_stored(self, conn: Connection) -> Iterator[StoredRow]:
+        """Every event as raw column values (``StoredRow``), in seq order, streamed.
+
+        The database renders the time as the text the hash covers, and rows come straight
+        from the driver's cursor in large ``fetchmany`` batches (a server-side cursor on
+        PostgreSQL), flattened in C by ``itertools.chain``, so no datetime, JSON or row object
+        is built and no Python frame runs per row: verifying costs what reading and hashing cost.
+        """
+        return itertools.chain.from_iterable(self._stored_batches(conn))
+
+    def _stored_batches(self, conn: Connection) -> Iterator[Sequence[StoredRow]]:
+        time_sql = _STORED_TIME_SQL.get(conn.dialect.driver)
+        if time_sql is None:  # pragma: no cover - other backends take the portable path
+            stmt = select(*_EVENT_COLUMNS).order_by(_E.seq)
+            for part in conn.execute(stmt.execution_options(yield_per=_FETCH)).partitions():
+                yield [stored_row(Event(*row)) for row in part]
+            return
+        if not conn.in_transaction():
+            conn.begin()  # what autobegin would do: one snapshot for the whole walk
+        columns = ", ".join(time_sql if c == "time" else c for c in STORED_COLUMNS)
+        sql = f"SELECT {columns} FROM {audit_events.name} ORDER BY seq"
+        dbapi = conn.connection.driver_connection
+        error = conn.dialect.loaded_dbapi.Error
+        try:  # a named cursor is a server-side one: rows stream instead of loading at once
+            cursor = dbapi.cursor("signoff_audit_verify") if time_sql is _PG_TIME else dbapi.cursor()
+            cursor.execute(sql)
+        except error as exc:
+            raise DBAPIError.instance(sql, None, exc, error) from exc
         try:
-            return verify(Event(*row) for row in result)
+            while True:
+                try:
+                    rows = cursor.fetchmany(_FETCH)
+                except error as exc:
+                    raise DBAPIError.instance(sql, None, exc, error) from exc
+                if not rows:
+                    return
+                yield rows
         finally:
-            result.close()
+            cursor.close()
 
     def store_policy(
         self,

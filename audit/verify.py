@@ -21,11 +21,17 @@ Detection rules, applied to each row ``r`` with ``p`` its predecessor (before th
 8. Does not link but recomputes: **changed** at ``p.seq`` (``p`` was edited and its hash
    recomputed; ``r`` still commits to ``p``'s original hash). For the first row: **changed**
    at ``r.seq``.
-9. Otherwise: **changed** at ``r.seq``.
+9. Otherwise: **changed** at ``r.seq``. A column of the wrong type (a number stored as text,
+   a NULL) never recomputes, so it is reported by these rules like any other edit.
 
 What no chain can show on its own: rows cut from the end, or forged rows appended with
 correctly computed hashes. Anchor the reported head ``(seq, hash)`` somewhere else (a ticket,
 a notary, another database) and compare it on the next run.
+
+Two entry points walk the same rules: ``verify`` takes ``Event`` objects; ``verify_stored``
+takes rows of raw column values in table order (``STORED_COLUMNS``, the time as its
+``hashed_time`` text), which is what a database cursor gives without building any object, so the
+store's verify parses no datetime and no JSON: ~1 µs of Python per row.
 """
 
 from __future__ import annotations
@@ -33,14 +39,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from hashlib import sha256
-from typing import Literal
+from typing import Any, Literal
 
-from audit.chain import event_hash, event_preimage
-from audit.record import GENESIS, Event
+from audit.chain import PREIMAGE_VERSION, stored_preimage
+from audit.record import GENESIS, Event, hashed_time
 
-__all__ = ["Problem", "VerifyReport", "verify"]
+__all__ = [
+    "STORED_COLUMNS",
+    "Problem",
+    "StoredRow",
+    "VerifyReport",
+    "stored_row",
+    "verify",
+    "verify_stored",
+]
 
 Problem = Literal["changed", "removed", "inserted"]
+
+STORED_COLUMNS = (
+    "seq", "time", "type", "decision_id", "decision_type", "actor", "policy_name",
+    "policy_version", "policy_digest", "body_json", "prev_hash", "hash",
+)
+"""The column order of a ``StoredRow`` (the table's own order)."""
+
+StoredRow = tuple[Any, ...]
+"""One event's column values in ``STORED_COLUMNS`` order, ``time`` as ``hashed_time`` text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,56 +86,82 @@ class VerifyReport:
         )
 
 
+def stored_row(event: Event) -> StoredRow:
+    """``event``'s columns in ``STORED_COLUMNS`` order, its time as ``hashed_time`` text."""
+    return (
+        event.seq, hashed_time(event.time), event.type, event.decision_id, event.decision_type,
+        event.actor, event.policy_name, event.policy_version, event.policy_digest,
+        event.body_json, event.prev_hash, event.hash,
+    )
+
+
 def verify(rows: Iterable[Event]) -> VerifyReport:
     """Walk ``rows`` (ordered by seq) and report the head or the first tampered row."""
+    return verify_stored(map(stored_row, rows))
+
+
+def verify_stored(rows: Iterable[StoredRow]) -> VerifyReport:
+    """``verify`` over raw column tuples (``StoredRow``), as a database cursor returns them.
+
+    The loop inlines ``stored_preimage`` (one f-string, one encode, one hash per row): this is
+    the whole cost of ``signoff audit verify`` besides reading the rows.
+    """
     it = iter(rows)
     count = 0
     p_seq, p_hash = 0, GENESIS
     pp_hash: str | None = None
+    head = PREIMAGE_VERSION
     for r in it:
-        seq = r.seq
-        if seq == p_seq + 1 and r.prev_hash == p_hash:
-            digest = sha256(
-                p_hash.encode("ascii")
-                + event_preimage(
-                    seq,
-                    r.time,
-                    r.type,
-                    r.decision_id,
-                    r.actor,
-                    r.policy_name,
-                    r.policy_version,
-                    r.policy_digest,
-                    r.body_json,
-                    r.decision_type,
-                )
-            ).hexdigest()
-            if digest == r.hash:
+        seq, t, ty, did, dt, ac, pn, pv, pd, bj, ph, h = r
+        if seq == p_seq + 1 and ph == p_hash:
+            s = str(seq)
+            v = str(pv)
+            try:
+                digest = sha256(
+                    f"{ph}{head}{len(s)}:{s}{len(t)}:{t}{len(ty)}:{ty}{len(did)}:{did}"
+                    f"{len(dt)}:{dt}{len(ac)}:{ac}{len(pn)}:{pn}{len(v)}:{v}{len(pd)}:{pd}"
+                    f"{len(bj)}:{bj}".encode()
+                ).hexdigest()
+            except (TypeError, UnicodeError):  # a NULL or a non-text value: no hash of it
+                digest = None
+            if digest == h:
                 count += 1
-                pp_hash, p_seq, p_hash = p_hash, seq, digest
+                pp_hash, p_seq, p_hash = p_hash, seq, h
                 continue
         problem, bad = _classify(r, p_seq, p_hash, pp_hash, next(it, None))
         return VerifyReport(False, count, p_seq, p_hash, bad, problem)
     return VerifyReport(True, count, p_seq, p_hash)
 
 
+def _recomputes(r: StoredRow, seq: Any) -> bool:
+    """Whether ``r``'s hash is the hash of its columns, ``seq`` in place of its own."""
+    try:
+        pre = stored_preimage(seq, *r[1:10])
+        return sha256(str(r[10]).encode("ascii") + pre).hexdigest() == r[11]
+    except (TypeError, ValueError):  # NULLs, non-text values, non-ASCII prev_hash
+        return False
+
+
 def _classify(
-    r: Event, p_seq: int, p_hash: str, pp_hash: str | None, nxt: Event | None
+    r: StoredRow, p_seq: int, p_hash: str, pp_hash: str | None, nxt: StoredRow | None
 ) -> tuple[Problem, int]:
     """Apply rules 1-2 and 4-9 of the module docstring to a row that failed the check."""
-    if r.seq <= p_seq:
-        return "inserted", r.seq
-    if r.seq > p_seq + 1:
+    seq, prev_hash = r[0], r[10]
+    if not isinstance(seq, int):
+        return "changed", p_seq + 1
+    if seq <= p_seq:
+        return "inserted", seq
+    if seq > p_seq + 1:
         return "removed", p_seq + 1
-    linked = r.prev_hash == p_hash
-    if nxt is not None and nxt.prev_hash == p_hash:
-        return "inserted", r.seq
-    if not linked and pp_hash is not None and r.prev_hash == pp_hash:
+    linked = prev_hash == p_hash
+    if nxt is not None and nxt[10] == p_hash:
+        return "inserted", seq
+    if not linked and pp_hash is not None and prev_hash == pp_hash:
         return "inserted", p_seq
     if linked:
-        return "changed", r.seq
-    if event_hash(r, seq=r.seq + 1) == r.hash:
-        return "removed", r.seq
-    if event_hash(r) == r.hash and p_seq > 0:
+        return "changed", seq
+    if _recomputes(r, seq + 1):
+        return "removed", seq
+    if _recomputes(r, seq) and p_seq > 0:
         return "changed", p_seq
-    return "changed", r.seq
+    return "changed", seq

@@ -187,13 +187,14 @@ def stored_policy(p: PolicyRecord) -> StoredPolicy:
     )
 
 
-def new_event(draft: EventDraft, decision_type: str) -> NewEvent:
+def new_event(draft: EventDraft, decision_type: str, *, check: bool = True) -> NewEvent:
     """The audit library's event for a use case's draft.
 
-    Checks now what chaining needs later (an aware time, a JSON-able body), so a bad draft
-    fails its own op instead of the whole batch's commit.
+    Checks now what chaining needs later (an aware time and, unless ``check`` is off, a
+    JSON-able body), so a bad draft fails its own op instead of the whole batch's commit.
     """
-    canonical_json(draft.body)
+    if check:
+        canonical_json(draft.body)
     return NewEvent(
         type=draft.type,
         time=to_utc(draft.time),

@@ -87,13 +87,12 @@ class ReviewService:
             raise UnknownDecisionType(cmd.decision_type)
         validate_decide(cmd, policy)
         digest = request_digest(cmd)
-        existing = self.store.read(lambda tx: tx.decision_by_request(cmd.request_id))
-        if existing is None:
-            route = evaluate(policy, cmd)
-            draft = self._new_decision(principal, cmd, policy, route, digest)
-            decision = self.store.write(lambda tx: self._record_decision(tx, draft))
-        else:
-            decision = existing
+        # No read before the write: the write looks the request id up in its own transaction
+        # (a retry gets the stored decision back and writes nothing), so the database is asked
+        # once per Decide, and a retry racing its original on another replica is still caught.
+        route = evaluate(policy, cmd)
+        draft = self._new_decision(principal, cmd, policy, route, digest)
+        decision = self.store.write(lambda tx: self._record_decision(tx, draft))
         if decision.request_digest != digest:
             raise Conflict(f"request_id {cmd.request_id!r} was used with a different request")
         if cmd.wait and not decision.status.final:

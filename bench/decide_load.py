@@ -1,0 +1,273 @@
+"""Benchmark: Decide through the real gateway against a bare gRPC echo server, in one run.
+
+    .venv/bin/python bench/decide_load.py                      # 10 s per level (about 1.5 minutes)
+    .venv/bin/python bench/decide_load.py --postgres-url postgresql+psycopg://postgres@127.0.0.1/test
+    .venv/bin/python bench/decide_load.py --smoke              # a few seconds, for CI
+
+It starts, in turn, as subprocesses: (a) a bare echo server of the same flavour (sync
+``grpc.server``, the same thread pool and message limits, no interceptor) answering a canned
+``DecideResponse`` of the gateway's size, and (b) ``signoff serve`` with the shipped policies,
+a fresh SQLite file (WAL, ``synchronous=FULL``), authentication on (development principals),
+JSON logs at info to a file, and metrics on a port. One load generator (``bench/_load.py
+drive``, a ``grpc.aio`` client in its own process) drives both at 1, 16 and 64 calls in flight
+with the demo's claims mix (about 78% automatic, 22% held, unique request ids). The echo is the
+yardstick: absolute figures drift on shared machines, the ratios much less. Timings only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._load import machine
+
+LOAD = ROOT / "bench" / "_load.py"
+TARGET_THROUGHPUT = 0.60
+TARGET_P99 = 2.0
+
+
+class Server:
+    """A server subprocess whose first stdout line names its address."""
+
+    def __init__(self, argv: list[str], stderr: Any, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT, env=env
+        )
+        self.address = ""
+        self.metrics_url = ""
+        deadline = time.monotonic() + 60
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            m = re.search(r"serving on (\S+)", line)
+            if m:
+                self.address = m.group(1)
+            m = re.search(r"metrics on (\S+)", line)
+            if m:
+                self.metrics_url = m.group(1)
+            if self.address and (self.metrics_url or "--metrics-port" not in argv):
+                return
+        self.stop()
+        raise RuntimeError(f"server did not start: {' '.join(argv)}")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def drive(address: str, concurrency: int, duration: float, warmup: float, run: str) -> dict[str, Any]:
+    """One closed-loop level in a separate client process."""
+    argv = [sys.executable, str(LOAD), "drive", "--target", address, "--concurrency", str(concurrency),
+            "--duration", str(duration), "--warmup", str(warmup), "--run", run]
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=False,
+                          timeout=duration + warmup + 120)
+    if done.returncode != 0:
+        raise RuntimeError(f"load generator failed: {done.stderr.strip()}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def gateway_argv(db_url: str, log_level: str = "info") -> list[str]:
+    """``signoff serve`` as in production: auth on, JSON logs, metrics on a port."""
+    return [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0", "--db", db_url,
+            "--policies", str(ROOT / "policies"), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
+            "--metrics-port", "0", "--log-level", log_level, "--log-format", "json"]
+
+
+def scrape(url: str) -> dict[str, float]:
+    """The decision counters of a Prometheus scrape, summed by route."""
+    text = urllib.request.urlopen(url, timeout=10).read().decode()
+    routes: dict[str, float] = {}
+    for line in text.splitlines():
+        m = re.match(r'signoff_decisions_total\{.*route="(\w+)".*\} (\S+)', line)
+        if m:
+            routes[m.group(1)] = routes.get(m.group(1), 0.0) + float(m.group(2))
+    return routes
+
+
+def postgres_schema(url: str) -> tuple[str, str]:
+    """A fresh schema on ``url``: (the URL confined to it, the schema name)."""
+    from sqlalchemy import create_engine, make_url, text
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    confined = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return confined.render_as_string(hide_password=False), schema
+
+
+def drop_schema(url: str, schema: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def run_levels(name: str, address: str, levels: list[int], args: argparse.Namespace, run: str,
+               pid: int | None = None) -> list[dict[str, Any]]:
+    rows = []
+    for n in levels:
+        spy = None
+        if args.profile and name.startswith("gateway") and n == max(levels):
+            out = Path(f"{args.profile}.{name.split()[-1].strip('()')}.txt")
+            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-r", "250", "-f", "raw", "-o", str(out),
+                                    "-d", str(int(args.duration + args.warmup + 1))],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        result = drive(address, n, args.duration, args.warmup, f"{run}-l{n}")
+        if spy is not None:
+            spy.wait()
+        result.update(server=name, concurrency=n)
+        rows.append(result)
+        print(f"  {name:<20} {n:>3} in flight: {result['rps']:8.0f} req/s  p50 {result['p50_ms']:7.2f} ms"
+              f"  p99 {result['p99_ms']:7.2f} ms  p99.9 {result['p999_ms']:7.2f} ms"
+              + (f"  errors {result['errors']}" if result["errors"] else ""), flush=True)
+    return rows
+
+
+def run_gateway(name: str, db_url: str, levels: list[int], args: argparse.Namespace, run: str,
+                workdir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    log_path = workdir / f"gateway-{name}.log"
+    with log_path.open("w") as log:
+        server = Server(gateway_argv(db_url, args.log_level), stderr=log)
+        try:
+            rows = run_levels(f"gateway ({name})", server.address, levels, args, run, server.pid)
+            routes = scrape(server.metrics_url)
+        finally:
+            server.stop()
+    lines = sum(1 for _ in log_path.open())
+    return rows, {"routes": routes, "log_lines": lines, "log_bytes": log_path.stat().st_size}
+
+
+def fmt_table(rows: list[dict[str, Any]]) -> str:
+    out = ["| server | in flight | req/s | p50 ms | p99 ms | p99.9 ms | errors |",
+           "|---|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "0"
+        out.append(f"| {r['server']} | {r['concurrency']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | "
+                   f"{r['p99_ms']:.2f} | {r['p999_ms']:.2f} | {errors} |")
+    return "\n".join(out)
+
+
+def fmt_ratios(echo: list[dict[str, Any]], gateways: dict[str, list[dict[str, Any]]]) -> str:
+    by_level = {r["concurrency"]: r for r in echo}
+    out = ["| gateway / echo | in flight | throughput | p50 | p99 | p99.9 |", "|---|---:|---:|---:|---:|---:|"]
+    for name, rows in gateways.items():
+        for r in rows:
+            e = by_level[r["concurrency"]]
+            tp = r["rps"] / e["rps"] if e["rps"] else 0.0
+            ratios = [r[k] / e[k] if e[k] else 0.0 for k in ("p50_ms", "p99_ms", "p999_ms")]
+            out.append(f"| {name} | {r['concurrency']} | {tp:.2f} | {ratios[0]:.1f}x | {ratios[1]:.1f}x "
+                       f"| {ratios[2]:.1f}x |")
+    return "\n".join(out)
+
+
+def verdict(echo: list[dict[str, Any]], sqlite: list[dict[str, Any]]) -> str:
+    top = max(r["concurrency"] for r in sqlite)
+    e = next(r for r in echo if r["concurrency"] == top)
+    g = next(r for r in sqlite if r["concurrency"] == top)
+    tp = g["rps"] / e["rps"] if e["rps"] else 0.0
+    p99 = g["p99_ms"] / e["p99_ms"] if e["p99_ms"] else float("inf")
+    met = lambda ok: "met" if ok else "NOT met"
+    return (f"targets at {top} in flight, SQLite, durable: throughput {tp:.2f} of echo "
+            f"(>= {TARGET_THROUGHPUT:.2f}: {met(tp >= TARGET_THROUGHPUT)}); "
+            f"p99 {p99:.2f}x echo (<= {TARGET_P99:.0f}x: {met(p99 <= TARGET_P99)})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per level (default 10)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each level")
+    parser.add_argument("--levels", default="1,16,64", help="calls in flight, comma-separated")
+    parser.add_argument("--postgres-url", default=None, help="also run the gateway against this PostgreSQL")
+    parser.add_argument("--smoke", action="store_true", help="about 1 s per level at small concurrency (CI)")
+    parser.add_argument("--skip-echo", action="store_true", help="gateway only (while tuning; no ratios)")
+    parser.add_argument("--log-level", default="info", help="gateway log level (production: info)")
+    parser.add_argument("--profile", default=None,
+                        help="py-spy raw profile of the gateway at the top level, to PATH.<backend>.txt")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.duration, args.warmup, args.levels = 1.0, 0.3, "1,4"
+    levels = [int(x) for x in args.levels.split(",")]
+    run = uuid.uuid4().hex[:12]
+    workdir = Path(tempfile.mkdtemp(prefix="signoff-bench-"))
+
+    print(f"machine: {machine()}")
+    print(f"load: gateway.demo claims mix (~78% auto, ~22% held), {args.duration:g} s per level after "
+          f"{args.warmup:g} s warm-up, levels {levels}; grpc.aio client in its own process, 4 channels")
+    print(f"gateway: signoff serve, policies/, auth on, logs at {args.log_level} (JSON, to a file), "
+          "metrics on; SQLite WAL synchronous=FULL", flush=True)
+    rows: list[dict[str, Any]] = []
+    echo_rows: list[dict[str, Any]] = []
+    gateways: dict[str, list[dict[str, Any]]] = {}
+    extras: dict[str, dict[str, Any]] = {}
+    try:
+        if not args.skip_echo:
+            with (workdir / "echo.log").open("w") as log:
+                echo = Server([sys.executable, str(LOAD), "echo", "--workers", "64"], stderr=log)
+                try:
+                    echo_rows = run_levels("echo", echo.address, levels, args, run + "e", echo.pid)
+                finally:
+                    echo.stop()
+            rows += echo_rows
+        db_url = f"sqlite:///{workdir / 'signoff.db'}"
+        gateways["sqlite"], extras["sqlite"] = run_gateway("sqlite", db_url, levels, args, run + "s", workdir)
+        rows += gateways["sqlite"]
+        if args.postgres_url:
+            url, schema = postgres_schema(args.postgres_url)
+            try:
+                gateways["postgresql"], extras["postgresql"] = run_gateway(
+                    "postgresql", url, levels, args, run + "p", workdir)
+            finally:
+                drop_schema(args.postgres_url, schema)
+            rows += gateways["postgresql"]
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"work directory kept: {workdir}")
+
+    print()
+    print(fmt_table(rows))
+    for name, extra in extras.items():
+        routes = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(extra["routes"].items()))
+        print(f"\ngateway ({name}): decisions by route (metrics scrape): {routes}; "
+              f"log: {extra['log_lines']:,} JSON lines")
+    if echo_rows:
+        print()
+        print(fmt_ratios(echo_rows, gateways))
+        print()
+        print(verdict(echo_rows, gateways["sqlite"]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,380 @@
+"""The transactions of the SQL store: reads, and the writes of one op of a group-commit batch.
+
+``SqlWriteTx`` runs the exact way (each statement at once, inside the op's savepoint) or the
+fast way (inserts buffered in the batch's ``Pending`` and written per table in one
+``executemany``); ``Retry`` tells the writer to roll back and run the batch the exact way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from audit import AuditLog, NewEvent, PolicyConflict, iso_utc
+from audit.record import to_utc
+from gateway.adapters.rows import (
+    decision_from_row,
+    decision_values,
+    new_event,
+    stored_policy,
+    task_from_row,
+    task_values,
+)
+from gateway.adapters.tables import decisions, review_tasks
+from gateway.errors import Conflict, NotFound
+from gateway.review.model import Decision, EventDraft, Task, TaskState
+from gateway.review.ports import StoredPolicy
+
+__all__ = ["AUDIT", "Pending", "Retry", "SqlReadTx", "SqlWriteTx"]
+
+_D = decisions.c
+_T = review_tasks.c
+AUDIT = AuditLog()
+# Built once: a prebuilt statement's cache key is memoized, so each call skips the build.
+_BY_ID = select(decisions).where(_D.decision_id == bindparam("id"))
+_BY_REQUEST = select(decisions).where(_D.request_id == bindparam("id"))
+_TASK = select(review_tasks).where(_T.task_id == bindparam("id"))
+_EXISTS_SQL = {  # by the driver's paramstyle; others take the SQLAlchemy path
+    "qmark": "SELECT 1 FROM decisions WHERE request_id = ?",
+    "format": "SELECT 1 FROM decisions WHERE request_id = %s",
+    "pyformat": "SELECT 1 FROM decisions WHERE request_id = %s",
+}
+
+
+def _sqlite_time(value: Any) -> Any:
+    """A datetime as the exact text ``UtcDateTime`` stores on SQLite (UTC, microseconds)."""
+    if isinstance(value, datetime):
+        t = iso_utc(value)
+        return f"{t[:10]} {t[11:26]}"
+    return value
+
+
+def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """One ``executemany`` of ``rows``; on SQLite and PostgreSQL straight to the driver.
+
+    The driver gets plain tuples, skipping SQLAlchemy's per-row type processing; the values
+    are what that processing would give (``UtcDateTime``'s text on SQLite, aware UTC times
+    on PostgreSQL; booleans and floats as they are).
+    """
+    dialect = conn.dialect
+    names = [c.name for c in table.columns]
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+    if mark is None or dialect.name not in ("sqlite", "postgresql"):  # pragma: no cover
+        conn.execute(insert(table), rows)
+        return
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+    if dialect.name == "sqlite":
+        params = [tuple(_sqlite_time(r[n]) for n in names) for r in rows]
+    else:
+        params = [tuple(to_utc(v) if isinstance(v, datetime) else v for v in (r[n] for n in names))
+                  for r in rows]
+    conn.exec_driver_sql(sql, params)
+
+
+class Retry(BaseException):
+    """The fast way cannot finish this batch: roll back and run it the exact way."""
+
+
+class SqlReadTx:
+    """``ReadTx`` over one connection in an open transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def decision(self, decision_id: str) -> Decision | None:
+        row = self._conn.execute(_BY_ID, {"id": decision_id}).first()
+        return None if row is None else decision_from_row(row)
+
+    def decision_by_request(self, request_id: str) -> Decision | None:
+        sql = _EXISTS_SQL.get(self._conn.dialect.paramstyle)
+        if sql is not None:  # the common answer, "no such request", straight from the driver
+            cur = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cur.execute(sql, (request_id,))
+                if cur.fetchone() is None:
+                    return None
+            finally:
+                cur.close()
+        row = self._conn.execute(_BY_REQUEST, {"id": request_id}).first()
+        return None if row is None else decision_from_row(row)
+
+    def task(self, task_id: str) -> Task | None:
+        row = self._conn.execute(_TASK, {"id": task_id}).first()
+        return None if row is None else task_from_row(row)
+
+    def tasks_for_decision(self, decision_id: str) -> list[Task]:
+        stmt = (
+            select(review_tasks)
+            .where(_T.decision_id == decision_id)
+            .order_by(_T.created_at, _T.task_id)
+        )
+        return [task_from_row(r) for r in self._conn.execute(stmt)]
+
+    def open_tasks(self, queue: str, now: datetime, limit: int) -> list[Task]:
+        stmt = (
+            select(review_tasks)
+            .where(_T.queue == queue, _claimable(now))
+            .order_by(_T.created_at, _T.task_id)
+            .limit(limit)
+        )
+        return [task_from_row(r) for r in self._conn.execute(stmt)]
+
+    def queue_depths(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:
+        stmt = (
+            select(_T.queue, func.count(), func.min(_T.created_at))
+            .where(_T.state != TaskState.DONE.value)
+            .group_by(_T.queue)
+        )
+        return {q: (int(n), oldest) for q, n, oldest in self._conn.execute(stmt)}
+
+    def policy(self, name: str, version: int) -> StoredPolicy | None:
+        found = AUDIT.get_policy(self._conn, name, version)
+        return None if found is None else stored_policy(found)
+
+    def policies(self) -> list[StoredPolicy]:
+        return [stored_policy(p) for p in AUDIT.list_policies(self._conn)]
+
+
+def _claimable(now: datetime) -> Any:
+    """Open, or claimed under a lease that ended before ``now``."""
+    return or_(
+        _T.state == TaskState.OPEN.value,
+        and_(_T.state == TaskState.CLAIMED.value, _T.lease_expires_at < now),
+    )
+
+
+class Pending:
+    """Inserts the fast way buffers for a whole batch, written per table in one executemany."""
+
+    def __init__(self) -> None:
+        self.decisions: dict[str, Decision] = {}
+        self.by_request: dict[str, Decision] = {}
+        self.tasks: dict[str, Task] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.decisions or self.tasks)
+
+    def drop(self, decision_ids: list[str], task_ids: list[str]) -> None:
+        """Forget one failed op's buffered rows."""
+        for decision_id in decision_ids:
+            d = self.decisions.pop(decision_id, None)
+            if d is not None:
+                self.by_request.pop(d.request_id, None)
+        for task_id in task_ids:
+            self.tasks.pop(task_id, None)
+
+    def flush(self, conn: Connection) -> None:
+        """Insert every buffered row (decisions first: tasks refer to them)."""
+        if self.decisions:
+            _insert_many(conn, decisions, [decision_values(d) for d in self.decisions.values()])
+        if self.tasks:
+            _insert_many(conn, review_tasks, [task_values(t) for t in self.tasks.values()])
+        self.decisions.clear()
+        self.by_request.clear()
+        self.tasks.clear()
+
+
+class SqlWriteTx(SqlReadTx):
+    """``WriteTx`` for one op of a batch.
+
+    The exact way (``pending`` is None): its statements run at once, inside the op's
+    savepoint. The fast way: inserts go to the batch's buffer, which reads of one row see
+    and every other statement flushes first, so the op reads what the batch wrote so far.
+    ``wrote`` tells whether the op changed the database itself (its failure then needs the
+    exact way); ``mine`` names its rows still in the buffer.
+    """
+
+    def __init__(self, conn: Connection, pending: Pending | None = None) -> None:
+        super().__init__(conn)
+        self.events: list[NewEvent] = []
+        self._types: dict[str, str] = {}
+        self._pending = pending
+        self.wrote = False
+        self.mine: tuple[list[str], list[str]] = ([], [])
+
+    def _flush(self) -> None:
+        """Write the buffered inserts before a statement that must see them."""
+        pending = self._pending
+        if pending:
+            self.wrote = True
+            try:
+                pending.flush(self._conn)
+            except DBAPIError as exc:  # a refused buffered insert: only the exact way can tell whose
+                raise Retry from exc
+
+    def decision(self, decision_id: str) -> Decision | None:
+        if self._pending is not None and decision_id in self._pending.decisions:
+            return self._pending.decisions[decision_id]
+        return super().decision(decision_id)
+
+    def decision_by_request(self, request_id: str) -> Decision | None:
+        if self._pending is not None and request_id in self._pending.by_request:
+            return self._pending.by_request[request_id]
+        return super().decision_by_request(request_id)
+
+    def task(self, task_id: str) -> Task | None:
+        if self._pending is not None and task_id in self._pending.tasks:
+            return self._pending.tasks[task_id]
+        return super().task(task_id)
+
+    def tasks_for_decision(self, decision_id: str) -> list[Task]:
+        self._flush()
+        return super().tasks_for_decision(decision_id)
+
+    def open_tasks(self, queue: str, now: datetime, limit: int) -> list[Task]:
+        self._flush()
+        return super().open_tasks(queue, now, limit)
+
+    def queue_depths(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:
+        self._flush()
+        return super().queue_depths(now)
+
+    def insert_decision(self, decision: Decision) -> None:
+        """Insert a decision; ``Conflict`` if its decision id or request id is taken."""
+        pending = self._pending
+        if pending is not None:
+            if decision.decision_id in pending.decisions or decision.request_id in pending.by_request:
+                raise Conflict(
+                    f"decision {decision.decision_id} or request id {decision.request_id!r} "
+                    "is already stored"
+                )
+            decision_values(decision)  # a value the row cannot hold fails this op, not the flush
+            pending.decisions[decision.decision_id] = decision
+            pending.by_request[decision.request_id] = decision
+            self.mine[0].append(decision.decision_id)
+            self._types[decision.decision_id] = decision.decision_type
+            return
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(insert(decisions).values(decision_values(decision)))
+        except IntegrityError as exc:
+            raise Conflict(
+                f"decision {decision.decision_id} or request id {decision.request_id!r} "
+                "is already stored"
+            ) from exc
+        self._types[decision.decision_id] = decision.decision_type
+
+    def update_decision(self, decision: Decision) -> None:
+        self._flush()
+        self.wrote = True
+        values = decision_values(decision)
+        del values["decision_id"]
+        done = self._conn.execute(
+            update(decisions).where(_D.decision_id == decision.decision_id).values(values)
+        )
+        if done.rowcount != 1:
+            raise NotFound(f"no decision {decision.decision_id}")
+        self._types[decision.decision_id] = decision.decision_type
+
+    def insert_task(self, task: Task) -> None:
+        pending = self._pending
+        if pending is not None:
+            if task.task_id in pending.tasks:
+                raise Retry  # let the database refuse the duplicate the exact way
+            task_values(task)
+            pending.tasks[task.task_id] = task
+            self.mine[1].append(task.task_id)
+            return
+        self._conn.execute(insert(review_tasks).values(task_values(task)))
+
+    def update_task(self, task: Task) -> None:
+        self._flush()
+        self.wrote = True
+        values = task_values(task)
+        del values["task_id"]
+        done = self._conn.execute(
+            update(review_tasks).where(_T.task_id == task.task_id).values(values)
+        )
+        if done.rowcount != 1:
+            raise NotFound(f"no task {task.task_id}")
+
+    def claim_next(
+        self, queue: str, now: datetime, lease_until: datetime, claimer: str
+    ) -> Task | None:
+        self._flush()
+        stmt = (
+            select(review_tasks)
+            .where(_T.queue == queue, _T.requested_by != claimer, _claimable(now))
+            .order_by(_T.created_at, _T.task_id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        row = self._conn.execute(stmt).first()
+        if row is None:
+            return None
+        self.wrote = True
+        claimed = {
+            "state": TaskState.CLAIMED.value,
+            "claimed_by": claimer,
+            "claimed_at": now,
+            "lease_expires_at": lease_until,
+        }
+        self._conn.execute(update(review_tasks).where(_T.task_id == row.task_id).values(claimed))
+        return replace(
+            task_from_row(row),
+            state=TaskState.CLAIMED,
+            claimed_by=claimer,
+            claimed_at=now,
+            lease_expires_at=lease_until,
+        )
+
+    def lapsed_leases(self, now: datetime, limit: int) -> list[Task]:
+        self._flush()
+        stmt = (
+            select(review_tasks)
+            .where(_T.state == TaskState.CLAIMED.value, _T.lease_expires_at < now)
+            .order_by(_T.lease_expires_at, _T.task_id)
+            .limit(limit)
+        )
+        return [task_from_row(r) for r in self._conn.execute(stmt)]
+
+    def store_policy(self, policy: StoredPolicy) -> bool:
+        self._flush()
+        self.wrote = True
+        try:
+            return AUDIT.store_policy(
+                self._conn,
+                name=policy.ref.name,
+                version=policy.ref.version,
+                digest=policy.ref.digest,
+                decision_type=policy.decision_type,
+                text=policy.text,
+                loaded_at=policy.loaded_at,
+            )
+        except PolicyConflict as exc:
+            raise Conflict(str(exc)) from exc
+
+    def append(self, event: EventDraft) -> None:
+        # The fast way leaves the JSON check to the chain: a body it refuses sends the batch
+        # the exact way, where the check runs here and fails only its own op.
+        self.events.append(new_event(event, self._decision_type(event), check=self._pending is None))
+
+    def _decision_type(self, event: EventDraft) -> str:
+        """The decision type the event concerns, for the log's decision-type index."""
+        if event.decision_id:
+            known = self._types.get(event.decision_id)
+            if known is None and self._pending is not None:
+                found = self._pending.decisions.get(event.decision_id)
+                known = None if found is None else found.decision_type
+            if known is None:
+                known = self._conn.execute(
+                    select(_D.decision_type).where(_D.decision_id == event.decision_id)
+                ).scalar_one_or_none() or ""
+                self._types[event.decision_id] = known
+            return known
+        body_type = event.body.get("decision_type", "")
+        return body_type if isinstance(body_type, str) else ""

@@ -1,0 +1,38 @@
+"""The gateway benchmarks' smoke modes run in CI, so the benchmarks cannot rot (no timing asserts)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def _run(script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "bench" / script), "--smoke"],
+                          capture_output=True, text=True, timeout=180, check=False, cwd=ROOT)
+
+
+class TestDecideLoadSmoke:
+    """``bench/decide_load.py --smoke``: echo and gateway, one short level each."""
+
+    def test_smoke_run_prints_both_servers_and_the_ratios(self) -> None:
+        """The report names the machine, both servers, the ratios and the target verdict."""
+        done = _run("decide_load.py")
+
+        assert done.returncode == 0, done.stderr
+        assert "machine:" in done.stdout and "grpcio" in done.stdout
+        assert "| echo | 4 |" in done.stdout and "| gateway (sqlite) | 4 |" in done.stdout
+        assert "| sqlite | 4 |" in done.stdout and "targets at 4 in flight" in done.stdout
+
+
+class TestSoakSmoke:
+    """``bench/soak.py --smoke``: ten seconds of load with reviewers."""
+
+    def test_smoke_run_finds_every_decision_in_a_verified_log(self) -> None:
+        """Every acknowledged decision is logged, the chain verifies, and RSS is reported."""
+        done = _run("soak.py")
+
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "missing 0" in done.stdout and "chain ok" in done.stdout
+        assert "growth across the last half" in done.stdout

@@ -1,7 +1,8 @@
 """The tamper-evident audit log: hash-chained events, verification, statistics and SQL storage.
 
-A library that never imports ``gateway``: record, chain, verify and stats are pure; ``store``
-and ``schema`` use SQLAlchemy Core and only ever insert into the event table.
+A library that never imports ``gateway``: record, chain, verify and stats are pure; ``store``,
+``parallel`` (verification in forked seq-range workers) and ``schema`` use SQLAlchemy Core and
+only ever insert into the event table.
 """
 
 from audit.chain import (

@@ -11,11 +11,20 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Select, func, insert, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    Select,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from audit.chain import chain_with_times
+from audit.parallel import PARALLEL_MIN_ROWS, can_fork
 from audit.record import GENESIS, Event, NewEvent, PolicyRecord
 from audit.schema import audit_events, policy_versions
 from audit.verify import (
@@ -48,7 +57,11 @@ _EVENT_COLUMNS = (
     _E.decision_type,
 )
 _FETCH = 10_000
-"""Rows per ``fetchmany`` while verifying: large enough that the driver round trips vanish."""
+"""Rows per ``fetchmany`` while verifying over a network (PostgreSQL's server-side cursor):
+large enough that the round trips vanish."""
+_FETCH_LOCAL = 500
+"""Rows per ``fetchmany`` while verifying SQLite: small enough that a batch's strings stay in
+the CPU cache while they are hashed (measured: 500 rows walk ~20% faster than 10,000)."""
 
 _INSERT_SQL = {
     style: f"INSERT INTO {audit_events.name} ({', '.join(STORED_COLUMNS)}) "
@@ -197,12 +210,38 @@ class AuditLog:
         for row in conn.execute(stmt.execution_options(yield_per=2000)):
             yield _event(row)
 
-    def verify(self, bind: Engine | Connection) -> VerifyReport:
-        """Recompute the whole chain, streaming rows in seq order."""
+    def verify(
+        self,
+        bind: Engine | Connection,
+        *,
+        workers: int = 1,
+        min_rows_per_worker: int = PARALLEL_MIN_ROWS,
+    ) -> VerifyReport:
+        """Recompute the whole chain, streaming rows in seq order.
+
+        With ``workers`` > 1 and an ``Engine`` on a database other processes can open, the seq
+        range is cut into ``workers`` contiguous ranges walked at once by forked processes
+        (each with its own engine and snapshot, made from the URL); see ``verify_parallel``.
+        The report is the one the sequential walk gives. Logs under ``min_rows_per_worker``
+        rows per worker, connections (the caller's transaction), in-memory SQLite and
+        platforms without ``fork`` take the sequential walk.
+        """
         if isinstance(bind, Engine):
+            if workers > 1 and can_fork(bind):
+                return self.verify_parallel(
+                    bind, workers=workers, min_rows_per_worker=min_rows_per_worker
+                )
             with bind.connect() as conn:
                 return self.verify(conn)
         return verify_stored(self.iter_stored(bind))
+
+    def verify_parallel(
+        self, engine: Engine, *, workers: int, min_rows_per_worker: int = PARALLEL_MIN_ROWS
+    ) -> VerifyReport:
+        """``verify`` over ``workers`` seq ranges at once, in forked processes (``audit.parallel``)."""
+        from audit.parallel import verify_parallel
+
+        return verify_parallel(self, engine, workers=workers, min_rows_per_worker=min_rows_per_worker)
 
     def iter_stored(self, conn: Connection) -> Iterator[StoredRow]:
         """Every event as raw column values (``StoredRow``), in seq order, streamed.
@@ -214,28 +253,50 @@ class AuditLog:
         """
         return itertools.chain.from_iterable(self._stored_batches(conn))
 
-    def _stored_batches(self, conn: Connection) -> Iterator[Sequence[StoredRow]]:
+    def _stored_batches(
+        self,
+        conn: Connection,
+        lo: int | None = None,
+        hi: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> Iterator[Sequence[StoredRow]]:
+        """Rows with ``lo < seq <= hi`` (None: open) in seq order, in ``fetchmany`` batches."""
         time_sql = _STORED_TIME_SQL.get(conn.dialect.driver)
         if time_sql is None:  # pragma: no cover - other backends take the portable path
             stmt = select(*_EVENT_COLUMNS).order_by(_E.seq)
+            if lo is not None:
+                stmt = stmt.where(_E.seq > lo)
+            if hi is not None:
+                stmt = stmt.where(_E.seq <= hi)
+            if limit is not None:
+                stmt = stmt.limit(limit)
             for part in conn.execute(stmt.execution_options(yield_per=_FETCH)).partitions():
                 yield [stored_row(Event(*row)) for row in part]
             return
         if not conn.in_transaction():
             conn.begin()  # what autobegin would do: one snapshot for the whole walk
         columns = ", ".join(time_sql if c == "time" else c for c in STORED_COLUMNS)
-        sql = f"SELECT {columns} FROM {audit_events.name} ORDER BY seq"
+        where = " AND ".join(
+            f"seq {op} {int(v)}" for op, v in ((">", lo), ("<=", hi)) if v is not None
+        )
+        sql = (
+            f"SELECT {columns} FROM {audit_events.name}{' WHERE ' + where if where else ''} "
+            f"ORDER BY seq{f' LIMIT {int(limit)}' if limit is not None else ''}"
+        )
         dbapi = conn.connection.driver_connection
         error = conn.dialect.loaded_dbapi.Error
         try:  # a named cursor is a server-side one: rows stream instead of loading at once
-            cursor = dbapi.cursor("signoff_audit_verify") if time_sql is _PG_TIME else dbapi.cursor()
+            server_side = time_sql is _PG_TIME and limit is None
+            size = _FETCH if time_sql is _PG_TIME else _FETCH_LOCAL
+            cursor = dbapi.cursor("signoff_audit_verify") if server_side else dbapi.cursor()
             cursor.execute(sql)
         except error as exc:
             raise DBAPIError.instance(sql, None, exc, error) from exc
         try:
             while True:
                 try:
-                    rows = cursor.fetchmany(_FETCH)
+                    rows = cursor.fetchmany(size)
                 except error as exc:
                     raise DBAPIError.instance(sql, None, exc, error) from exc
                 if not rows:

@@ -36,7 +36,7 @@ store's verify parses no datetime and no JSON: ~1 µs of Python per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any, Literal
@@ -100,16 +100,27 @@ def verify(rows: Iterable[Event]) -> VerifyReport:
     return verify_stored(map(stored_row, rows))
 
 
-def verify_stored(rows: Iterable[StoredRow]) -> VerifyReport:
+def verify_stored(
+    rows: Iterable[StoredRow],
+    *,
+    start: tuple[int, str, str | None] = (0, GENESIS, None),
+    after: Callable[[], StoredRow | None] | None = None,
+) -> VerifyReport:
     """``verify`` over raw column tuples (``StoredRow``), as a database cursor returns them.
 
     The loop inlines ``stored_preimage`` (one f-string, one encode, one hash per row): this is
     the whole cost of ``signoff audit verify`` besides reading the rows.
+
+    ``start`` and ``after`` let a walk cover one seq range of a longer chain: ``start`` is the
+    state the walk would have reached before the range (the predecessor's seq and hash, and the
+    hash before that: ``None`` at the genesis), and ``after`` returns the first row past the
+    range (or None), which the rules peek at when the range's last row fails. A range walked
+    this way reports exactly what the whole walk reports from there on, provided every row
+    before the range verified; ``count`` then counts the range's rows only.
     """
     it = iter(rows)
     count = 0
-    p_seq, p_hash = 0, GENESIS
-    pp_hash: str | None = None
+    p_seq, p_hash, pp_hash = start
     head = PREIMAGE_VERSION
     for r in it:
         seq, t, ty, did, dt, ac, pn, pv, pd, bj, ph, h = r
@@ -128,7 +139,10 @@ def verify_stored(rows: Iterable[StoredRow]) -> VerifyReport:
                 count += 1
                 pp_hash, p_seq, p_hash = p_hash, seq, h
                 continue
-        problem, bad = _classify(r, p_seq, p_hash, pp_hash, next(it, None))
+        nxt = next(it, None)
+        if nxt is None and after is not None:
+            nxt = after()
+        problem, bad = _classify(r, p_seq, p_hash, pp_hash, nxt)
         return VerifyReport(False, count, p_seq, p_hash, bad, problem)
     return VerifyReport(True, count, p_seq, p_hash)
 

@@ -139,6 +139,7 @@ def run_levels(name: str, address: str, levels: list[int], args: argparse.Namesp
         if args.profile and name.startswith("gateway") and n == max(levels):
             out = Path(f"{args.profile}.{name.split()[-1].strip('()')}.txt")
             spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-r", "250", "-f", "raw", "-o", str(out),
+                                    "--gil", "--nonblocking",
                                     "-d", str(int(args.duration + args.warmup + 1))],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         result = drive(address, n, args.duration, args.warmup, f"{run}-l{n}")
@@ -211,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-echo", action="store_true", help="gateway only (while tuning; no ratios)")
     parser.add_argument("--log-level", default="info", help="gateway log level (production: info)")
     parser.add_argument("--profile", default=None,
-                        help="py-spy raw profile of the gateway at the top level, to PATH.<backend>.txt")
+                        help="py-spy raw profile (GIL holder only, non-blocking) of the gateway at the top "
+                             "level, to PATH.<backend>.txt")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
     args = parser.parse_args(argv)
     if args.smoke:

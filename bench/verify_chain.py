@@ -7,8 +7,10 @@ events (1M): a claims-like mix of ``decision_received`` (~400-byte body), ``rout
 with the driver's ``executemany`` (PostgreSQL: ``COPY``), exactly as ``AuditLog.append``
 stores them. Then, ``--repeats`` times each (warm page cache):
 
-- ``cli``: ``gateway.cli.main(["audit", "verify", "--db", URL])`` in this process, what an
-  auditor runs (engine creation, the walk, the printed verdict);
+- ``cli``: ``gateway.cli.main(["audit", "verify", "--db", URL, "--workers", W])`` in this
+  process, what an auditor runs (engine creation, the walk, the printed verdict), with W the
+  core count (``--workers``; seq ranges walked by forked processes) and, alternating run by run
+  for a fair ratio, with one walk (``--workers 1``);
 - ``AuditLog.verify``: the walk alone, on an engine made beforehand.
 
 It prints the best and median seconds, the seconds per million events, and checks the verdict
@@ -201,43 +203,59 @@ def database(backend: str, n: int, args: argparse.Namespace) -> Iterator[str]:
 def timed(run: Callable[[], object], repeats: int) -> tuple[list[tuple[float, float]], object]:
     """(wall, CPU) seconds of ``repeats`` runs, and the last run's result.
 
-    CPU is this process's time (``time.process_time``): on a shared machine wall time also
-    counts the other processes' turns, CPU time does not.
+    CPU is this process's time plus its workers' (``os.times``): on a shared machine wall time
+    also counts the other processes' turns, CPU time does not.
     """
     times: list[tuple[float, float]] = []
     result: object = None
     for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu = time.perf_counter(), _cpu()
         result = run()
-        times.append((time.perf_counter() - wall, time.process_time() - cpu))
+        times.append((time.perf_counter() - wall, _cpu() - cpu))
     return times, result
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its reaped children (the parallel walk's workers)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def measure(backend: str, n: int, args: argparse.Namespace) -> float:
     """Time the CLI and the library walk on ``backend``; print them; return the CLI's s per 1M."""
     with database(backend, n, args) as url:
 
-        def cli() -> tuple[int, str]:
-            out = io.StringIO()
-            with contextlib.redirect_stdout(out):
-                code = signoff(["audit", "verify", "--db", url])
-            return code, out.getvalue()
+        def cli(workers: int) -> Callable[[], tuple[int, str]]:
+            def run() -> tuple[int, str]:
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out):
+                    code = signoff(["audit", "verify", "--db", url, "--workers", str(workers)])
+                return code, out.getvalue()
+            return run
 
-        cli_times, (code, printed) = timed(cli, args.repeats)  # type: ignore[misc]
-        if code != 0 or f"chain ok: {n} events" not in printed:
-            raise SystemExit(f"signoff audit verify did not verify the chain: exit {code}: {printed}")
+        # The one-walk and the parallel CLI alternate, run by run, so both see the same load.
+        cli_times: list[tuple[float, float]] = []
+        one_times: list[tuple[float, float]] = []
+        for _ in range(args.repeats):
+            for into, workers in ((cli_times, args.workers), (one_times, 1)):
+                (t,), (code, printed) = timed(cli(workers), 1)  # type: ignore[misc]
+                if code != 0 or f"chain ok: {n} events" not in printed:
+                    raise SystemExit(f"signoff audit verify did not verify the chain: exit {code}: {printed}")
+                into.append(t)
         engine = make_engine(url)
         try:
-            lib_times, report = timed(lambda: AuditLog().verify(engine), args.repeats)
+            lib_times, report = timed(lambda: AuditLog().verify(engine, workers=args.workers), args.repeats)
         finally:
             engine.dispose()
         if not (report.ok and report.count == n):  # type: ignore[attr-defined]
             raise SystemExit(f"AuditLog.verify did not verify the chain: {report}")
-        for name, times in (("signoff audit verify", cli_times), ("AuditLog.verify", lib_times)):
+        for name, times in ((f"signoff audit verify --workers {args.workers}", cli_times),
+                            ("signoff audit verify --workers 1", one_times),
+                            (f"AuditLog.verify, workers={args.workers}", lib_times)):
             walls = [w for w, _ in times]
             best, median = min(walls), statistics.median(walls)
             cpu = min(c for _, c in times)
-            print(f"{backend:<10} {name:<21} {n:>9,} events: wall best {best:.3f} s, median {median:.3f} s "
+            print(f"{backend:<10} {name:<34} {n:>9,} events: wall best {best:.3f} s, median {median:.3f} s "
                   f"({args.repeats} runs) = {best / n * 1e6:.2f} s per million events; "
                   f"CPU best {cpu:.3f} s = {cpu / n * 1e6:.2f} s per million", flush=True)
         return min(w for w, _ in cli_times) / n * 1e6
@@ -251,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres-url", default="", help="also run on this PostgreSQL database")
     p.add_argument("--db", default="", help="keep (and reuse) the SQLite file at this path")
     p.add_argument("--smoke", action="store_true", help="20k events, one run each (CI)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="processes for the parallel walk (default: the core count)")
     args = p.parse_args(argv)
     if args.smoke:
         args.events, args.repeats = 20_000, 1

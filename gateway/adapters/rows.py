@@ -190,10 +190,12 @@ def stored_policy(p: PolicyRecord) -> StoredPolicy:
 def new_event(draft: EventDraft, decision_type: str, *, check: bool = True) -> NewEvent:
     """The audit library's event for a use case's draft.
 
-    Checks now what chaining needs later (an aware time and, unless ``check`` is off, a
-    JSON-able body), so a bad draft fails its own op instead of the whole batch's commit.
+    Checks now what chaining needs later (an aware time and, unless ``check`` is off or the
+    draft brings its body's canonical JSON, a JSON-able body), so a bad draft fails its own op
+    instead of the whole batch's commit. A draft's ``body_json`` is passed on as made.
     """
-    if check:
+    body_json = draft.body_json
+    if check and not body_json:
         canonical_json(draft.body)
     return NewEvent(
         type=draft.type,
@@ -205,4 +207,5 @@ def new_event(draft: EventDraft, decision_type: str, *, check: bool = True) -> N
         policy_digest=draft.policy_digest,
         body=draft.body,
         decision_type=decision_type,
+        body_json=body_json,
     )

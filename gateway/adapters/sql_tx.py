@@ -48,6 +48,7 @@ AUDIT = AuditLog()
 _BY_ID = select(decisions).where(_D.decision_id == bindparam("id"))
 _BY_REQUEST = select(decisions).where(_D.request_id == bindparam("id"))
 _TASK = select(review_tasks).where(_T.task_id == bindparam("id"))
+_MARK = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 _EXISTS_SQL = {  # by the driver's paramstyle; others take the SQLAlchemy path
     "qmark": "SELECT 1 FROM decisions WHERE request_id = ?",
     "format": "SELECT 1 FROM decisions WHERE request_id = %s",
@@ -158,19 +159,44 @@ def _claimable(now: datetime) -> Any:
 
 
 class Pending:
-    """Inserts the fast way buffers for a whole batch, written per table in one executemany."""
+    """Inserts the fast way buffers for a whole batch, written per table in one executemany.
+
+    It also holds the request ids the batch's ops looked up and were told are not stored
+    (``assumed``): instead of one query per op, they are all checked in one query before the
+    buffered rows are written, and any that is stored after all sends the batch the exact way
+    (where each op asks the database itself), so the answer is the same as asking at once.
+    """
 
     def __init__(self) -> None:
         self.decisions: dict[str, Decision] = {}
         self.by_request: dict[str, Decision] = {}
+        self.rows: dict[str, dict[str, Any]] = {}
         self.tasks: dict[str, Task] = {}
+        self.assumed: set[str] = set()
 
     def __bool__(self) -> bool:
-        return bool(self.decisions or self.tasks)
+        return bool(self.decisions or self.tasks or self.assumed)
+
+    def check_assumed(self, conn: Connection) -> None:
+        """``Retry`` if any request id the ops were told is free is stored in the database."""
+        ids = list(self.assumed)
+        self.assumed.clear()
+        mark = _MARK.get(conn.dialect.paramstyle)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            if mark is not None:
+                sql = (f"SELECT request_id FROM decisions WHERE request_id IN "
+                       f"({', '.join([mark] * len(chunk))})")
+                found = conn.exec_driver_sql(sql, tuple(chunk)).first()
+            else:  # pragma: no cover - other backends take the SQLAlchemy path
+                found = conn.execute(select(_D.request_id).where(_D.request_id.in_(chunk))).first()
+            if found is not None:
+                raise Retry
 
     def drop(self, decision_ids: list[str], task_ids: list[str]) -> None:
         """Forget one failed op's buffered rows."""
         for decision_id in decision_ids:
+            self.rows.pop(decision_id, None)
             d = self.decisions.pop(decision_id, None)
             if d is not None:
                 self.by_request.pop(d.request_id, None)
@@ -178,13 +204,16 @@ class Pending:
             self.tasks.pop(task_id, None)
 
     def flush(self, conn: Connection) -> None:
-        """Insert every buffered row (decisions first: tasks refer to them)."""
+        """Check the assumed request ids, then insert every buffered row (decisions first)."""
+        if self.assumed:
+            self.check_assumed(conn)
         if self.decisions:
-            _insert_many(conn, decisions, [decision_values(d) for d in self.decisions.values()])
+            _insert_many(conn, decisions, [self.rows[k] for k in self.decisions])
         if self.tasks:
             _insert_many(conn, review_tasks, [task_values(t) for t in self.tasks.values()])
         self.decisions.clear()
         self.by_request.clear()
+        self.rows.clear()
         self.tasks.clear()
 
 
@@ -222,8 +251,12 @@ class SqlWriteTx(SqlReadTx):
         return super().decision(decision_id)
 
     def decision_by_request(self, request_id: str) -> Decision | None:
-        if self._pending is not None and request_id in self._pending.by_request:
-            return self._pending.by_request[request_id]
+        pending = self._pending
+        if pending is not None:
+            found = pending.by_request.get(request_id)
+            if found is None:  # checked for the whole batch in one query before its inserts
+                pending.assumed.add(request_id)
+            return found
         return super().decision_by_request(request_id)
 
     def task(self, task_id: str) -> Task | None:
@@ -252,7 +285,8 @@ class SqlWriteTx(SqlReadTx):
                     f"decision {decision.decision_id} or request id {decision.request_id!r} "
                     "is already stored"
                 )
-            decision_values(decision)  # a value the row cannot hold fails this op, not the flush
+            # a value the row cannot hold fails this op, not the flush
+            pending.rows[decision.decision_id] = decision_values(decision)
             pending.decisions[decision.decision_id] = decision
             pending.by_request[decision.request_id] = decision
             self.mine[0].append(decision.decision_id)

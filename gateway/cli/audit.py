@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--db", default=os.environ.get("SIGNOFF_DATABASE_URL", "sqlite:///var/signoff.db"),
                    help="database URL (env SIGNOFF_DATABASE_URL; default sqlite:///var/signoff.db)")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
+    v.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="processes walking seq ranges at once (default: the core count; 1: one walk)")
     v.set_defaults(handler=_verify)
 
     t = a.add_parser("tail", help="print audit events through the gateway (auditor token)")
@@ -63,7 +65,7 @@ def _verify(args: argparse.Namespace) -> int:
 
     engine = make_engine(args.db)
     try:
-        report = AuditLog().verify(engine)
+        report = AuditLog().verify(engine, workers=max(1, args.workers))
     finally:
         engine.dispose()
     if args.json:

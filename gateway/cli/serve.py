@@ -6,9 +6,13 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 __all__ = ["register"]
+
+#: After SIGTERM, in-flight calls get a grace period and the writer drains; past this, exit anyway.
+SHUTDOWN_LIMIT_SECONDS = 30.0
 
 
 def _env(name: str, default: str | None) -> str | None:
@@ -58,8 +62,18 @@ def run(args: argparse.Namespace) -> int:
         reload_seconds=args.reload_seconds,
     )
     app = build_app(settings)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if app._stop.is_set():  # a second signal: stop now, whatever is still draining
+            os._exit(128 + signum)
+        app._stop.set()
+        # A shutdown that hangs (a stuck database call) must not outlive the orchestrator's patience.
+        watchdog = threading.Timer(SHUTDOWN_LIMIT_SECONDS, os._exit, args=(1,))
+        watchdog.daemon = True
+        watchdog.start()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: app._stop.set())
+        signal.signal(sig, on_signal)
     host = args.address.rsplit(":", 1)[0]
     policies = ", ".join(f"{p.decision}={p.name}@v{p.version}" for p in app.registry.all())
     print(f"signoff: serving on {host}:{app.port} ({policies})", flush=True)

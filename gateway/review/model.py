@@ -161,3 +161,6 @@ class EventDraft:
     policy_version: int = 0
     policy_digest: str = ""
     body: Mapping[str, Any] = field(default_factory=dict)
+    body_json: str = ""
+    """The body's canonical JSON (sorted keys, no spaces, UTF-8 as is, no NaN) when the use case
+    made it already, on its request thread; empty: the store serialises ``body`` itself."""

@@ -15,6 +15,7 @@ from gateway.review.commands import DecideCommand, SubmitCommand
 from gateway.review.model import Action, Decision, Proposal
 
 __all__ = [
+    "body_json",
     "decision_body",
     "evaluate",
     "final_body",
@@ -29,8 +30,25 @@ __all__ = [
 MAX_ID_LENGTH = 200
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+"""Built once (``json.dumps`` with options builds an encoder per call)."""
+
+
 def _canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(obj)
+
+
+def body_json(body: Mapping[str, Any]) -> str:
+    """An event body's canonical JSON, made on the request thread; "" if not plain JSON.
+
+    For plain JSON values (dicts, lists, tuples, strings, numbers, booleans, None) this is the
+    audit log's canonical form exactly (the same C encoder with the same options). Anything
+    else (a datetime, a set, NaN) gives "", and the store serialises and checks the body itself.
+    """
+    try:
+        return _ENCODER.encode(body)
+    except (TypeError, ValueError):
+        return ""
 
 
 def proposal_body(p: Proposal) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from gateway.review.model import (
 )
 from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, Store, WriteTx
 from gateway.review.rules import (
+    body_json,
     decision_body,
     evaluate,
     final_body,
@@ -92,7 +93,10 @@ class ReviewService:
         # once per Decide, and a retry racing its original on another replica is still caught.
         route = evaluate(policy, cmd)
         draft = self._new_decision(principal, cmd, policy, route, digest)
-        decision = self.store.write(lambda tx: self._record_decision(tx, draft))
+        # Everything but the writes is made here, on the request thread: the task, the events
+        # and their JSON. The single writer thread then only looks up, inserts and chains.
+        task, events = self._decision_records(draft, policy)
+        decision = self.store.write(lambda tx: self._record_decision(tx, draft, task, events))
         if decision.request_digest != digest:
             raise Conflict(f"request_id {cmd.request_id!r} was used with a different request")
         if cmd.wait and not decision.status.final:
@@ -132,13 +136,10 @@ class ReviewService:
             sample_probability=rate if auto else 1.0,
         )
 
-    def _record_decision(self, tx: WriteTx, d: Decision) -> Decision:
-        prior = tx.decision_by_request(d.request_id)
-        if prior is not None:  # a concurrent retry won the race
-            return prior
-        tx.insert_decision(d)
-        ev = self._event_factory(d)
-        tx.append(ev("decision_received", d.requested_by, decision_body(d)))
+    def _decision_records(self, d: Decision, policy: Policy) -> tuple[Task | None, list[EventDraft]]:
+        """The task (if any) and the audit events that record a new decision ``d``."""
+        ev = self._event_factory(d, with_json=True)
+        events = [ev("decision_received", d.requested_by, decision_body(d))]
         routed = {
             "route": d.route,
             "rule": d.rule,
@@ -146,18 +147,30 @@ class ReviewService:
             "failed_closed": d.rule == "fail_closed",
             "significant": d.significant,
         }
-        tx.append(ev("routed", "gateway", routed))
+        events.append(ev("routed", "gateway", routed))
+        task: Task | None = None
         if d.status is Status.AUTO_DECIDED:
-            tx.append(ev("decision_finalized", "gateway", final_body(d, by="auto")))
+            events.append(ev("decision_finalized", "gateway", final_body(d, by="auto")))
             if d.sampled:
-                policy = self.policies.get(d.decision_type)
-                queue = policy.sampling.queue if policy and policy.sampling.queue else "audit"
+                queue = policy.sampling.queue or "audit"
                 task = self._new_task(d, queue, TaskKind.AUDIT)
-                tx.insert_task(task)
                 body = {"task_id": task.task_id, "queue": queue, "probability": d.sample_probability}
-                tx.append(ev("audit_sampled", "gateway", body))
+                events.append(ev("audit_sampled", "gateway", body))
         else:
-            tx.insert_task(self._new_task(d, d.queue, TaskKind.REVIEW))
+            task = self._new_task(d, d.queue, TaskKind.REVIEW)
+        return task, events
+
+    def _record_decision(
+        self, tx: WriteTx, d: Decision, task: Task | None, events: list[EventDraft]
+    ) -> Decision:
+        prior = tx.decision_by_request(d.request_id)
+        if prior is not None:  # a concurrent retry won the race
+            return prior
+        tx.insert_decision(d)
+        for event in events:
+            tx.append(event)
+        if task is not None:
+            tx.insert_task(task)
         return d
 
     def _new_task(self, d: Decision, queue: str, kind: TaskKind) -> Task:
@@ -171,10 +184,13 @@ class ReviewService:
             requested_by=d.requested_by,
         )
 
-    def _event_factory(self, d: Decision) -> Callable[[str, str, dict], EventDraft]:
+    def _event_factory(
+        self, d: Decision, *, with_json: bool = False
+    ) -> Callable[[str, str, dict], EventDraft]:
         now = self.clock.now()
 
         def make(type_: str, actor: str, body: dict) -> EventDraft:
+            full = {"decision_type": d.decision_type, **body}
             return EventDraft(
                 type=type_,
                 time=now,
@@ -183,7 +199,8 @@ class ReviewService:
                 policy_name=d.policy_name,
                 policy_version=d.policy_version,
                 policy_digest=d.policy_digest,
-                body={"decision_type": d.decision_type, **body},
+                body=full,
+                body_json=body_json(full) if with_json else "",
             )
 
         return make

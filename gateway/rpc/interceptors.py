@@ -7,8 +7,9 @@ Python call per request on the hot path; the four concerns stay separate functio
 from __future__ import annotations
 
 import contextvars
+import logging
+import random
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,7 +38,16 @@ def _request_id(metadata: tuple[tuple[str, Any], ...]) -> str:
     for key, value in metadata:
         if key == "x-request-id" and isinstance(value, str) and 0 < len(value) <= 128:
             return value
-    return uuid.uuid4().hex
+    # A log correlation id, not a secret: no urandom system call (it drops the GIL) per call.
+    return f"{random.getrandbits(128):032x}"
+
+
+def _debug_enabled() -> bool:
+    """Whether the configured structlog logger emits debug (the per-call timing line)."""
+    try:
+        return bool(log.is_enabled_for(logging.DEBUG))
+    except AttributeError:  # pragma: no cover - a logger without level filtering
+        return True
 
 
 class CallInterceptor(grpc.ServerInterceptor):
@@ -70,11 +80,20 @@ class CallInterceptor(grpc.ServerInterceptor):
         return handler
 
     def _enter(self, method: str, context: grpc.ServicerContext) -> Principal:
+        """Authenticate and bind the call's log context; run inside the call's own context.
+
+        Each call runs in a fresh ``contextvars.Context``, so nothing bound by an earlier
+        call on the same pool thread can leak into this one and no clearing is needed.
+        """
         metadata = context.invocation_metadata() or ()
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=_request_id(metadata), method=method)
-        principal = self.auth.authenticate(metadata)
-        structlog.contextvars.bind_contextvars(principal=principal.name)
+        request_id = _request_id(metadata)
+        try:
+            principal = self.auth.authenticate(metadata)
+        except BaseException:
+            _bind(request_id=request_id, method=method)
+            raise
+        _bind(request_id=request_id, method=method, principal=principal.name)
+        _principal.set(principal)
         return principal
 
     def _fail(self, context: grpc.ServicerContext, exc: BaseException) -> None:
@@ -89,44 +108,45 @@ class CallInterceptor(grpc.ServerInterceptor):
         context.abort(code, message)
 
     def _unary(self, method: str, behavior: Callable[[Any, grpc.ServicerContext], Any]) -> Callable:
-        def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
+        def call(request: Any, context: grpc.ServicerContext) -> Any:
             started = time.perf_counter()
             try:
-                principal = self._enter(method, context)
-                token = _principal.set(principal)
-                try:
-                    return behavior(request, context)
-                finally:
-                    _principal.reset(token)
+                self._enter(method, context)
+                return behavior(request, context)
             except Exception as exc:  # noqa: BLE001 - mapped to a status, never a traceback to the caller
                 if _is_abort(exc, context):
                     raise
                 self._fail(context, exc)
             finally:
-                log.debug("rpc", duration_ms=round((time.perf_counter() - started) * 1000, 3))
+                if _debug_enabled():
+                    log.debug("rpc", duration_ms=round((time.perf_counter() - started) * 1000, 3))
+
+        def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
+            return contextvars.Context().run(call, request, context)
 
         return wrapped
 
     def _stream(self, method: str, behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]]) -> Callable:
         def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            ctx = contextvars.Context()  # the call's own context, entered for each step
             try:
-                principal = self._enter(method, context)
-                responses = behavior(request, context)
+                ctx.run(self._enter, method, context)
+                responses = ctx.run(behavior, request, context)
                 while True:
-                    token = _principal.set(principal)
                     try:
-                        item = next(responses)
+                        item = ctx.run(next, responses)
                     except StopIteration:
                         return
-                    finally:
-                        _principal.reset(token)
                     yield item
             except Exception as exc:  # noqa: BLE001 - mapped to a status, never a traceback to the caller
                 if _is_abort(exc, context):
                     raise
-                self._fail(context, exc)
+                ctx.run(self._fail, context, exc)
 
         return wrapped
+
+
+_bind = structlog.contextvars.bind_contextvars
 
 
 def _is_abort(exc: BaseException, context: grpc.ServicerContext) -> bool:

@@ -36,7 +36,7 @@ def claim_request(
 
 def decide(client: Any, req: decision_pb2.DecideRequest, who: str = "caller") -> decision_pb2.Decision:
     """Send Decide as ``who`` and return the decision."""
-    return client.decisions.Decide(req, metadata=auth(who), timeout=10).decision
+    return client.decisions.Decide(req, metadata=auth(who), timeout=30).decision
 
 
 def claim(client: Any, queue: str, who: str, lease: float = 0.0) -> review_pb2.ClaimNextResponse:
@@ -44,7 +44,7 @@ def claim(client: Any, queue: str, who: str, lease: float = 0.0) -> review_pb2.C
     req = review_pb2.ClaimNextRequest(queue=queue)
     if lease:
         req.lease.CopyFrom(duration_pb2.Duration(seconds=int(lease), nanos=int(lease % 1 * 1e9)))
-    return client.review.ClaimNext(req, metadata=auth(who), timeout=10)
+    return client.review.ClaimNext(req, metadata=auth(who), timeout=30)
 
 
 def submit(client: Any, task_id: str, who: str, action: str, outcome: str = "", reason: str = "") -> review_pb2.SubmitResponse:
@@ -55,4 +55,4 @@ def submit(client: Any, task_id: str, who: str, action: str, outcome: str = "", 
         outcome=outcome,
         reason=reason,
     )
-    return client.review.Submit(req, metadata=auth(who), timeout=10)
+    return client.review.Submit(req, metadata=auth(who), timeout=30)

@@ -46,11 +46,11 @@ class TestRestart:
         try:
             with grpc.insecure_channel(address) as ch:
                 got = Client(ch, address).decisions.GetDecision(
-                    decision_pb2.GetDecisionRequest(decision_id=held.decision_id), metadata=auth("caller"), timeout=5)
+                    decision_pb2.GetDecisionRequest(decision_id=held.decision_id), metadata=auth("caller"), timeout=30)
             assert got.decision.status == decision_pb2.DECISION_STATUS_PENDING_REVIEW
         finally:
             proc.terminate()
-            proc.wait(10)
+            proc.wait(30)
 
     def test_pending_review_and_lease_survive_restart(self, db_url, policy_dir):
         """A claimed task keeps its lease across a restart and its holder can still submit."""
@@ -60,7 +60,7 @@ class TestRestart:
             decide(c, claim_request(confidence=0.8))
             task = claim(c, "junior", "alice").task
         proc.terminate()
-        assert proc.wait(10) == 0
+        assert proc.wait(30) == 0
         proc, address = _serve(db_url, policy_dir)
         try:
             with grpc.insecure_channel(address) as ch:
@@ -70,7 +70,7 @@ class TestRestart:
             assert done.status == decision_pb2.DECISION_STATUS_HUMAN_DECIDED
         finally:
             proc.terminate()
-            proc.wait(10)
+            proc.wait(30)
 
 
 def _db_file(db_url: str) -> str:

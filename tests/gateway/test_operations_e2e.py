@@ -110,10 +110,10 @@ class TestLogs:
             address = proc.stdout.readline().split()[3]  # type: ignore[union-attr]
             with grpc.insecure_channel(address) as ch:
                 md = (*auth("caller"), ("x-request-id", "req-abc-123"))
-                Client(ch, address).decisions.Decide(claim_request(), metadata=md, timeout=10)
+                Client(ch, address).decisions.Decide(claim_request(), metadata=md, timeout=30)
         finally:
             proc.terminate()
-            _, err = proc.communicate(timeout=10)
+            _, err = proc.communicate(timeout=30)
         lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
         rpc = next(x for x in lines if x.get("request_id") == "req-abc-123" and "decision_id" in x)
         assert rpc["policy_version"] == 1 and rpc["principal"] == "claims-service"

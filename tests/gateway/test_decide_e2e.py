@@ -156,3 +156,32 @@ class TestIdempotency:
         with pytest.raises(grpc.RpcError) as err:
             decide(client, req)
         assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
+
+
+class TestRelease:
+    """A reviewer can hand a claimed task back."""
+
+    def test_released_task_returns_to_the_queue(self, client):
+        """After Release the decision is pending again and another reviewer claims the same task."""
+        from signoff.v1 import review_pb2
+
+        held = decide(client, claim_request(confidence=0.8))
+        task = claim(client, "junior", "alice").task
+        released = client.review.Release(
+            review_pb2.ReleaseRequest(task_id=task.task_id, reason="conflict of interest"),
+            metadata=auth("alice"), timeout=30).task
+        assert released.state == review_pb2.TASK_STATE_OPEN and not released.claimed_by
+        got = client.decisions.GetDecision(S.GetDecisionRequest(decision_id=held.decision_id),
+                                           metadata=auth("caller"), timeout=30).decision
+        assert got.status == S.DECISION_STATUS_PENDING_REVIEW
+        assert claim(client, "junior", "bob").task.task_id == task.task_id
+
+    def test_only_the_holder_can_release(self, client):
+        """Releasing someone else's claim is FAILED_PRECONDITION."""
+        from signoff.v1 import review_pb2
+
+        decide(client, claim_request(confidence=0.8))
+        task = claim(client, "junior", "alice").task
+        with pytest.raises(grpc.RpcError) as err:
+            client.review.Release(review_pb2.ReleaseRequest(task_id=task.task_id), metadata=auth("bob"), timeout=30)
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION

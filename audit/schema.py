@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 from audit.record import to_utc
@@ -78,18 +79,24 @@ audit_events = Table(
     Column("policy_version", Integer, nullable=False),
     Column("policy_digest", String(80), nullable=False),
     Column("body_json", Text, nullable=False),
-    Column("prev_hash", CHAR(64), nullable=False, unique=True),
+    Column("prev_hash", CHAR(64), nullable=False),
     Column("hash", CHAR(64), nullable=False),
     PrimaryKeyConstraint("seq"),
+    UniqueConstraint("prev_hash").ddl_if(dialect="postgresql"),
     Index(None, "decision_id"),
     Index(None, "decision_type", "time"),
     Index(None, "type", "time"),
     Index(None, "time"),
 )
-"""Append-only (triggers refuse UPDATE, DELETE and TRUNCATE); ``prev_hash`` is unique so two
-writers racing on one head fail loudly instead of forking the chain (``hash`` needs no index of
-its own: it is sha256 over the row and its unique ``prev_hash``). On SQLite ``seq`` is declared
-``INTEGER`` so that it is the rowid: one B-tree fewer per appended event."""
+"""Append-only (triggers refuse UPDATE, DELETE and TRUNCATE). Each append reads the head and
+inserts ``seq = head + 1`` under the chain lock (PostgreSQL: an advisory lock; SQLite: ``BEGIN
+IMMEDIATE``), and ``seq`` is the primary key, so two writers racing on one head cannot both
+commit. On PostgreSQL, where replicas append concurrently, ``prev_hash`` is also unique: a
+second guard should the lock ever be bypassed. On SQLite the database lock admits one writer at
+a time and the head is read inside it, so that index only cost a random B-tree leaf per event;
+migration 0004 dropped it there. (``hash`` needs no index of its own: it is sha256 over the row
+and its ``prev_hash``.) On SQLite ``seq`` is declared ``INTEGER`` so that it is the rowid: one
+B-tree fewer per appended event."""
 
 policy_versions = Table(
     "policy_versions",

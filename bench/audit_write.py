@@ -6,14 +6,18 @@ loosened; with ``--postgres-url`` also a fresh PostgreSQL schema):
 
 - ``append, 1 per commit``: ``AuditLog.append(conn, [event])`` in its own write transaction;
 - ``append, N per commit``: ``AuditLog.append(conn, batch)`` with N events per transaction,
-  for each N in ``--batch`` (256 and 4096): the group commit of a writer holding its batch;
+  for each N in ``--batch`` (256, 4096, 16384 and 65536): the group commit of a writer holding
+  its batch (the target line names the batch size that reached it);
 - ``SqlStore, 1 thread``: the gateway's unit of work, one caller, so every write is its own
   batch and its own commit;
 - ``SqlStore, T threads``: ``--threads`` callers (64) each looping on
   ``store.write(lambda tx: tx.append(EventDraft(...)))``; the writer thread group-commits
   whatever queued meanwhile (up to ``batch_max`` 256 ops).
 
-Events look like the gateway's ``routed`` event (a ~170-byte body). The SqlStore events carry
+Each event writes its table row (``seq`` is the rowid) and four index entries (decision id,
+decision type + time, type + time, time: the auditor's queries use each). SQLite has no unique
+index on ``prev_hash`` since migration 0004 (``BEGIN IMMEDIATE`` already admits one writer at a
+time); PostgreSQL keeps it. Events look like the gateway's ``routed`` event (a ~170-byte body). The SqlStore events carry
 no decision id (their decision type is in the body), so the op does not look up a decision
 row: what is timed is the store and the audit append, not a decisions-table read. Each mode
 runs for ``--seconds``; the chain is verified afterwards (untimed) and must hold every event.
@@ -244,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print events per second for each mode and backend."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=10.0, help="duration of each mode (default 10)")
-    p.add_argument("--batch", default="256,4096", help="events per transaction for append (256,4096)")
+    p.add_argument("--batch", default="256,4096,16384,65536",
+                   help="events per transaction for append (256,4096,16384,65536)")
     p.add_argument("--threads", type=int, default=64, help="SqlStore caller threads (64)")
     p.add_argument("--postgres-url", default="", help="also run on this PostgreSQL database")
     p.add_argument("--smoke", action="store_true", help="a couple of seconds in all (CI)")

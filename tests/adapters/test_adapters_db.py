@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,25 @@ def _both() -> MetaData:
     for table in (*audit_metadata.tables.values(), *gateway_metadata.tables.values()):
         table.to_metadata(combined)
     return combined
+
+
+def _declared_for(dialect: str) -> Callable[..., bool]:
+    """An ``include_object`` hook skipping what the tables declare for other backends only.
+
+    (``UNIQUE(prev_hash)`` is declared with ``ddl_if(dialect="postgresql")``; neither Alembic's
+    comparison nor ``Table.to_metadata`` carries ``ddl_if``, so it is read off the originals.)
+    """
+    elsewhere = {
+        item.name
+        for table in (*audit_metadata.tables.values(), *gateway_metadata.tables.values())
+        for item in (*table.constraints, *table.indexes)
+        if (only := getattr(item, "_ddl_if", None)) is not None and only.dialect not in (None, dialect)
+    }
+
+    def include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+        return reflected or name not in elsewhere
+
+    return include
 
 
 class TestSqliteEngine:
@@ -86,7 +106,7 @@ class TestUnreachable:
 class TestMigrations:
     def test_upgrade_reaches_head(self, engine: Engine) -> None:
         """After upgrade the database is at the newest shipped revision."""
-        assert current_revision(engine) == head_revision() == "0003"
+        assert current_revision(engine) == head_revision() == "0004"
 
     def test_upgrade_is_idempotent(self, engine: Engine) -> None:
         """Upgrading a database already at head changes nothing and does not fail."""
@@ -116,9 +136,12 @@ class TestMigrations:
         assert errors == []
 
     def test_schema_matches_the_table_definitions(self, engine: Engine) -> None:
-        """The migrated schema is exactly what the audit and gateway tables declare."""
+        """The migrated schema is exactly what the audit and gateway tables declare for it."""
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), _both())
+            context = MigrationContext.configure(
+                conn, opts={"include_object": _declared_for(engine.dialect.name)}
+            )
+            diff = compare_metadata(context, _both())
 
         assert diff == []
 

@@ -22,7 +22,6 @@ import os
 import platform
 import sys
 import time
-from concurrent import futures
 from pathlib import Path
 from typing import Any
 
@@ -124,12 +123,11 @@ def canned_response() -> bytes:
 
 
 def serve_echo(workers: int) -> None:
-    """The same server flavour as the gateway (sync ``grpc.server``, a thread pool of
-    ``workers``, the same message limits), no interceptor: Decide parses the request and
-    answers a canned ``DecideResponse`` of the gateway's size."""
-    import signal
-
-    import grpc
+    """The same server flavour as the gateway (``grpc.aio`` on one event loop, the same message
+    limits), no guard: Decide parses the request and answers a canned ``DecideResponse`` of the
+    gateway's size. ``workers`` is accepted for the command line's sake: an aio server runs
+    its handlers on the loop, not on a pool."""
+    import grpc.aio
 
     from gateway.rpc.server import MAX_MESSAGE_BYTES
     from signoff.v1 import decision_pb2, decision_pb2_grpc
@@ -137,23 +135,28 @@ def serve_echo(workers: int) -> None:
     reply = decision_pb2.DecideResponse.FromString(canned_response())
 
     class Echo(decision_pb2_grpc.DecisionServiceServicer):
-        def Decide(self, request: Any, context: Any) -> Any:
+        async def Decide(self, request: Any, context: Any) -> Any:
             return reply
 
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc"),
-        options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.so_reuseport", 0),
-        ],
-    )
-    decision_pb2_grpc.add_DecisionServiceServicer_to_server(Echo(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    print(f"echo: serving on 127.0.0.1:{port}", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: server.stop(0))
-    server.wait_for_termination()
+    async def main() -> None:
+        import signal
+
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        decision_pb2_grpc.add_DecisionServiceServicer_to_server(Echo(), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        print(f"echo: serving on 127.0.0.1:{port}", flush=True)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(server.stop(0)))
+        await server.wait_for_termination()
+
+    asyncio.run(main())
 
 
 # -- the load driver ----------------------------------------------------------------------------

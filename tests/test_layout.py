@@ -15,6 +15,7 @@ STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     # (module prefix, third-party top-level packages allowed, project module prefixes allowed)
     ("gateway.policy.loader", {"yaml", "jsonschema"}, ("gateway.policy", "gateway.errors")),
+    ("gateway.policy.input_check", {"jsonschema", "fastjsonschema"}, ()),
     ("gateway.policy", set(), ("gateway.policy", "gateway.errors")),
     ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors")),
     ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg"},

@@ -1,4 +1,6 @@
-"""Load routing policies from files: the one module that reads files, parses YAML and runs JSON Schema.
+"""Load routing policies from files: the one module that reads files and parses YAML.
+
+JSON Schema runs here (the policy schema) and in ``input_check`` (a request's input).
 
 Loading is an ordered table of named stages (read, parse, schema, input_schema, then the
 compiler's semantic stages). Every stage's issues are collected with file, line, JSON path and a
@@ -24,6 +26,7 @@ import yaml
 
 from gateway.errors import PolicyError
 from gateway.policy import compiler
+from gateway.policy.input_check import make_input_check
 from gateway.policy.model import EvalRequest, Issue, Policy
 
 __all__ = [
@@ -79,7 +82,6 @@ class _Load:
     issues: list[Issue] = field(default_factory=list)
     lines: dict[Parts, int] = field(default_factory=dict)
     doc: Any = None
-    input_validator: Any = None
 
     def locate(self, parts: Parts) -> int | None:
         """The line of ``parts``, or of its nearest ancestor that has one."""
@@ -217,7 +219,6 @@ def _input_schema(ld: _Load) -> None:
     except jsonschema.SchemaError as exc:
         ld.add(("input_schema", *exc.absolute_path), "invalid_input_schema", exc.message[:200])
         return
-    ld.input_validator = jsonschema.Draft202012Validator(ld.doc["input_schema"])
 
 
 def _semantics(ld: _Load) -> None:
@@ -239,30 +240,6 @@ def _sorted(issues: Sequence[Issue]) -> list[Issue]:
     return sorted(issues, key=lambda i: (i.file, i.line or 0, i.code, i.json_path))
 
 
-def _input_path(parts: Sequence[str | int]) -> str:
-    return "input" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
-
-
-def _make_validate_input(validator: Any) -> Callable[[Mapping[str, Any]], list[tuple[str, str]]]:
-    """``validate_input(input)`` -> ``[(json_path, message)]``; never raises."""
-
-    def validate_input(value: Mapping[str, Any]) -> list[tuple[str, str]]:
-        try:
-            found: list[tuple[str, str]] = []
-            for error in validator.iter_errors(value):
-                parts = list(error.absolute_path)
-                if error.validator == "required" and isinstance(error.instance, Mapping):
-                    found.extend((_input_path([*parts, key]), "is required")
-                                 for key in error.validator_value if key not in error.instance)
-                else:
-                    found.append((_input_path(parts), error.message))
-            return sorted(found)
-        except Exception as exc:  # noqa: BLE001 (input jsonschema cannot walk is invalid, not a crash)
-            return [("input", f"cannot be validated ({type(exc).__name__})")]
-
-    return validate_input
-
-
 def _run(text: str, path: str) -> tuple[Policy | None, list[Issue]]:
     ld = _Load(path, text)
     try:
@@ -275,7 +252,7 @@ def _run(text: str, path: str) -> tuple[Policy | None, list[Issue]]:
     if errors:
         return None, issues
     policy = compiler.compile_policy(ld.doc, source_path=path, source_text=text,
-                                     validate_input=_make_validate_input(ld.input_validator),
+                                     validate_input=make_input_check(ld.doc["input_schema"]),
                                      warnings=issues)
     return policy, issues
 

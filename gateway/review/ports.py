@@ -7,7 +7,7 @@ is acknowledged that is not in the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
@@ -97,6 +97,10 @@ class Store(Protocol):
         If ``op`` raises, its writes and events are discarded and the error re-raised; the
         rest of the batch commits. If the commit fails, raises ``StoreUnavailable``.
         """
+        ...
+
+    def write_async(self, op: Callable[[WriteTx], T]) -> Awaitable[T]:
+        """``write`` for an event loop: an awaitable of the result, settled once durable."""
         ...
 
     def read(self, op: Callable[[ReadTx], T]) -> T:

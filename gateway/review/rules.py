@@ -7,18 +7,20 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from gateway.errors import InvalidRequest
 from gateway.policy.model import AUTO, EvalRequest, Policy, Route
 from gateway.review.commands import DecideCommand, SubmitCommand
-from gateway.review.model import Action, Decision, Proposal
+from gateway.review.model import Action, Decision, Principal, Proposal, Status
 
 __all__ = [
     "body_json",
     "decision_body",
     "evaluate",
     "final_body",
+    "new_decision",
     "payload_of",
     "proposal_body",
     "request_digest",
@@ -178,3 +180,37 @@ def final_body(d: Decision, *, by: str) -> dict[str, Any]:
         "reason": d.review_reason,
         "by": by,
     }
+
+
+def new_decision(
+    principal: Principal, cmd: DecideCommand, policy: Policy, route: Route, digest: str,
+    decision_id: str, now: datetime,
+) -> Decision:
+    """The decision a routed request becomes, sampled for audit by its id's hash if automatic."""
+    auto = route.auto
+    rate = policy.sampling.audit_auto_rate if auto else 0.0
+    sampled = auto and rate > 0 and sample_draw(decision_id) < rate
+    return Decision(
+        decision_id=decision_id,
+        request_id=cmd.request_id,
+        request_digest=digest,
+        decision_type=cmd.decision_type,
+        subject_ref=cmd.subject_ref,
+        input=dict(cmd.input),
+        proposal=cmd.proposal,
+        requested_by=principal.name,
+        status=Status.AUTO_DECIDED if auto else Status.PENDING_REVIEW,
+        route=route.route,
+        queue="" if auto else route.route,
+        rule=route.rule,
+        reasons=route.reasons,
+        policy_name=route.policy.name,
+        policy_version=route.policy.version,
+        policy_digest=route.policy.digest,
+        created_at=now,
+        significant=policy.significant,
+        final_outcome=cmd.proposal.outcome if auto else "",
+        decided_at=now if auto else None,
+        sampled=sampled,
+        sample_probability=rate if auto else 1.0,
+    )

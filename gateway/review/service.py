@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 
 from gateway.errors import (
@@ -39,6 +39,7 @@ from gateway.review.rules import (
     decision_body,
     evaluate,
     final_body,
+    new_decision,
     payload_of,
     request_digest,
     sample_draw,
@@ -79,6 +80,30 @@ class ReviewService:
 
     def decide(self, principal: Principal, cmd: DecideCommand) -> Decision:
         """Route a request by its policy; hold it for review or decide it at once."""
+        op, digest = self._prepare_decide(principal, cmd)
+        decision = self._check_same_request(cmd, digest, self.store.write(op))
+        if cmd.wait and not decision.status.final:
+            decision = self._wait_final(decision, cmd.wait.total_seconds())
+        return decision
+
+    async def decide_async(
+        self,
+        principal: Principal,
+        cmd: DecideCommand,
+        blocking: Callable[..., Awaitable[Decision]],
+    ) -> Decision:
+        """``decide`` on an event loop: the durable write is awaited; waiting for a sign-off
+        (``cmd.wait``) blocks, so it runs through ``blocking(fn, *args)`` (a thread pool)."""
+        op, digest = self._prepare_decide(principal, cmd)
+        decision = self._check_same_request(cmd, digest, await self.store.write_async(op))
+        if cmd.wait and not decision.status.final:
+            decision = await blocking(self._wait_final, decision, cmd.wait.total_seconds())
+        return decision
+
+    def _prepare_decide(
+        self, principal: Principal, cmd: DecideCommand
+    ) -> tuple[Callable[[WriteTx], Decision], str]:
+        """Check, route and build the records of a Decide: the write op and the request digest."""
         if not principal.has(CALLER):
             raise PermissionDenied(f"{principal.name} lacks the role {CALLER!r}")
         if not cmd.decision_type:
@@ -92,49 +117,17 @@ class ReviewService:
         # (a retry gets the stored decision back and writes nothing), so the database is asked
         # once per Decide, and a retry racing its original on another replica is still caught.
         route = evaluate(policy, cmd)
-        draft = self._new_decision(principal, cmd, policy, route, digest)
+        draft = new_decision(principal, cmd, policy, route, digest, self.ids.new(), self.clock.now())
         # Everything but the writes is made here, on the request thread: the task, the events
         # and their JSON. The single writer thread then only looks up, inserts and chains.
         task, events = self._decision_records(draft, policy)
-        decision = self.store.write(lambda tx: self._record_decision(tx, draft, task, events))
+        return (lambda tx: self._record_decision(tx, draft, task, events)), digest
+
+    @staticmethod
+    def _check_same_request(cmd: DecideCommand, digest: str, decision: Decision) -> Decision:
         if decision.request_digest != digest:
             raise Conflict(f"request_id {cmd.request_id!r} was used with a different request")
-        if cmd.wait and not decision.status.final:
-            decision = self._wait_final(decision, cmd.wait.total_seconds())
         return decision
-
-    def _new_decision(
-        self, principal: Principal, cmd: DecideCommand, policy: Policy, route: Route, digest: str
-    ) -> Decision:
-        decision_id = self.ids.new()
-        now = self.clock.now()
-        auto = route.auto
-        rate = policy.sampling.audit_auto_rate if auto else 0.0
-        sampled = auto and rate > 0 and sample_draw(decision_id) < rate
-        return Decision(
-            decision_id=decision_id,
-            request_id=cmd.request_id,
-            request_digest=digest,
-            decision_type=cmd.decision_type,
-            subject_ref=cmd.subject_ref,
-            input=dict(cmd.input),
-            proposal=cmd.proposal,
-            requested_by=principal.name,
-            status=Status.AUTO_DECIDED if auto else Status.PENDING_REVIEW,
-            route=route.route,
-            queue="" if auto else route.route,
-            rule=route.rule,
-            reasons=route.reasons,
-            policy_name=route.policy.name,
-            policy_version=route.policy.version,
-            policy_digest=route.policy.digest,
-            created_at=now,
-            significant=policy.significant,
-            final_outcome=cmd.proposal.outcome if auto else "",
-            decided_at=now if auto else None,
-            sampled=sampled,
-            sample_probability=rate if auto else 1.0,
-        )
 
     def _decision_records(self, d: Decision, policy: Policy) -> tuple[Task | None, list[EventDraft]]:
         """The task (if any) and the audit events that record a new decision ``d``."""

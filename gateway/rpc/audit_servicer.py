@@ -13,7 +13,7 @@ from gateway.errors import InvalidRequest, PermissionDenied
 from gateway.review.model import Principal
 from gateway.review.service import AUDITOR
 from gateway.rpc import convert
-from gateway.rpc.interceptors import current_principal
+from gateway.rpc.calls import ThreadContext, current_principal
 from signoff.v1 import audit_pb2, audit_pb2_grpc, decision_pb2
 
 __all__ = ["AuditReader", "AuditServicer"]
@@ -78,7 +78,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         self.reader = reader
 
     def QueryEvents(
-        self, request: audit_pb2.QueryEventsRequest, context: grpc.ServicerContext
+        self, request: audit_pb2.QueryEventsRequest, context: ThreadContext
     ) -> Iterator[audit_pb2.QueryEventsResponse]:
         _require_auditor(current_principal())
         if request.limit < 0 or request.after_seq < 0:
@@ -94,7 +94,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         for e in events:
             yield audit_pb2.QueryEventsResponse(event=_event(e))
 
-    def ListEvents(self, request: audit_pb2.ListEventsRequest, context: grpc.ServicerContext) -> audit_pb2.ListEventsResponse:
+    def ListEvents(self, request: audit_pb2.ListEventsRequest, context: ThreadContext) -> audit_pb2.ListEventsResponse:
         _require_auditor(current_principal())
         filters = {
             "decision_id": request.decision_id or None,
@@ -111,7 +111,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         )
 
     def QueryDecisions(
-        self, request: audit_pb2.QueryDecisionsRequest, context: grpc.ServicerContext
+        self, request: audit_pb2.QueryDecisionsRequest, context: ThreadContext
     ) -> audit_pb2.QueryDecisionsResponse:
         _require_auditor(current_principal())
         filters = {
@@ -135,7 +135,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         )
 
     def ExplainDecision(
-        self, request: audit_pb2.ExplainDecisionRequest, context: grpc.ServicerContext
+        self, request: audit_pb2.ExplainDecisionRequest, context: ThreadContext
     ) -> audit_pb2.ExplainDecisionResponse:
         _require_auditor(current_principal())
         if not request.decision_id:
@@ -145,7 +145,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             trail_json=json.dumps(trail, sort_keys=True, ensure_ascii=False, default=str)
         )
 
-    def VerifyChain(self, request: audit_pb2.VerifyChainRequest, context: grpc.ServicerContext) -> audit_pb2.VerifyChainResponse:
+    def VerifyChain(self, request: audit_pb2.VerifyChainRequest, context: ThreadContext) -> audit_pb2.VerifyChainResponse:
         _require_auditor(current_principal())
         r = self.reader.verify()
         return audit_pb2.VerifyChainResponse(
@@ -154,7 +154,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         )
 
     def OverrideStats(
-        self, request: audit_pb2.OverrideStatsRequest, context: grpc.ServicerContext
+        self, request: audit_pb2.OverrideStatsRequest, context: ThreadContext
     ) -> audit_pb2.OverrideStatsResponse:
         _require_auditor(current_principal())
         group_by = list(request.group_by) or ["policy_version", "queue"]

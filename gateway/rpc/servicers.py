@@ -1,9 +1,14 @@
-"""Thin servicers: convert the request, call the use case, convert the answer back."""
+"""Thin servicers: convert the request, call the use case, convert the answer back.
+
+The methods are plain blocking code that ``gateway.rpc.server`` runs on a thread pool
+(through ``Guard``), except ``DecisionServicer.decide``: the hot path, a coroutine on the
+event loop that awaits its durable write.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import grpc
@@ -13,7 +18,7 @@ from gateway.errors import InvalidRequest, NotFound
 from gateway.review.ports import StoredPolicy
 from gateway.review.service import ReviewService
 from gateway.rpc import convert
-from gateway.rpc.interceptors import current_principal
+from gateway.rpc.calls import ThreadContext, current_principal
 from gateway.rpc.metrics import Metrics
 from signoff.v1 import (
     decision_pb2,
@@ -36,17 +41,23 @@ __all__ = [
 class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
     """Decide, GetDecision, WatchDecision."""
 
-    def __init__(self, service: ReviewService, metrics: Metrics) -> None:
+    def __init__(
+        self, service: ReviewService, metrics: Metrics, blocking: Callable[..., Awaitable[Any]]
+    ) -> None:
         self.service = service
         self.metrics = metrics
+        self.blocking = blocking
         self._latency = metrics.decide_latency
         self._counted: dict[tuple[str, str], Any] = {}
 
-    def Decide(self, request: decision_pb2.DecideRequest, context: grpc.ServicerContext) -> decision_pb2.DecideResponse:
+    async def decide(
+        self, request: decision_pb2.DecideRequest, context: Any
+    ) -> decision_pb2.DecideResponse:
+        """Decide, on the event loop: route, then await the batch that makes it durable."""
         started = time.perf_counter()
         try:
             cmd = convert.decide_command(request)
-            decision = self.service.decide(current_principal(), cmd)
+            decision = await self.service.decide_async(current_principal(), cmd, self.blocking)
         finally:  # as ``Histogram.time()`` did: failures are timed too
             self._latency.observe(time.perf_counter() - started)
         _bind(decision_id=decision.decision_id, policy=decision.policy_name, policy_version=decision.policy_version)
@@ -58,13 +69,13 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
         return decision_pb2.DecideResponse(decision=convert.decision_to_proto(decision))
 
     def GetDecision(
-        self, request: decision_pb2.GetDecisionRequest, context: grpc.ServicerContext
+        self, request: decision_pb2.GetDecisionRequest, context: ThreadContext
     ) -> decision_pb2.GetDecisionResponse:
         decision = self.service.get_decision(current_principal(), request.decision_id)
         return decision_pb2.GetDecisionResponse(decision=convert.decision_to_proto(decision))
 
     def WatchDecision(
-        self, request: decision_pb2.WatchDecisionRequest, context: grpc.ServicerContext
+        self, request: decision_pb2.WatchDecisionRequest, context: ThreadContext
     ) -> Iterator[decision_pb2.WatchDecisionResponse]:
         for decision in self.service.watch(current_principal(), request.decision_id, active=context.is_active):
             yield decision_pb2.WatchDecisionResponse(decision=convert.decision_to_proto(decision))
@@ -77,11 +88,11 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         self.service = service
         self.metrics = metrics
 
-    def ListTasks(self, request: review_pb2.ListTasksRequest, context: grpc.ServicerContext) -> review_pb2.ListTasksResponse:
+    def ListTasks(self, request: review_pb2.ListTasksRequest, context: ThreadContext) -> review_pb2.ListTasksResponse:
         tasks = self.service.list_tasks(current_principal(), request.queue, request.page_size)
         return review_pb2.ListTasksResponse(tasks=[convert.task_to_proto(t) for t in tasks])
 
-    def ClaimNext(self, request: review_pb2.ClaimNextRequest, context: grpc.ServicerContext) -> review_pb2.ClaimNextResponse:
+    def ClaimNext(self, request: review_pb2.ClaimNextRequest, context: ThreadContext) -> review_pb2.ClaimNextResponse:
         lease = convert.duration(request.lease, "lease") if request.HasField("lease") else None
         claimed = self.service.claim_next(current_principal(), request.queue, lease)
         if claimed is None:
@@ -91,14 +102,14 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
             task=convert.task_to_proto(task), decision=convert.decision_to_proto(decision)
         )
 
-    def Submit(self, request: review_pb2.SubmitRequest, context: grpc.ServicerContext) -> review_pb2.SubmitResponse:
+    def Submit(self, request: review_pb2.SubmitRequest, context: ThreadContext) -> review_pb2.SubmitResponse:
         decision, task = self.service.submit(current_principal(), convert.submit_command(request))
         self.metrics.reviews.labels(task.queue, decision_pb2.ReviewAction.Name(request.action).removeprefix("REVIEW_ACTION_")).inc()
         return review_pb2.SubmitResponse(
             decision=convert.decision_to_proto(decision), task=convert.task_to_proto(task)
         )
 
-    def Release(self, request: review_pb2.ReleaseRequest, context: grpc.ServicerContext) -> review_pb2.ReleaseResponse:
+    def Release(self, request: review_pb2.ReleaseRequest, context: ThreadContext) -> review_pb2.ReleaseResponse:
         task = self.service.release(current_principal(), request.task_id, request.reason)
         return review_pb2.ReleaseResponse(task=convert.task_to_proto(task))
 
@@ -118,12 +129,12 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             loaded_at=convert.to_timestamp(p.loaded_at),
         )
 
-    def ListPolicies(self, request: policy_pb2.ListPoliciesRequest, context: grpc.ServicerContext) -> policy_pb2.ListPoliciesResponse:
+    def ListPolicies(self, request: policy_pb2.ListPoliciesRequest, context: ThreadContext) -> policy_pb2.ListPoliciesResponse:
         current_principal()
         stored = self.service.store.read(lambda tx: tx.policies())
         return policy_pb2.ListPoliciesResponse(policies=[self._info(p) for p in stored])
 
-    def GetPolicy(self, request: policy_pb2.GetPolicyRequest, context: grpc.ServicerContext) -> policy_pb2.GetPolicyResponse:
+    def GetPolicy(self, request: policy_pb2.GetPolicyRequest, context: ThreadContext) -> policy_pb2.GetPolicyResponse:
         current_principal()
         if not request.name:
             raise InvalidRequest("name", "must not be empty")

@@ -157,6 +157,9 @@ class FakeStore:
         self.state = draft
         return result
 
+    async def write_async(self, op: Callable[[_Tx], T]) -> T:
+        return self.write(op)
+
     def read(self, op: Callable[[_Tx], T]) -> T:
         return op(_Tx(self.state))
 

@@ -1,0 +1,183 @@
+"""Cross-cutting work of every RPC on the asyncio server: request id, authentication, logging,
+error mapping, and running blocking work off the event loop.
+
+The server's handlers run on one event loop thread. ``Guard`` wraps each servicer method once,
+at start-up, instead of a ``grpc.aio.ServerInterceptor`` (which is awaited per call on top of
+the handler lookup): per call it reads the metadata, authenticates, binds the log context and
+maps a domain error to its status code. The four concerns stay separate functions below.
+
+Most RPCs are thin over blocking code (a database read, a write that waits for its batch, a
+watcher parked on the notifier): those run on a thread pool, each step in a copy of the call's
+context so ``current_principal()`` and the log context follow the call there. ``Decide`` alone
+runs on the loop and awaits its write (see ``DecisionServicer.decide``): it is the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import random
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+import structlog
+
+from gateway.errors import SignoffError
+from gateway.review.model import Principal
+from gateway.rpc.auth import Authenticator
+from gateway.rpc.errors import status_for
+from gateway.rpc.metrics import Metrics
+
+__all__ = ["Guard", "ThreadContext", "current_principal"]
+
+T = TypeVar("T")
+_principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("signoff_principal")
+log = structlog.get_logger("signoff.rpc")
+_bind = structlog.contextvars.bind_contextvars
+_END = object()
+
+
+def current_principal() -> Principal:
+    """The authenticated principal of the RPC being served."""
+    return _principal.get()
+
+
+def _request_id(metadata: Any) -> str:
+    for key, value in metadata:
+        if key == "x-request-id" and isinstance(value, str) and 0 < len(value) <= 128:
+            return value
+    # A log correlation id, not a secret: no urandom system call per call.
+    return f"{random.getrandbits(128):032x}"
+
+
+def _debug_enabled() -> bool:
+    """Whether the configured structlog logger emits debug (the per-call timing line)."""
+    try:
+        return bool(log.is_enabled_for(logging.DEBUG))
+    except AttributeError:  # pragma: no cover - a logger without level filtering
+        return True
+
+
+class ThreadContext:
+    """What blocking servicer code may ask of its call from a pool thread: is it still live?
+
+    The aio context belongs to the event loop; this records its end through a done callback
+    (a thread-safe flag) instead of calling into it from another thread.
+    """
+
+    __slots__ = ("_ended",)
+
+    def __init__(self, context: grpc.aio.ServicerContext) -> None:
+        self._ended = threading.Event()
+        context.add_done_callback(lambda _ctx: self._ended.set())
+
+    def is_active(self) -> bool:
+        """False once the call has ended (answered, cancelled or timed out)."""
+        return not self._ended.is_set()
+
+
+class Guard:
+    """Wraps servicer methods: authenticate, bind the log context, map errors to status codes.
+
+    ``pool`` runs blocking work (``blocking``); its size bounds how many blocking calls (such
+    as watchers waiting for a sign-off) run at once.
+    """
+
+    def __init__(self, auth: Authenticator, metrics: Metrics, pool: ThreadPoolExecutor) -> None:
+        self.auth = auth
+        self.metrics = metrics
+        self.pool = pool
+        self._debug = _debug_enabled()
+
+    # -- running blocking code ------------------------------------------------------------
+
+    def blocking(self, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+        """Run ``fn(*args)`` on the pool in a copy of the current context; await its result."""
+        ctx = contextvars.copy_context()
+        return asyncio.get_running_loop().run_in_executor(self.pool, ctx.run, fn, *args)
+
+    # -- wrapping -------------------------------------------------------------------------
+
+    def unary(self, method: str, behavior: Callable[[Any, Any], Awaitable[Any]]) -> Callable:
+        """An async unary handler for ``method`` (the full ``/package.Service/Method`` name)."""
+
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter() if self._debug else 0.0
+            try:
+                self._enter(method, context)
+                return await behavior(request, context)
+            except Exception as exc:  # noqa: BLE001 - mapped to a status, never a traceback to the caller
+                if isinstance(exc, grpc.aio.AbortError):
+                    raise
+                await self._fail(context, exc)
+            finally:
+                if self._debug:
+                    log.debug("rpc", duration_ms=round((time.perf_counter() - started) * 1000, 3))
+
+        return call
+
+    def unary_blocking(self, method: str, behavior: Callable[[Any, Any], Any]) -> Callable:
+        """A unary handler whose body is blocking: it runs on the pool."""
+
+        async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            return await self.blocking(behavior, request, ThreadContext(context))
+
+        return self.unary(method, run)
+
+    def stream_blocking(self, method: str, behavior: Callable[[Any, Any], Iterator[Any]]) -> Callable:
+        """A server-streaming handler over a blocking iterator: each step runs on the pool."""
+
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            try:
+                self._enter(method, context)
+                ctx = contextvars.copy_context()  # one context for every step, in order
+                loop = asyncio.get_running_loop()
+                thread_context = ThreadContext(context)
+                responses = await loop.run_in_executor(
+                    self.pool, ctx.run, lambda: iter(behavior(request, thread_context))
+                )
+                while True:
+                    item = await loop.run_in_executor(self.pool, ctx.run, next, responses, _END)
+                    if item is _END:
+                        return
+                    yield item
+            except Exception as exc:  # noqa: BLE001 - mapped to a status, never a traceback to the caller
+                if isinstance(exc, grpc.aio.AbortError):
+                    raise
+                await self._fail(context, exc)
+
+        return call
+
+    # -- the concerns ---------------------------------------------------------------------
+
+    def _enter(self, method: str, context: grpc.aio.ServicerContext) -> Principal:
+        """Authenticate and bind the call's log context (each call is its own asyncio task,
+        so it has its own context: nothing bound here leaks into another call)."""
+        metadata = context.invocation_metadata() or ()
+        request_id = _request_id(metadata)
+        try:
+            principal = self.auth.authenticate(metadata)
+        except BaseException:
+            _bind(request_id=request_id, method=method)
+            raise
+        _bind(request_id=request_id, method=method, principal=principal.name)
+        _principal.set(principal)
+        return principal
+
+    async def _fail(self, context: grpc.aio.ServicerContext, exc: BaseException) -> None:
+        if isinstance(exc, SignoffError):
+            code = status_for(exc)
+            log.info("rpc_refused", code=code.name, detail=str(exc))
+            message = str(exc)
+        else:
+            code = grpc.StatusCode.INTERNAL
+            log.error("rpc_failed", exc_info=exc)
+            message = "internal error; see the gateway log"
+        self.metrics.rpc_errors.labels(code.name).inc()
+        await context.abort(code, message)

@@ -7,7 +7,6 @@ transaction, so the events commit (or vanish) together with whatever else the ca
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -70,10 +69,6 @@ _INSERT_SQL = {
     for style, mark in (("qmark", "?"), ("format", "%s"), ("pyformat", "%s"))
 }
 """The driver-level insert of one event, columns in ``STORED_COLUMNS`` order, by paramstyle."""
-_SQLITE_HEAD = _INSERT_SQL["qmark"].split(" VALUES ")[0] + " VALUES "
-_SQLITE_ROW = "(" + ", ".join(["?"] * len(STORED_COLUMNS)) + ")"
-#: Rows per multi-row INSERT on SQLite: under its bound-parameter limit (32766 since 3.32).
-_SQLITE_ROWS = (32766 if sqlite3.sqlite_version_info >= (3, 32) else 999) // len(STORED_COLUMNS)
 
 _PG_TIME = "to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
 _STORED_TIME_SQL = {
@@ -146,19 +141,11 @@ class AuditLog:
         dialect = conn.dialect
         sql = _INSERT_SQL.get(dialect.paramstyle)
         if sql is not None and dialect.name == "sqlite":
-            # Multi-row VALUES: the driver releases the GIL around each statement step, so
-            # one step for up to _SQLITE_ROWS events spares a busy writer a GIL hand-off per row.
-            values = [
+            conn.exec_driver_sql(sql, [
                 (e.seq, t, e.type, e.decision_id, e.decision_type, e.actor,
                  e.policy_name, e.policy_version, e.policy_digest, e.body_json, e.prev_hash, e.hash)
                 for e, t in zip(chained, times, strict=True)
-            ]
-            for start in range(0, len(values), _SQLITE_ROWS):
-                chunk = values[start:start + _SQLITE_ROWS]
-                conn.exec_driver_sql(
-                    _SQLITE_HEAD + ", ".join([_SQLITE_ROW] * len(chunk)),
-                    tuple(v for row in chunk for v in row),
-                )
+            ])
         elif sql is not None and dialect.name == "postgresql":
             conn.exec_driver_sql(sql, [
                 (e.seq, e.time, e.type, e.decision_id, e.decision_type, e.actor, e.policy_name,

@@ -11,6 +11,7 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from gateway.errors import (
     Conflict,
@@ -48,7 +49,7 @@ from gateway.review.rules import (
 )
 
 __all__ = ["CALLER", "AUDITOR", "DEFAULT_LEASE", "ReviewService"]
-
+T = TypeVar("T")
 CALLER = "caller"
 AUDITOR = "auditor"
 DEFAULT_LEASE = timedelta(minutes=5)
@@ -113,13 +114,11 @@ class ReviewService:
             raise UnknownDecisionType(cmd.decision_type)
         validate_decide(cmd, policy)
         digest = request_digest(cmd)
-        # No read before the write: the write looks the request id up in its own transaction
-        # (a retry gets the stored decision back and writes nothing), so the database is asked
-        # once per Decide, and a retry racing its original on another replica is still caught.
+        # No read before the write: the op looks the request id up in its own transaction (a
+        # retry gets the stored decision back), so a retry racing its original is still caught.
         route = evaluate(policy, cmd)
         draft = new_decision(principal, cmd, policy, route, digest, self.ids.new(), self.clock.now())
-        # Everything but the writes is made here, on the request thread: the task, the events
-        # and their JSON. The single writer thread then only looks up, inserts and chains.
+        # The task, the events and their JSON are made here; the writer only inserts and chains.
         task, events = self._decision_records(draft, policy)
         return (lambda tx: self._record_decision(tx, draft, task, events)), digest
 
@@ -271,10 +270,21 @@ class ReviewService:
         now = self.clock.now()
         return self.store.read(lambda tx: tx.open_tasks(queue, now, limit or 100))
 
+    async def perform(self, op: Callable[[WriteTx], T]) -> T:
+        """Run a planned write (``plan_claim``, ``plan_submit``, ``plan_release``) on an event
+        loop: the same op ``claim_next``, ``submit`` and ``release`` give ``Store.write``."""
+        return await self.store.write_async(op)
+
     def claim_next(
         self, principal: Principal, queue: str, lease: timedelta | None = None
     ) -> tuple[Task, Decision] | None:
         """Lease the oldest claimable task of ``queue`` to the principal, or None if empty."""
+        return self.store.write(self.plan_claim(principal, queue, lease))
+
+    def plan_claim(
+        self, principal: Principal, queue: str, lease: timedelta | None = None
+    ) -> Callable[[WriteTx], tuple[Task, Decision] | None]:
+        """Check a claim and return its write op (see ``claim_next``)."""
         self._check_reviewer(principal, queue)
         lease = lease or self.default_lease
         if lease <= timedelta(0) or lease > MAX_LEASE:
@@ -300,17 +310,21 @@ class ReviewService:
             tx.append(self._event_factory(d)("review_claimed", principal.name, body))
             return task, d
 
-        return self.store.write(op)
+        return op
 
     def release(self, principal: Principal, task_id: str, reason: str = "") -> Task:
         """Hand a claimed task back to its queue."""
+        return self.store.write(self.plan_release(principal, task_id, reason))
+
+    def plan_release(self, principal: Principal, task_id: str, reason: str = "") -> Callable[[WriteTx], Task]:
+        """The write op of ``release``."""
 
         def op(tx: WriteTx) -> Task:
             now = self.clock.now()
             task = self._own_live_task(tx, principal, task_id, now)
             return self._release(tx, task, principal.name, reason or "released")
 
-        return self.store.write(op)
+        return op
 
     def expire_leases(self) -> int:
         """Return every lapsed lease's task to its queue; the count released."""
@@ -354,6 +368,10 @@ class ReviewService:
 
     def submit(self, principal: Principal, cmd: SubmitCommand) -> tuple[Decision, Task]:
         """Sign off a claimed task once: approve, edit, override or reject, with a reason."""
+        return self.store.write(self.plan_submit(principal, cmd))
+
+    def plan_submit(self, principal: Principal, cmd: SubmitCommand) -> Callable[[WriteTx], tuple[Decision, Task]]:
+        """Check a sign-off and return its write op (see ``submit``)."""
         if cmd.action is None:
             raise InvalidRequest("action", "must be APPROVE, EDIT, OVERRIDE or REJECT")
         if cmd.action in _NEEDS_REASON and not cmd.reason.strip():
@@ -405,8 +423,7 @@ class ReviewService:
                 tx.append(ev("decision_finalized", principal.name, final_body(d, by="human")))
             return d, done
 
-        result = self.store.write(op)
-        return result
+        return op
 
     def _correct(
         self, tx: WriteTx, d: Decision, cmd: SubmitCommand, outcome: str, principal: Principal, now: datetime

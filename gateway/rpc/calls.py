@@ -6,10 +6,10 @@ at start-up, instead of a ``grpc.aio.ServerInterceptor`` (which is awaited per c
 the handler lookup): per call it reads the metadata, authenticates, binds the log context and
 maps a domain error to its status code. The four concerns stay separate functions below.
 
-Most RPCs are thin over blocking code (a database read, a write that waits for its batch, a
+Most RPCs are thin over blocking code (a database read, an audit query, a
 watcher parked on the notifier): those run on a thread pool, each step in a copy of the call's
-context so ``current_principal()`` and the log context follow the call there. ``Decide`` alone
-runs on the loop and awaits its write (see ``DecisionServicer.decide``): it is the hot path.
+context so ``current_principal()`` and the log context follow the call there. The writes
+(Decide, ClaimNext, Submit, Release) run on the loop and await their group commit instead.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ server every Decide passed the poller thread, a pool thread, the writer thread a
 those hand-offs (a futex wake-up and a context switch each, with 64 handler threads fighting
 for the GIL) cost several times the work itself. Here the Decide handlers run on the loop,
 queue their write and await it; the writer settles a whole batch's futures with one call into
-the loop. Everything else (reads, reviews, watchers) is blocking code run on a thread pool.
+the loop. ClaimNext, Submit and Release await their writes the same way; everything else
+(reads, watchers, audit queries) is blocking code run on a thread pool.
 """
 
 from __future__ import annotations
@@ -137,9 +138,9 @@ async def _start(
     decision_pb2_grpc.add_DecisionServiceServicer_to_server(
         _handlers(decision_d, decisions, guard, {"Decide": decisions.decide}), server
     )
-    review_pb2_grpc.add_ReviewServiceServicer_to_server(
-        _handlers(review_d, ReviewServicer(service, metrics), guard), server
-    )
+    reviews = ReviewServicer(service, metrics)
+    on_loop = {"ClaimNext": reviews.claim_next, "Submit": reviews.submit, "Release": reviews.release}
+    review_pb2_grpc.add_ReviewServiceServicer_to_server(_handlers(review_d, reviews, guard, on_loop), server)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(_handlers(audit_d, AuditServicer(audit), guard), server)
     policy_pb2_grpc.add_PolicyServiceServicer_to_server(_handlers(policy_d, PolicyServicer(service), guard), server)
     health_servicer = health.aio.HealthServicer()

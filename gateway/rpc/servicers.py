@@ -82,7 +82,7 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
 
 
 class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
-    """ListTasks, ClaimNext, Submit, Release."""
+    """ListTasks (blocking, on the pool); ClaimNext, Submit, Release (on the loop)."""
 
     def __init__(self, service: ReviewService, metrics: Metrics) -> None:
         self.service = service
@@ -92,9 +92,13 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         tasks = self.service.list_tasks(current_principal(), request.queue, request.page_size)
         return review_pb2.ListTasksResponse(tasks=[convert.task_to_proto(t) for t in tasks])
 
-    def ClaimNext(self, request: review_pb2.ClaimNextRequest, context: ThreadContext) -> review_pb2.ClaimNextResponse:
+    # ClaimNext, Submit and Release are coroutines on the event loop: they check the call, plan
+    # the write and await it, like Decide, instead of holding a pool thread while it commits.
+
+    async def claim_next(self, request: review_pb2.ClaimNextRequest, context: Any) -> review_pb2.ClaimNextResponse:
+        """ClaimNext: lease the oldest claimable task of the queue."""
         lease = convert.duration(request.lease, "lease") if request.HasField("lease") else None
-        claimed = self.service.claim_next(current_principal(), request.queue, lease)
+        claimed = await self.service.perform(self.service.plan_claim(current_principal(), request.queue, lease))
         if claimed is None:
             return review_pb2.ClaimNextResponse()
         task, decision = claimed
@@ -102,15 +106,18 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
             task=convert.task_to_proto(task), decision=convert.decision_to_proto(decision)
         )
 
-    def Submit(self, request: review_pb2.SubmitRequest, context: ThreadContext) -> review_pb2.SubmitResponse:
-        decision, task = self.service.submit(current_principal(), convert.submit_command(request))
+    async def submit(self, request: review_pb2.SubmitRequest, context: Any) -> review_pb2.SubmitResponse:
+        """Submit: sign off a claimed task."""
+        op = self.service.plan_submit(current_principal(), convert.submit_command(request))
+        decision, task = await self.service.perform(op)
         self.metrics.reviews.labels(task.queue, decision_pb2.ReviewAction.Name(request.action).removeprefix("REVIEW_ACTION_")).inc()
         return review_pb2.SubmitResponse(
             decision=convert.decision_to_proto(decision), task=convert.task_to_proto(task)
         )
 
-    def Release(self, request: review_pb2.ReleaseRequest, context: ThreadContext) -> review_pb2.ReleaseResponse:
-        task = self.service.release(current_principal(), request.task_id, request.reason)
+    async def release(self, request: review_pb2.ReleaseRequest, context: Any) -> review_pb2.ReleaseResponse:
+        """Release: hand a claimed task back to its queue."""
+        task = await self.service.perform(self.service.plan_release(current_principal(), request.task_id, request.reason))
         return review_pb2.ReleaseResponse(task=convert.task_to_proto(task))
 
 

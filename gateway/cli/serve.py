@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import gc
 import signal
 import sys
 import threading
@@ -62,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
         reload_seconds=args.reload_seconds,
     )
     app = build_app(settings)
+    # Everything built so far (grpc, SQLAlchemy, protobuf descriptors, the compiled policies)
+    # lives as long as the process: move it out of the cyclic collector's sight. A full
+    # collection then walks only what requests leave behind, instead of stopping the event
+    # loop for tens of milliseconds every second under load (it set the p99 of Decide).
+    gc.collect()
+    gc.freeze()
 
     def on_signal(signum: int, _frame: object) -> None:
         if app._stop.is_set():  # a second signal: stop now, whatever is still draining

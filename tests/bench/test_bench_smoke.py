@@ -36,3 +36,23 @@ class TestSoakSmoke:
         assert done.returncode == 0, done.stdout + done.stderr
         assert "missing 0" in done.stdout and "chain ok" in done.stdout
         assert "growth across the last half" in done.stdout
+
+
+class TestDecideBreakdownSmoke:
+    """``bench/decide_breakdown.py --smoke``: the diagnostic, with and without the store."""
+
+    def test_smoke_run_reports_threads_writer_and_gc_pauses(self) -> None:
+        """The real store shows writer transactions; every mode answers without errors."""
+        done = _run("decide_breakdown.py")
+        assert done.returncode == 0, done.stderr
+        assert "gateway (store):" in done.stdout and "errors {}" in done.stdout
+        assert "thread signoff-rpc" in done.stdout and "writer:" in done.stdout
+        assert "gc pauses by generation" in done.stdout
+
+    def test_no_store_and_echo_modes_run(self) -> None:
+        """``--mode no-store`` and ``--mode echo`` print their one line each."""
+        for mode, expected in (("no-store", "gateway (no-store):"), ("echo", "echo:")):
+            done = subprocess.run([sys.executable, str(ROOT / "bench" / "decide_breakdown.py"), "--smoke", "--mode", mode],
+                                  capture_output=True, text=True, timeout=180, check=False, cwd=ROOT)
+            assert done.returncode == 0, done.stderr
+            assert expected in done.stdout

@@ -23,6 +23,7 @@ Usage::
     .venv/bin/python bench/decide_breakdown.py                    # real store
     .venv/bin/python bench/decide_breakdown.py --mode no-store
     .venv/bin/python bench/decide_breakdown.py --mode echo
+    .venv/bin/python bench/decide_breakdown.py --no-freeze        # without gc.freeze()
     .venv/bin/python bench/decide_breakdown.py --smoke            # a couple of seconds (CI)
 """
 
@@ -169,7 +170,7 @@ def run_echo(seconds: float, concurrency: int) -> None:
           f"server CPU {1e6 * (c1 - c0) / n:.0f} µs per call ({100 * (c1 - c0) / (t1 - t0):.0f}% of a core)")
 
 
-def run_gateway(mode: str, seconds: float, concurrency: int) -> None:
+def run_gateway(mode: str, seconds: float, concurrency: int, *, freeze: bool = True) -> None:
     from gateway.bootstrap import Settings, build_app, configure_logging
 
     work = Path(tempfile.mkdtemp(prefix="signoff-breakdown-"))
@@ -180,8 +181,9 @@ def run_gateway(mode: str, seconds: float, concurrency: int) -> None:
         address="127.0.0.1:0", database_url=f"sqlite:///{work}/signoff.db", policy_dir=ROOT / "policies",
         principals_file=ROOT / "config" / "dev-principals.yaml", metrics_port=0,
     ))
-    gc.collect()
-    gc.freeze()  # as ``signoff serve`` does
+    if freeze:
+        gc.collect()
+        gc.freeze()  # as ``signoff serve`` does
     writer = _WriterClock(app.store)
     if mode == "no-store":
         _no_store(app.store)
@@ -206,7 +208,8 @@ def run_gateway(mode: str, seconds: float, concurrency: int) -> None:
         log.close()
     span = t1 - t0
     n = out["rps"] * span
-    print(f"gateway ({mode}): {out['rps']:,.0f} req/s  p50 {out['p50_ms']:.1f} ms  p99 {out['p99_ms']:.1f} ms  "
+    label = mode if freeze else f"{mode}, no gc.freeze"
+    print(f"gateway ({label}): {out['rps']:,.0f} req/s  p50 {out['p50_ms']:.1f} ms  p99 {out['p99_ms']:.1f} ms  "
           f"CPU {1e6 * (c1 - c0) / n:.0f} µs per Decide ({100 * (c1 - c0) / span:.0f}% of a core)  errors {out['errors']}")
     shares: dict[str, float] = {}
     for tid, end in after.items():
@@ -229,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("store", "no-store", "echo"), default="store")
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds (default 8)")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--no-freeze", action="store_true",
+                        help="skip the gc.freeze() that signoff serve does after start-up (to see what it buys)")
     parser.add_argument("--smoke", action="store_true", help="two seconds at 4 in flight (CI)")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -236,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "echo":
         run_echo(args.seconds, args.concurrency)
     else:
-        run_gateway(args.mode, args.seconds, args.concurrency)
+        run_gateway(args.mode, args.seconds, args.concurrency, freeze=not args.no_freeze)
     return 0
 
 

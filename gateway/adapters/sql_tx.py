@@ -15,11 +15,9 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Table,
-    and_,
     bindparam,
     func,
     insert,
-    or_,
     select,
     update,
 )
@@ -149,18 +147,16 @@ class SqlReadTx:
         return [task_from_row(r) for r in self._conn.execute(stmt)]
 
     def open_tasks(self, queue: str, now: datetime, limit: int) -> list[Task]:
-        stmt = (
-            select(review_tasks)
-            .where(_T.queue == queue, _claimable(now))
-            .order_by(_T.created_at, _T.task_id)
-            .limit(limit)
-        )
-        return [task_from_row(r) for r in self._conn.execute(stmt)]
+        rows = [r for where in _claimable_in(queue, now) for r in self._conn.execute(
+            select(review_tasks).where(*where).order_by(_T.created_at, _T.task_id).limit(limit)
+        )]
+        rows.sort(key=lambda r: (to_utc(r.created_at), r.task_id))
+        return [task_from_row(r) for r in rows[:limit]]
 
     def queue_depths(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:
-        stmt = (
+        stmt = (  # not "state != done": that reads every task ever made, at every scrape
             select(_T.queue, func.count(), func.min(_T.created_at))
-            .where(_T.state != TaskState.DONE.value)
+            .where(_T.state.in_([TaskState.OPEN.value, TaskState.CLAIMED.value]))
             .group_by(_T.queue)
         )
         return {q: (int(n), oldest) for q, n, oldest in self._conn.execute(stmt)}
@@ -173,11 +169,14 @@ class SqlReadTx:
         return [stored_policy(p) for p in AUDIT.list_policies(self._conn)]
 
 
-def _claimable(now: datetime) -> Any:
-    """Open, or claimed under a lease that ended before ``now``."""
-    return or_(
-        _T.state == TaskState.OPEN.value,
-        and_(_T.state == TaskState.CLAIMED.value, _T.lease_expires_at < now),
+def _claimable_in(queue: str, now: datetime) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The claimable tasks of ``queue`` as two conditions, each served by its own index: open
+    tasks (queue, state, created_at), and claimed ones whose lease ended before ``now``
+    (state, lease_expires_at). One ``open OR lapsed`` condition made the database read every
+    task the queue ever had, done ones included, and sort them."""
+    return (
+        (_T.queue == queue, _T.state == TaskState.OPEN.value),
+        (_T.state == TaskState.CLAIMED.value, _T.lease_expires_at < now, _T.queue == queue),
     )
 
 
@@ -363,16 +362,21 @@ class SqlWriteTx(SqlReadTx):
         self, queue: str, now: datetime, lease_until: datetime, claimer: str
     ) -> Task | None:
         self._flush()
-        stmt = (
-            select(review_tasks)
-            .where(_T.queue == queue, _T.requested_by != claimer, _claimable(now))
-            .order_by(_T.created_at, _T.task_id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        row = self._conn.execute(stmt).first()
-        if row is None:
+        found = []  # the oldest open task and the oldest lapsed lease; then the older of two
+        for where in _claimable_in(queue, now):
+            stmt = (
+                select(review_tasks)
+                .where(*where, _T.requested_by != claimer)
+                .order_by(_T.created_at, _T.task_id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            hit = self._conn.execute(stmt).first()
+            if hit is not None:
+                found.append(hit)
+        if not found:
             return None
+        row = min(found, key=lambda r: (to_utc(r.created_at), r.task_id))
         self.wrote = True
         claimed = {
             "state": TaskState.CLAIMED.value,

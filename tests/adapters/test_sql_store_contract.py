@@ -243,6 +243,21 @@ class TestTasks:
 
         assert got is not None and got.task_id == "t-1" and got.claimed_by == "bob"
 
+    def test_claim_takes_the_older_of_a_lapsed_lease_and_an_open_task(self, store: SqlStore) -> None:
+        """Open and lapsed tasks compete by age: the oldest claimable one is leased first."""
+        store.write(hold(decision(1), task(1, age=0)))
+        store.write(claim("junior", "ana", T0))  # t-1 leased until T0 + 5 min
+        store.write(hold(decision(2), task(2, age=10)))
+        later = T0 + timedelta(minutes=6)
+
+        first = store.write(claim("junior", "bob", later))
+        second = store.write(claim("junior", "cid", later))
+
+        assert first is not None and first.task_id == "t-1"  # the lapsed one is older
+        assert second is not None and second.task_id == "t-2"
+        listed = store.read(lambda tx: tx.open_tasks("junior", later + timedelta(minutes=6), 10))
+        assert [t.task_id for t in listed] == ["t-1", "t-2"]  # both leases lapsed again, by age
+
     def test_claim_respects_separation_of_duties(self, store: SqlStore) -> None:
         """A principal never claims a task for a decision it requested."""
         store.write(hold(decision(1), task(1, age=0, requested_by="ana")))

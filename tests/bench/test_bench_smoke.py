@@ -56,3 +56,22 @@ class TestDecideBreakdownSmoke:
                                   capture_output=True, text=True, timeout=180, check=False, cwd=ROOT)
             assert done.returncode == 0, done.stderr
             assert expected in done.stdout
+
+
+class TestCompareTreesSmoke:
+    """``bench/compare_trees.py``: one short pair of this checkout against itself."""
+
+    def test_one_pair_prints_a_row(self) -> None:
+        """Both runs answer and the pair's row is printed."""
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "compare_trees.py"), str(ROOT), str(ROOT),
+                               "--pairs", "1", "--seconds", "2", "--concurrency", "4"],
+                              capture_output=True, text=True, timeout=180, check=False, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        assert "| 1 | " in done.stdout and "before CPU" in done.stdout
+
+    def test_a_folder_that_is_no_checkout_is_refused_in_one_line(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        """Exit 2 and one line naming the folder."""
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "compare_trees.py"), str(tmp_path), str(ROOT)],
+                              capture_output=True, text=True, timeout=60, check=False, cwd=ROOT)
+        assert done.returncode == 2
+        assert done.stderr.strip() == f"compare_trees: {tmp_path} is not a Signoff checkout"

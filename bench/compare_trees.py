@@ -1,0 +1,102 @@
+"""Decide at 64 in flight, two checkouts of Signoff side by side, started alternately.
+
+Shared-machine figures drift more from run to run than most changes move them; a change is
+measured in pairs instead. Each run starts ``signoff serve`` from one checkout (its own code,
+policies and development principals; a fresh SQLite file; auth, JSON logs and metrics on, as
+``decide_load.py``), drives it with this checkout's ``_load.py drive`` for ``--seconds`` after
+one second of warm-up, and reads the server's CPU from ``/proc``.
+
+Usage (the other checkout from ``git worktree add /tmp/before REV``)::
+
+    .venv/bin/python bench/compare_trees.py /tmp/before . --pairs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+LOAD = ROOT / "bench" / "_load.py"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def run(tree: Path, seconds: float, concurrency: int) -> dict[str, Any]:
+    """One run of the gateway from ``tree``; its figures."""
+    work = Path(tempfile.mkdtemp(prefix="signoff-compare-"))
+    argv = [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0",
+            "--db", f"sqlite:///{work}/signoff.db", "--policies", str(tree / "policies"),
+            "--principals", str(tree / "config" / "dev-principals.yaml"),
+            "--metrics-port", "0", "--log-level", "info", "--log-format", "json"]
+    with open(work / "gateway.log", "w") as log:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True, cwd=tree,
+                                env=dict(os.environ, PYTHONPATH=str(tree)))
+        try:
+            address = ""
+            assert proc.stdout is not None
+            deadline = time.monotonic() + 60
+            while not address and time.monotonic() < deadline:
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                if "serving on" in line:
+                    address = line.split()[3]
+            if not address:
+                raise RuntimeError(f"the gateway from {tree} did not start; see {work / 'gateway.log'}")
+            drv = subprocess.Popen(
+                [sys.executable, str(LOAD), "drive", "--target", address, "--concurrency", str(concurrency),
+                 "--duration", str(seconds), "--warmup", "1", "--run", f"compare-{time.time_ns()}"],
+                stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            )
+            time.sleep(1.2)
+            c0, t0 = _cpu(proc.pid), time.perf_counter()
+            time.sleep(seconds - 0.7)
+            c1, t1 = _cpu(proc.pid), time.perf_counter()
+            out = json.loads(drv.communicate(timeout=300)[0].strip().splitlines()[-1])
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    out["cpu_us"] = 1e6 * (c1 - c0) / max(1.0, out["rps"] * (t1 - t0))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("before", type=Path, help="the checkout measured first in each pair")
+    parser.add_argument("after", type=Path, help="the checkout measured second")
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args(argv)
+    trees = (args.before.resolve(), args.after.resolve())
+    for tree in trees:
+        if not (tree / "gateway" / "cli").is_dir():
+            print(f"compare_trees: {tree} is not a Signoff checkout", file=sys.stderr)
+            return 2
+    print(f"load average {os.getloadavg()[0]:.2f} at start; {args.concurrency} in flight, {args.seconds:g} s per run")
+    print("| pair | before req/s | after req/s | after / before | before p50 / p99 ms | after p50 / p99 ms "
+          "| before CPU µs/Decide | after CPU µs/Decide |")
+    print("|---|---:|---:|---:|---|---|---:|---:|")
+    for i in range(1, args.pairs + 1):
+        a, b = (run(t, args.seconds, args.concurrency) for t in trees)
+        print(f"| {i} | {a['rps']:,.0f} | {b['rps']:,.0f} | {b['rps'] / a['rps']:.2f} "
+              f"| {a['p50_ms']:.1f} / {a['p99_ms']:.1f} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} "
+              f"| {a['cpu_us']:,.0f} | {b['cpu_us']:,.0f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

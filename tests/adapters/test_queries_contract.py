@@ -199,11 +199,13 @@ class TestTrailVerification:
         assert trail["decision_id"] == "d-04" and trail["chain"]["verified"] is True
 
     def test_an_edited_event_fails(self, reader: SqlAuditReader, engine: Engine) -> None:
-        """An event edited in place (triggers dropped first) no longer verifies; its neighbours' do."""
-        if engine.dialect.name != "sqlite":
-            pytest.skip("dropping the trigger is shown on SQLite; PostgreSQL grants forbid it too")
+        """An event edited in place by the schema owner (trigger dropped first) no longer verifies."""
+        drop = {  # the update-refusing trigger of each backend (migration 0001)
+            "sqlite": "DROP TRIGGER audit_events_no_update",
+            "postgresql": "DROP TRIGGER audit_events_no_update_delete ON audit_events",
+        }[engine.dialect.name]
         with engine.begin() as conn:
-            conn.execute(text("DROP TRIGGER audit_events_no_update"))
+            conn.execute(text(drop))
             conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 5"))
         reader = SqlAuditReader(engine, load_trail)  # the seeded log, read through the real loader
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, delete, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from audit import AuditLog, Event, NewEvent, audit_events, chain
 from audit.record import GENESIS
@@ -138,10 +139,21 @@ def _squeeze_forged(engine: Engine, k: int) -> None:
 def test_a_well_forged_row_squeezed_in_is_found_alike(
     audit_engine: Engine, make_events: Callable[..., list[NewEvent]], k: int
 ) -> None:
-    """A forged row with a correct hash at seq k: inserted at k, whatever the range count."""
-    if audit_engine.dialect.name == "postgresql":
-        pytest.skip("UNIQUE(prev_hash) refuses the forged row on PostgreSQL")
+    """A forged row with a correct hash at seq k: inserted at k, whatever the range count.
+
+    PostgreSQL keeps UNIQUE(prev_hash) (migration 0004 drops it on SQLite only), so there the
+    forged row is refused outright and never stored; the renumbering that made room for it is
+    still found at k.
+    """
     _refill(audit_engine, make_events(N))
+    if audit_engine.dialect.name == "postgresql":
+        with pytest.raises(IntegrityError, match="prev_hash"):
+            _squeeze_forged(audit_engine, k)
+        with audit_engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM audit_events WHERE actor = 'mallory'")).scalar() == 0
+        found = LOG.verify(audit_engine)
+        assert (found.ok, found.first_bad_seq) == (False, k)
+        return
     _squeeze_forged(audit_engine, k)
 
     expected = LOG.verify(audit_engine)

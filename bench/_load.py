@@ -3,7 +3,7 @@
 Run as a program it is one of two processes the benchmarks start, so neither shares a GIL
 with the process it measures:
 
-    python bench/_load.py echo [--workers 64]          # prints "echo: serving on 127.0.0.1:PORT"
+    python bench/_load.py echo                         # prints "echo: serving on 127.0.0.1:PORT"
     python bench/_load.py drive --target ADDR --concurrency 64 --duration 10 --run ID
                                                        # prints one JSON line of results
 
@@ -119,14 +119,21 @@ def canned_response() -> bytes:
     return decision_pb2.DecideResponse(decision=d).SerializeToString()
 
 
+def cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """User plus system CPU seconds of a process, or of one of its threads, from ``/proc``."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    with open(path) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # -- the bare echo server ---------------------------------------------------------------------
 
 
-def serve_echo(workers: int) -> None:
+def serve_echo() -> None:
     """The same server flavour as the gateway (``grpc.aio`` on one event loop, the same message
     limits), no guard: Decide parses the request and answers a canned ``DecideResponse`` of the
-    gateway's size. ``workers`` is accepted for the command line's sake: an aio server runs
-    its handlers on the loop, not on a pool."""
+    gateway's size."""
     import grpc.aio
 
     from gateway.rpc.server import MAX_MESSAGE_BYTES
@@ -310,8 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     """``echo`` or ``drive``; see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
-    e = sub.add_parser("echo", help="run the bare echo server")
-    e.add_argument("--workers", type=int, default=64)
+    sub.add_parser("echo", help="run the bare echo server")
     d = sub.add_parser("drive", help="drive Decide at a fixed concurrency; print JSON")
     d.add_argument("--target", required=True)
     d.add_argument("--concurrency", type=int, default=16)
@@ -321,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--run", required=True, help="unique run id, part of every request id")
     args = parser.parse_args(argv)
     if args.cmd == "echo":
-        serve_echo(args.workers)
+        serve_echo()
         return 0
     print(json.dumps(asyncio.run(_drive(args))), flush=True)
     return 0

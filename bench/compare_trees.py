@@ -14,9 +14,7 @@ Usage (the other checkout from ``git worktree add /tmp/before REV``)::
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,51 +22,27 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-LOAD = ROOT / "bench" / "_load.py"
-TICK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(ROOT))
 
-
-def _cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+from bench._load import cpu_seconds  # noqa: E402
+from bench.decide_load import Server, drive_process, gateway_argv, process_result  # noqa: E402
 
 
 def run(tree: Path, seconds: float, concurrency: int) -> dict[str, Any]:
-    """One run of the gateway from ``tree``; its figures."""
+    """One run of the gateway from ``tree`` (its own code on ``PYTHONPATH``); its figures."""
     work = Path(tempfile.mkdtemp(prefix="signoff-compare-"))
-    argv = [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0",
-            "--db", f"sqlite:///{work}/signoff.db", "--policies", str(tree / "policies"),
-            "--principals", str(tree / "config" / "dev-principals.yaml"),
-            "--metrics-port", "0", "--log-level", "info", "--log-format", "json"]
     with open(work / "gateway.log", "w") as log:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True, cwd=tree,
-                                env=dict(os.environ, PYTHONPATH=str(tree)))
+        server = Server(gateway_argv(f"sqlite:///{work}/signoff.db", tree=tree), stderr=log,
+                        env=dict(os.environ, PYTHONPATH=str(tree)), cwd=tree)
         try:
-            address = ""
-            assert proc.stdout is not None
-            deadline = time.monotonic() + 60
-            while not address and time.monotonic() < deadline:
-                line = proc.stdout.readline()
-                if not line:
-                    break
-                if "serving on" in line:
-                    address = line.split()[3]
-            if not address:
-                raise RuntimeError(f"the gateway from {tree} did not start; see {work / 'gateway.log'}")
-            drv = subprocess.Popen(
-                [sys.executable, str(LOAD), "drive", "--target", address, "--concurrency", str(concurrency),
-                 "--duration", str(seconds), "--warmup", "1", "--run", f"compare-{time.time_ns()}"],
-                stdout=subprocess.PIPE, text=True, cwd=ROOT,
-            )
+            drv = drive_process(server.address, concurrency, seconds, 1.0, f"compare-{time.time_ns()}")
             time.sleep(1.2)
-            c0, t0 = _cpu(proc.pid), time.perf_counter()
+            c0, t0 = cpu_seconds(server.pid), time.perf_counter()
             time.sleep(seconds - 0.7)
-            c1, t1 = _cpu(proc.pid), time.perf_counter()
-            out = json.loads(drv.communicate(timeout=300)[0].strip().splitlines()[-1])
+            c1, t1 = cpu_seconds(server.pid), time.perf_counter()
+            out = process_result(drv)
         finally:
-            proc.terminate()
-            proc.wait(30)
+            server.stop()
     out["cpu_us"] = 1e6 * (c1 - c0) / max(1.0, out["rps"] * (t1 - t0))
     return out
 
@@ -91,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
           "| before CPU µs/Decide | after CPU µs/Decide |")
     print("|---|---:|---:|---:|---|---|---:|---:|")
     for i in range(1, args.pairs + 1):
-        a, b = (run(t, args.seconds, args.concurrency) for t in trees)
+        try:
+            a, b = (run(t, args.seconds, args.concurrency) for t in trees)
+        except RuntimeError as exc:  # a gateway that did not start, a driver that failed
+            print(f"compare_trees: {exc}", file=sys.stderr)
+            return 1
         print(f"| {i} | {a['rps']:,.0f} | {b['rps']:,.0f} | {b['rps'] / a['rps']:.2f} "
               f"| {a['p50_ms']:.1f} / {a['p99_ms']:.1f} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} "
               f"| {a['cpu_us']:,.0f} | {b['cpu_us']:,.0f} |", flush=True)

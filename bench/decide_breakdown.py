@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import os
 import subprocess
 import sys
@@ -44,18 +43,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 LOAD = ROOT / "bench" / "_load.py"
-TICK = os.sysconf("SC_CLK_TCK")
 
-
-def _cpu(pid: int, tid: int | None = None) -> float:
-    """User + system seconds of a process (or one of its threads) from /proc."""
-    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
-    with open(path) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+from bench._load import cpu_seconds as _cpu  # noqa: E402
+from bench.decide_load import Server, drive_process, process_result  # noqa: E402
 
 
 class _NullTx:
@@ -140,29 +132,18 @@ class _GcClock:
 
 
 def _drive(address: str, seconds: float, concurrency: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(LOAD), "drive", "--target", address, "--concurrency", str(concurrency),
-         "--duration", str(seconds), "--warmup", "1", "--run", f"breakdown-{time.time_ns()}"],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
-    )
-
-
-def _result(drv: subprocess.Popen[str]) -> dict[str, Any]:
-    out, _ = drv.communicate(timeout=300)
-    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return drive_process(address, concurrency, seconds, 1.0, f"breakdown-{time.time_ns()}")
 
 
 def run_echo(seconds: float, concurrency: int) -> None:
-    import decide_load
-
-    server = decide_load.Server([sys.executable, str(LOAD), "echo"], subprocess.DEVNULL)
+    server = Server([sys.executable, str(LOAD), "echo"], subprocess.DEVNULL)
     try:
         drv = _drive(server.address, seconds, concurrency)
         time.sleep(1.2)
         c0, t0 = _cpu(server.pid), time.perf_counter()
         time.sleep(seconds - 0.7)
         c1, t1 = _cpu(server.pid), time.perf_counter()
-        out = _result(drv)
+        out = process_result(drv)
     finally:
         server.stop()
     n = out["rps"] * (t1 - t0)
@@ -201,7 +182,7 @@ def run_gateway(mode: str, seconds: float, concurrency: int, *, freeze: bool = T
         time.sleep(seconds - 0.7)
         c1, t1 = _cpu(pid), time.perf_counter()
         after = {t: _cpu(pid, t) for t in tids if os.path.exists(f"/proc/{pid}/task/{t}")}
-        out = _result(drv)
+        out = process_result(drv)
     finally:
         app.stop()
         sys.stderr = real_stderr

@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._load import machine
+from bench._load import machine  # noqa: E402 - after the path line above
 
 LOAD = ROOT / "bench" / "_load.py"
 TARGET_THROUGHPUT = 0.60
@@ -43,9 +43,11 @@ TARGET_P99 = 2.0
 class Server:
     """A server subprocess whose first stdout line names its address."""
 
-    def __init__(self, argv: list[str], stderr: Any, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, argv: list[str], stderr: Any, env: dict[str, str] | None = None, cwd: Path = ROOT
+    ) -> None:
         self.proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT, env=env
+            argv, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=cwd, env=env
         )
         self.address = ""
         self.metrics_url = ""
@@ -80,21 +82,31 @@ class Server:
                 self.proc.wait()
 
 
-def drive(address: str, concurrency: int, duration: float, warmup: float, run: str) -> dict[str, Any]:
-    """One closed-loop level in a separate client process."""
+def drive_process(address: str, concurrency: int, duration: float, warmup: float, run: str) -> subprocess.Popen[str]:
+    """Start one closed-loop level of the load generator in its own process."""
     argv = [sys.executable, str(LOAD), "drive", "--target", address, "--concurrency", str(concurrency),
             "--duration", str(duration), "--warmup", str(warmup), "--run", run]
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=False,
-                          timeout=duration + warmup + 120)
-    if done.returncode != 0:
-        raise RuntimeError(f"load generator failed: {done.stderr.strip()}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
 
 
-def gateway_argv(db_url: str, log_level: str = "info") -> list[str]:
-    """``signoff serve`` as in production: auth on, JSON logs, metrics on a port."""
+def process_result(proc: subprocess.Popen[str], timeout: float = 300) -> dict[str, Any]:
+    """The JSON line a load-generator process printed; ``RuntimeError`` if it failed."""
+    out, err = proc.communicate(timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"load generator failed: {err.strip()}")
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def drive(address: str, concurrency: int, duration: float, warmup: float, run: str) -> dict[str, Any]:
+    """One closed-loop level in a separate client process."""
+    return process_result(drive_process(address, concurrency, duration, warmup, run), duration + warmup + 120)
+
+
+def gateway_argv(db_url: str, log_level: str = "info", tree: Path = ROOT) -> list[str]:
+    """``signoff serve`` as in production (auth on, JSON logs, metrics on a port), with the
+    policies and development principals of the checkout ``tree``."""
     return [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0", "--db", db_url,
-            "--policies", str(ROOT / "policies"), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
+            "--policies", str(tree / "policies"), "--principals", str(tree / "config" / "dev-principals.yaml"),
             "--metrics-port", "0", "--log-level", log_level, "--log-format", "json"]
 
 
@@ -234,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.skip_echo:
             with (workdir / "echo.log").open("w") as log:
-                echo = Server([sys.executable, str(LOAD), "echo", "--workers", "64"], stderr=log)
+                echo = Server([sys.executable, str(LOAD), "echo"], stderr=log)
                 try:
                     echo_rows = run_levels("echo", echo.address, levels, args, run + "e", echo.pid)
                 finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
@@ -78,6 +80,60 @@ class TestDecide:
         """Only the caller role asks for decisions."""
         with pytest.raises(PermissionDenied):
             service.decide(ALICE, _cmd())
+
+
+class TestOnAnEventLoop:
+    """decide_async and perform(plan_*) give what decide, claim_next and submit give."""
+
+    def test_decide_async_routes_records_and_is_idempotent(self, service, store):
+        """Same records as decide(); a retry returns the stored decision; another body conflicts."""
+        async def main():
+            first = await service.decide_async(CALLER, _cmd(0.8), _no_blocking)
+            again = await service.decide_async(CALLER, _cmd(0.8), _no_blocking)
+            with pytest.raises(Conflict):
+                await service.decide_async(CALLER, _cmd(0.5), _no_blocking)
+            return first, again
+
+        first, again = asyncio.run(main())
+        assert first.status is Status.PENDING_REVIEW and again == first
+        assert [e.type for e in store.events] == ["decision_received", "routed"]
+
+    def test_decide_async_waits_for_a_sign_off_through_the_blocking_runner(self, service):
+        """With ``wait`` and a held case, the wait runs through ``blocking`` (a pool in the server)."""
+        ran = []
+
+        async def blocking(fn, *args):
+            ran.append(fn.__name__)
+            return fn(*args)
+
+        cmd = dataclasses.replace(_cmd(0.8), wait=timedelta(milliseconds=1))
+        d = asyncio.run(service.decide_async(CALLER, cmd, blocking))
+        assert ran == ["_wait_final"] and d.status is Status.PENDING_REVIEW
+
+    def test_claim_and_submit_planned_and_performed(self, service, store):
+        """perform(plan_claim) leases the task; perform(plan_submit) signs it off."""
+        service.decide(CALLER, _cmd(0.8))
+
+        async def main():
+            task, _ = await service.perform(service.plan_claim(ALICE, "junior"))
+            return await service.perform(service.plan_submit(ALICE, SubmitCommand(
+                task_id=task.task_id, action=Action.APPROVE, outcome="", payload={}, reason="")))
+
+        decision, task = asyncio.run(main())
+        assert decision.status is Status.HUMAN_DECIDED and task.state is TaskState.DONE
+
+    def test_planning_checks_before_any_write(self, service, store):
+        """A refused claim or sign-off is refused by the plan, so nothing is queued."""
+        with pytest.raises(PermissionDenied):
+            service.plan_claim(CALLER, "junior")
+        with pytest.raises(InvalidRequest):
+            service.plan_submit(ALICE, SubmitCommand(task_id="t", action=Action.OVERRIDE, outcome="deny",
+                                                     payload={}, reason=" "))
+        assert store.events == []
+
+
+async def _no_blocking(fn, *args):  # type: ignore[no-untyped-def]
+    raise AssertionError("nothing should block without wait")
 
 
 class TestLeases:

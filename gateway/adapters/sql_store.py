@@ -52,17 +52,11 @@ class _Item:
     item carries an asyncio future instead, settled on its event loop by the writer.
     """
 
-    __slots__ = ("done", "error", "future", "loop", "op", "result")
+    __slots__ = ("done", "error", "future", "op", "result")
 
-    def __init__(
-        self,
-        op: Callable[[WriteTx], Any],
-        future: asyncio.Future[Any] | None = None,
-        loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
+    def __init__(self, op: Callable[[WriteTx], Any], future: asyncio.Future[Any] | None = None) -> None:
         self.op = op
         self.future = future
-        self.loop = loop
         self.done: threading.Lock | None = None
         if future is None:
             self.done = threading.Lock()
@@ -100,10 +94,10 @@ def _deliver(items: list[_Item]) -> None:
     """Wake every waiting thread; settle async items with one loop call per event loop."""
     by_loop: dict[asyncio.AbstractEventLoop, list[_Item]] = {}
     for item in items:
-        if item.loop is None:
+        if item.future is None:
             item.settle()
         else:
-            by_loop.setdefault(item.loop, []).append(item)
+            by_loop.setdefault(item.future.get_loop(), []).append(item)
     for loop, mine in by_loop.items():
         try:
             loop.call_soon_threadsafe(_settle_futures, mine)
@@ -163,8 +157,7 @@ class SqlStore:
     def write_async(self, op: Callable[[WriteTx], T]) -> asyncio.Future[T]:
         """Run ``op`` in the next batch; the future (of the running loop) holds its result
         once the batch is durable. Call it on an event loop thread."""
-        loop = asyncio.get_running_loop()
-        item = _Item(op, loop.create_future(), loop)
+        item = _Item(op, asyncio.get_running_loop().create_future())
         self._put(item)
         return item.future  # type: ignore[return-value]
 

@@ -4,10 +4,11 @@ The server is ``grpc.aio`` on an event loop of its own thread (``signoff-rpc``),
 the gateway (the reload and sweep threads, the CLI, the tests) keeps a plain blocking API:
 ``build_server`` returns once the port is bound and serving, ``RpcServer.stop`` once it is down.
 
-Why asyncio: a Decide is about 100 µs of Python around one durable write. On the thread-pool
-server every Decide passed the poller thread, a pool thread, the writer thread and back, and
-those hand-offs (a futex wake-up and a context switch each, with 64 handler threads fighting
-for the GIL) cost several times the work itself. Here the Decide handlers run on the loop,
+Why asyncio: a Decide is a little Python around one durable write. On the thread-pool server
+every Decide passed the poller thread, a pool thread, the writer thread and back, and those
+hand-offs (a futex wake-up and a context switch each, with 64 handler threads fighting for the
+GIL) cost more than the work itself (``bench/RESULTS.md``, round 4: 34-42% less CPU per Decide
+after the change). Here the Decide handlers run on the loop,
 queue their write and await it; the writer settles a whole batch's futures with one call into
 the loop. ClaimNext, Submit and Release await their writes the same way; everything else
 (reads, watchers, audit queries) is blocking code run on a thread pool.

@@ -1,8 +1,9 @@
 """Thin servicers: convert the request, call the use case, convert the answer back.
 
-The methods are plain blocking code that ``gateway.rpc.server`` runs on a thread pool
-(through ``Guard``), except ``DecisionServicer.decide``: the hot path, a coroutine on the
-event loop that awaits its durable write.
+The capitalised methods are plain blocking code that ``gateway.rpc.server`` runs on a thread
+pool (through ``Guard``). The writes are coroutines on the event loop that await their durable
+group commit: ``DecisionServicer.decide`` (the hot path) and ``ReviewServicer.claim_next``,
+``submit`` and ``release``.
 """
 
 from __future__ import annotations

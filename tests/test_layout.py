@@ -20,6 +20,7 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors")),
     ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg"},
      ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
+    ("gateway.rpc.limits", {"google"}, ("gateway.errors", "gateway.review.service", "signoff")),
     ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
      ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.errors", "signoff")),
     ("gateway.reports", {"sqlalchemy", "pyarrow"},

@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
         reload_seconds=args.reload_seconds,
+        page_token_key=os.environ.get("SIGNOFF_PAGE_TOKEN_KEY") or None,
     )
     app = build_app(settings)
     # Everything built so far (grpc, SQLAlchemy, protobuf descriptors, the compiled policies)

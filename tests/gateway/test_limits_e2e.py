@@ -242,3 +242,62 @@ class TestCapped:
         """A longer one is cut to 200 characters, the last an ellipsis."""
         out = capped("x" * 500)
         assert len(out) == 200 and out.endswith("…")
+
+
+def _unsigned_token(key: list[Any], kind: str) -> str:
+    """A token in the old unsigned form with the right filter hash (what a hostile caller can make)."""
+    import base64
+
+    from gateway.adapters import queries
+
+    cls = queries.DecisionFilter if kind == "decisions" else queries.EventFilter
+    body = {"k": key, "q": queries._fingerprint(kind, cls()), "v": 1}
+    return base64.urlsafe_b64encode(queries.canonical_json(body).encode()).decode().rstrip("=")
+
+
+class TestClientMistakesAreNotOutages:
+    """Item 4: forged tokens and out-of-range integers are INVALID_ARGUMENT, not INTERNAL or UNAVAILABLE."""
+
+    def test_event_token_with_huge_key(self, backend_client):
+        """A ListEvents token with the right filter hash and key 2**70 names page_token."""
+        req = audit_pb2.ListEventsRequest(page_token=_unsigned_token([2**70], "events"))
+        refused(backend_client.audit.ListEvents, req, "carol", "page_token")
+
+    @pytest.mark.parametrize("when", ["2026-11-24T10:00:00", "99999-01-01T00:00:00+00:00"], ids=["naive", "out-of-range"])
+    def test_decision_token_with_bad_time(self, backend_client, when):
+        """A QueryDecisions token with a naive or out-of-range time names page_token."""
+        req = audit_pb2.QueryDecisionsRequest(page_token=_unsigned_token([when, "d"], "decisions"))
+        refused(backend_client.audit.QueryDecisions, req, "carol", "page_token")
+
+    def test_real_tokens_page(self, backend_client):
+        """The gateway's own tokens still lead to the next page."""
+        for _ in range(3):
+            backend_client.decisions.Decide(claim_request(), metadata=auth("caller"), timeout=30)
+        first = backend_client.audit.ListEvents(audit_pb2.ListEventsRequest(page_size=2), metadata=auth("carol"), timeout=30)
+        nxt = backend_client.audit.ListEvents(
+            audit_pb2.ListEventsRequest(page_size=2, page_token=first.next_page_token), metadata=auth("carol"), timeout=30
+        )
+        assert nxt.events[0].seq == first.events[-1].seq + 1
+
+    @pytest.mark.parametrize(
+        ("method", "request_", "field"),
+        [
+            ("QueryDecisions", audit_pb2.QueryDecisionsRequest(policy_version=2**62), "policy_version"),
+            ("ListEvents", audit_pb2.ListEventsRequest(policy_version=2**62), "policy_version"),
+            ("QueryEvents", audit_pb2.QueryEventsRequest(after_seq=-1), "after_seq"),
+        ],
+    )
+    def test_audit_integers(self, backend_client, method, request_, field):
+        """policy_version=2**62 (and a negative after_seq) names the field."""
+        call = getattr(backend_client.audit, method)
+        if method == "QueryEvents":
+            with pytest.raises(grpc.RpcError) as err:
+                list(call(request_, metadata=auth("carol"), timeout=30))
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and err.value.details().startswith(field)
+        else:
+            refused(call, request_, "carol", field)
+
+    def test_get_policy_version(self, backend_client):
+        """GetPolicy with version 2**62 names version."""
+        req = policy_pb2.GetPolicyRequest(name="claims-triage", version=2**62)
+        refused(backend_client.policies.GetPolicy, req, "carol", "version")

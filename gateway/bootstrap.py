@@ -175,6 +175,7 @@ def build_app(settings: Settings) -> App:
         raise
     metrics = Metrics()
     service = ReviewService(store, registry, clock, UuidIds(), notifier)
+    metrics.watch_policies(lambda: registry.missing)
     metrics.watch_queues(lambda: (clock.now(), store.read(lambda tx: tx.queue_depths(clock.now()))))
     rpc = build_server(
         settings.address, service, SqlAuditReader(engine, load_trail, token_key=token_key), auth, metrics, tls=tls, max_workers=settings.max_workers

@@ -38,7 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tls-cert", default=_env("SIGNOFF_TLS_CERT", None), help="PEM certificate chain; TLS when set")
     p.add_argument("--tls-key", default=_env("SIGNOFF_TLS_KEY", None), help="PEM private key; TLS when set")
     p.add_argument("--reload-seconds", type=float, default=2.0, help="how often to look for policy changes")
-    p.add_argument("--log-level", default=_env("SIGNOFF_LOG_LEVEL", "info"), help="debug, info, warning or error")
+    p.add_argument("--log-level", default=_env("SIGNOFF_LOG_LEVEL", "info"), type=str.lower,
+                   choices=("debug", "info", "warning", "error"),
+                   help="info (the default) logs one line per completed RPC; warning only refusals of "
+                        "the reload, failures and the like; debug adds internals (env SIGNOFF_LOG_LEVEL)")
     p.add_argument("--log-format", choices=("json", "console"), default="json", help="log line format")
     p.set_defaults(handler=run)
 

@@ -103,6 +103,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         if claimed is None:
             return review_pb2.ClaimNextResponse()
         task, decision = claimed
+        _bind(decision_id=decision.decision_id, task_id=task.task_id)
         return review_pb2.ClaimNextResponse(
             task=convert.task_to_proto(task), decision=convert.decision_to_proto(decision)
         )
@@ -111,6 +112,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         """Submit: sign off a claimed task."""
         op = self.service.plan_submit(current_principal(), convert.submit_command(request))
         decision, task = await self.service.perform(op)
+        _bind(decision_id=decision.decision_id, task_id=task.task_id)
         self.metrics.reviews.labels(task.queue, decision_pb2.ReviewAction.Name(request.action).removeprefix("REVIEW_ACTION_")).inc()
         return review_pb2.SubmitResponse(
             decision=convert.decision_to_proto(decision), task=convert.task_to_proto(task)
@@ -119,6 +121,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
     async def release(self, request: review_pb2.ReleaseRequest, context: Any) -> review_pb2.ReleaseResponse:
         """Release: hand a claimed task back to its queue."""
         task = await self.service.perform(self.service.plan_release(current_principal(), request.task_id, request.reason))
+        _bind(decision_id=task.decision_id, task_id=task.task_id)
         return review_pb2.ReleaseResponse(task=convert.task_to_proto(task))
 
 

@@ -106,11 +106,13 @@ def _finite(value: float, path: str) -> None:
 def _scores(values: Mapping[str, float], path: str) -> None:
     if len(values) > MAX_SCORES:
         raise InvalidRequest(path, f"more than {MAX_SCORES} labels")
-    label = _text(MAX_NAME)
     for key, score in values.items():
-        label(key, f"{path} label")
+        _LABEL(key, f"{path} label")
         if not math.isfinite(score):
             raise InvalidRequest(f"{path}[{_short(key)}]", "must be a finite number")
+
+
+_LABEL = _text(MAX_NAME)
 
 
 def _integer(low: int, high: int) -> Check:

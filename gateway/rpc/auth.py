@@ -8,9 +8,8 @@ The file never holds a token, only its hash, so it can sit in a repository or a 
         roles: [caller]
         decision_types: [claims.payout]   # optional: the only types it may Decide
 
-``decision_types`` is checked here (a non-empty list of distinct decision types). Enforcing it
-needs ``Principal.decision_types`` from the write-path rebuild; until that field exists, a file
-that sets it is refused (fail closed: an allow-list must never be silently ignored).
+``decision_types`` is checked here (a non-empty list of distinct decision types; absent means
+any type) and carried on the ``Principal``; the Decide use case refuses any other type.
 """
 
 from __future__ import annotations
@@ -55,10 +54,7 @@ def parse_principals(doc: Any, source: str) -> list[tuple[str, Principal]]:
         if unknown:
             raise InvalidRequest(f"{where}.{unknown[0]}", f"is not one of: {', '.join(sorted(_KEYS))}")
         types = decision_types(entry.get("decision_types"), f"{where}.decision_types")
-        if types is not None:
-            # Wire at the "Change API" merge: Principal(..., decision_types=types).
-            raise InvalidRequest(f"{where}.decision_types", "is not enforced by this gateway build yet")
-        out.append((digest, Principal(name=name, roles=frozenset(roles))))
+        out.append((digest, Principal(name=name, roles=frozenset(roles), decision_types=types)))
     return out
 
 

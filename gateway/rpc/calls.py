@@ -126,6 +126,30 @@ class Guard:
 
         return call
 
+    def stream(self, method: str, behavior: Callable[[Any, Any], AsyncIterator[Any]]) -> Callable:
+        """A server-streaming handler over an async iterator, on the event loop."""
+
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                self._enter(method, context, request)
+                async for item in behavior(request, context):
+                    yield item
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
+            except Exception as exc:  # noqa: BLE001 - mapped to a status, never a traceback to the caller
+                if isinstance(exc, grpc.aio.AbortError):
+                    raise
+                status, message = self._refusal(exc)
+                code = status.name
+                await context.abort(status, message)
+            finally:
+                self._done(code, started)
+
+        return call
+
     def unary_blocking(self, method: str, behavior: Callable[[Any, Any], Any]) -> Callable:
         """A unary handler whose body is blocking: it runs on the pool."""
 

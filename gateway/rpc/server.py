@@ -119,7 +119,9 @@ def _add_service(
         request = GetMessageClass(m.input_type)
         response = GetMessageClass(m.output_type)
         parse, emit = safe_deserializer(request), response.SerializeToString
-        if m.name in on_loop:
+        if m.name in on_loop and m.server_streaming:
+            fn = guard.stream(full, on_loop[m.name])
+        elif m.name in on_loop:
             fn = guard.unary(full, on_loop[m.name])
         elif m.server_streaming:
             fn = guard.stream_blocking(full, getattr(servicer, m.name))
@@ -144,11 +146,22 @@ async def _start(
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     server = grpc.aio.server(options=_OPTIONS)
     guard = Guard(auth, metrics, pool)
-    decisions = DecisionServicer(service, metrics, guard.blocking)
+    asyncio.get_running_loop().set_default_executor(pool)  # the use cases' reads run here
+    decisions = DecisionServicer(service, metrics)
     decision_d, review_d, audit_d, policy_d = _DESCRIPTORS
-    _add_service(server, decision_d, decisions, guard, {"Decide": decisions.decide})
+    on_loop: dict[str, Callable[[Any, Any], Any]] = {
+        "Decide": decisions.decide,
+        "GetDecision": decisions.get_decision,
+        "WatchDecision": decisions.watch_decision,
+    }
+    _add_service(server, decision_d, decisions, guard, on_loop)
     reviews = ReviewServicer(service, metrics)
-    on_loop = {"ClaimNext": reviews.claim_next, "Submit": reviews.submit, "Release": reviews.release}
+    on_loop = {
+        "ListTasks": reviews.list_tasks,
+        "ClaimNext": reviews.claim_next,
+        "Submit": reviews.submit,
+        "Release": reviews.release,
+    }
     _add_service(server, review_d, reviews, guard, on_loop)
     _add_service(server, audit_d, AuditServicer(audit), guard)
     _add_service(server, policy_d, PolicyServicer(service), guard)

@@ -1,5 +1,5 @@
 """The principals file's optional ``decision_types`` allow-list: checked entry by entry, with
-the file and the entry named; refused while this build cannot enforce it (fail closed)."""
+the file and the entry named, and carried on the Principal (enforced by the Decide use case)."""
 
 from __future__ import annotations
 
@@ -62,14 +62,47 @@ class TestPrincipalsFile:
             parse_principals({"principals": [_entry(decision_type=["x"])]}, "p.yaml")
         assert err.value.field == "p.yaml: principals[0].decision_type"
 
-    def test_valid_list_fails_closed_until_enforced(self):
-        """A well-formed list is refused while Principal cannot carry it, never silently ignored."""
-        with pytest.raises(InvalidRequest) as err:
-            parse_principals({"principals": [_entry(decision_types=["claims.payout"])]}, "p.yaml")
-        assert err.value.field == "p.yaml: principals[0].decision_types"
-        assert "not enforced" in err.value.message
+    def test_valid_list_reaches_the_principal(self):
+        """A well-formed list becomes the principal's allow-list."""
+        [(_, principal)] = parse_principals({"principals": [_entry(decision_types=["claims.payout"])]}, "p.yaml")
+        assert principal.decision_types == {"claims.payout"}
+        assert principal.may_request("claims.payout") and not principal.may_request("content.moderation")
 
     def test_entry_without_a_list(self):
         """An entry without ``decision_types`` loads as before."""
         [(digest, principal)] = parse_principals({"principals": [_entry()]}, "p.yaml")
-        assert digest == DIGEST and principal.roles == {"caller"}
+        assert digest == DIGEST and principal.roles == {"caller"} and principal.decision_types is None
+
+
+class TestAllowListEndToEnd:
+    """A principal limited to one decision type is refused another, through a real gateway."""
+
+    def test_other_type_is_permission_denied(self, tmp_path: Path, policy_dir: Path):
+        """claims-only Decide for claims.payout succeeds; the same principal limited to
+        content.moderation is PERMISSION_DENIED for claims.payout."""
+        import grpc
+
+        from gateway.bootstrap import Settings, build_app, configure_logging
+        from gateway.rpc.auth import token_hash
+        from tests.conftest import Client
+        from tests.gateway.helpers import claim_request
+
+        path = tmp_path / "principals.yaml"
+        path.write_text(
+            "principals:\n"
+            f"  - {{name: claims-only, token_sha256: {token_hash('t-claims')}, roles: [caller], decision_types: [claims.payout]}}\n"
+            f"  - {{name: moderation-only, token_sha256: {token_hash('t-mod')}, roles: [caller], decision_types: [content.moderation]}}\n"
+        )
+        configure_logging("warning")
+        app = build_app(Settings(address="127.0.0.1:0", database_url=f"sqlite:///{tmp_path / 's.db'}",
+                                 policy_dir=policy_dir, principals_file=path))
+        try:
+            with grpc.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+                client = Client(channel, "")
+                ok = client.decisions.Decide(claim_request(), metadata=(("authorization", "Bearer t-claims"),), timeout=30)
+                assert ok.decision.decision_id
+                with pytest.raises(grpc.RpcError) as err:
+                    client.decisions.Decide(claim_request(), metadata=(("authorization", "Bearer t-mod"),), timeout=30)
+                assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        finally:
+            app.stop()

@@ -71,6 +71,7 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
     ) -> decision_pb2.GetDecisionResponse:
         """GetDecision."""
         decision = await self.service.get_decision(current_principal(), request.decision_id)
+        _bind(decision_id=decision.decision_id)
         return decision_pb2.GetDecisionResponse(decision=convert.decision_to_proto(decision))
 
     async def watch_decision(

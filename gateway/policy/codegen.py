@@ -95,7 +95,6 @@ class _Writer:
         self.lines: list[str] = []
         self.count = 0
         self.indexed = 0
-        self.sources: list[str] = []
 
     def bind(self, value: Any, stem: str) -> str:
         """A fresh name for ``value`` in the namespace."""
@@ -204,16 +203,6 @@ class _Writer:
         else:
             self.lines.append(f"{indent}return {self.bind(rule.hit, 'h')}(r)")
 
-    def function(self, name: str, params: str, body: Callable[[_Writer], None]) -> Callable[..., Any]:
-        """Compile a helper function whose body ``body`` emits, in the shared namespace."""
-        outer, self.lines = self.lines, [f"def {name}({params}):"]
-        body(self)
-        source, self.lines = "\n".join(self.lines) + "\n", outer
-        self.sources.append(source)
-        code: dict[str, Any] = {}
-        exec(compile(source, f"<policy {name}>", "exec"), self.ns, code)  # noqa: S102 (names only; values are bound, see the module docstring)
-        return code[name]
-
 
 def _threshold(rule: RuleSpec) -> Threshold | None:
     """The rule as one numeric threshold on one field, or None."""
@@ -240,27 +229,38 @@ def _runs(rules: Sequence[RuleSpec]) -> list[tuple[int, int]]:
 
 
 def _emit_index(w: _Writer, rules: Sequence[RuleSpec], ref: str, start: int, stop: int) -> bool:
-    """Emit one bisect for rules[start:stop]; False when their thresholds cannot be indexed."""
+    """Emit one bisect for rules[start:stop]; False when their thresholds cannot be indexed.
+
+    Each region's entry holds what the deciding rule's route needs (route, name, the reason's
+    words around the value, the rule's reason text), so the route is built in place, no call.
+    """
     run = rules[start:stop]
     index = build_index([t for t in map(_threshold, run) if t is not None])
     if index is None or not index.keys:
         return False
     w.indexed += 1
     value = "c" if index.field == "confidence" else "_x"
-    made: dict[int, Callable[..., Route]] = {}
-    for position in sorted({p for p in index.table if p is not None}):
-        rule = run[position]
-        made[position] = w.function(f"_hit{w.var()[2:]}", f"r, {value}",
-                                    lambda sub, rule=rule: sub.hit("    ", rule, value, ref))
-    table = w.bind(tuple(None if p is None else made[p] for p in index.table), "x")
+    entries = []
+    for position in index.table:
+        rule = None if position is None else run[position]
+        entries.append(None if rule is None else
+                       (rule.to, rule.name, rule.node.shape[4], rule.node.shape[5], rule.reason or None))
+    table = w.bind(tuple(entries), "x")
     keys, padded, bisect = w.bind(index.keys, "x"), w.bind(index.padded, "x"), w.bind(index.bisect, "f")
     if value == "_x":  # read once; raise, as the run's first rule would, unless it is a number
         w.lines += [f"            _x = {w.getter(index.field)}",
                     "            if (_x.__class__ is not _float and _x.__class__ is not _int) or _x != _x:",
                     "                _bad()"]
-    w.lines += [f"            _h = {table}[2 * (_i := {bisect}({keys}, {value})) + ({padded}[_i] == {value})]",
-                "            if _h is not None:",
-                f"                return _h(r, {value})"]
+    said = f"f'{{_p}}{{{value}!r}}{{_y}}'"
+    w.lines += [f"            _e = {table}[2 * (_i := {bisect}({keys}, {value})) + ({padded}[_i] == {value})]",
+                "            if _e is not None:",
+                "                _o = _Shell()",
+                "                _o.route, _o.rule, _p, _y, _t = _e",
+                f"                _o.reasons = ({said}, _t) if _t is not None else ({said},)",
+                f"                _o.policy = {ref}",
+                "                _o.failed_closed = False",
+                "                _o.__class__ = _Route",
+                "                return _o"]
     return True
 
 
@@ -271,8 +271,13 @@ def generate(
     known: frozenset[str],
     diagnose: Callable[[EvalRequest], Route],
     bad: Callable[[], Any],
+    *,
+    index_min_rules: int = INDEX_MIN_RULES,
 ) -> GeneratedEvaluator:
-    """Compile the rules into one ``evaluate(request) -> Route``; same answers as the closures."""
+    """Compile the rules into one ``evaluate(request) -> Route``; same answers as the closures.
+
+    Runs of at least ``index_min_rules`` threshold rules on one field become one bisect.
+    """
     w = _Writer(bad)
     r_ref, r_known = w.bind(ref, "p"), w.bind(known, "o")
     w.ns.update(_default=default_route, _diagnose=diagnose)
@@ -284,7 +289,7 @@ def generate(
         " and 0.0 <= c <= 1.0:",
     ]
     for start, stop in _runs(rules):
-        if stop - start >= INDEX_MIN_RULES and _emit_index(w, rules, r_ref, start, stop):
+        if stop - start >= index_min_rules and _emit_index(w, rules, r_ref, start, stop):
             continue
         for rule in rules[start:stop]:
             test, value = w.expr(rule.node)
@@ -296,8 +301,7 @@ def generate(
         "        pass",
         "    return _diagnose(r)",
     ]
-    main = w.lines
-    source = "\n".join([*w.sources, *main]) + "\n"
+    source = "\n".join(w.lines) + "\n"
     code: dict[str, Any] = {}
-    exec(compile("\n".join(main) + "\n", f"<policy {getattr(ref, 'name', '?')}>", "exec"), w.ns, code)  # noqa: S102 (names only; values are bound, see the module docstring)
+    exec(compile(source, f"<policy {getattr(ref, 'name', '?')}>", "exec"), w.ns, code)  # noqa: S102 (names only; values are bound, see the module docstring)
     return GeneratedEvaluator(code["evaluate"], source, w.indexed)

@@ -38,7 +38,7 @@ class _Unjudgeable(Exception):
 
 
 def _bad() -> bool:
-    """Raise :class:`_Unjudgeable`: the generated code's way of failing a test the closures fail."""
+    """Raise :class:`_Unjudgeable` where a closure would: the generated code calls it."""
     raise _Unjudgeable
 
 
@@ -52,8 +52,7 @@ class Node:
     describe: Callable[[EvalRequest], str] | None = None
     """For a single predicate: its reason when it holds, without building a list."""
     shape: tuple[Any, ...] = ()
-    """What it is, for ``codegen``: ``("leaf", field, op, arg, prefix, yes)``, ``("all", nodes)``,
-    ``("any", nodes)`` or ``("not", node)``; the texts are the reason's words around the value."""
+    """For ``codegen``: ``("leaf", field, op, arg, prefix, yes)`` or ``("all"|"any", nodes)`` or ``("not", node)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,12 +348,12 @@ def build_evaluator(
     outcomes: Sequence[str],
     *,
     generated: bool = True,
+    index_min_rules: int | None = None,
 ) -> Callable[[EvalRequest], Route]:
     """Return ``evaluate(request) -> Route``: first matching rule wins; never raises.
 
-    ``generated`` (the default) compiles the fast path to one function (``codegen``); without it
-    the fast path walks the rules' closures. Both share the slow path below, and give the same
-    routes (a property test holds them to it).
+    ``generated`` compiles the fast path to one function (``codegen``; ``index_min_rules`` for its
+    bisects), else it walks the closures; both share the slow path and give equal routes.
     """
     known = frozenset(outcomes)
     listed = ", ".join(outcomes)
@@ -386,8 +385,10 @@ def build_evaluator(
             return closed(f"evaluation error ({type(exc).__name__}): the request cannot be judged")
 
     if generated:
-        specs = [RuleSpec(rule.name, rule.to, rule.node, rule.reason, hit) for rule, (_t, hit) in zip(rules, pairs, strict=True)]
-        return generate(specs, ref, default_route, known, diagnose, _bad).evaluate
+        specs = [RuleSpec(rule.name, rule.to, rule.node, rule.reason, hit)
+                 for rule, (_t, hit) in zip(rules, pairs, strict=True)]
+        options = {} if index_min_rules is None else {"index_min_rules": index_min_rules}
+        return generate(specs, ref, default_route, known, diagnose, _bad, **options).evaluate
 
     def evaluate(r: EvalRequest) -> Route:
         try:
@@ -436,11 +437,7 @@ _set_route, _set_rule, _set_reasons, _set_policy, _set_failed = (
 
 
 def _route(route: str, rule: str, reasons: tuple[str, ...], ref: PolicyRef, failed: bool) -> Route:
-    """``Route(...)`` at half the cost: fill the slots directly instead of the frozen ``__init__``.
-
-    The object is the same frozen value (equality, hashing and repr are unchanged); only the
-    per-field ``object.__setattr__`` calls of the generated ``__init__`` are skipped.
-    """
+    """``Route(...)`` at half the cost: the same frozen value, its slots filled without ``__init__``."""
     result = _new(Route)
     _set_route(result, route)
     _set_rule(result, rule)

@@ -26,18 +26,24 @@ OUTCOMES = ("approve", "deny")
 Rules = list[tuple[str, dict[str, Any], str, str | None]]
 
 
-def both(rules: Rules, default: str = "junior") -> tuple[Callable[[EvalRequest], Route], ...]:
+FORCE_INDEX = 4
+"""Runs this long are indexed in these tests, far below the default, so that short random runs exercise the bisect."""
+
+
+def both(rules: Rules, index_min_rules: int | None = FORCE_INDEX) -> tuple[Callable[[EvalRequest], Route], ...]:
     """The plain and the generated evaluator of the same rules."""
     compiled = [CompiledRule(name, to, compile_condition(when), reason) for name, when, to, reason in rules]
-    return tuple(build_evaluator(REF, compiled, default, "senior", OUTCOMES, generated=g) for g in (False, True))
+    plain = build_evaluator(REF, compiled, "junior", "senior", OUTCOMES, generated=False)
+    return plain, build_evaluator(REF, compiled, "junior", "senior", OUTCOMES, index_min_rules=index_min_rules)
 
 
-def source_of(rules: Rules) -> Any:
+def source_of(rules: Rules, index_min_rules: int = FORCE_INDEX) -> Any:
     """The generator's output for the rules (its source and how many runs it indexed)."""
     compiled = [CompiledRule(name, to, compile_condition(when), reason) for name, when, to, reason in rules]
     default = Route("junior", "default", ("d",), REF)
     specs = [RuleSpec(r.name, r.to, r.node, r.reason, lambda _r: default) for r in compiled]
-    return generate(specs, REF, default, frozenset(OUTCOMES), lambda _r: default, lambda: 1 / 0)
+    return generate(specs, REF, default, frozenset(OUTCOMES), lambda _r: default, lambda: 1 / 0,
+                    index_min_rules=index_min_rules)
 
 
 # Random policies: conditions over a few fields, with every operator and combinator.
@@ -69,7 +75,7 @@ def random_rules(draw: st.DrawFn) -> Rules:
     for _ in range(draw(st.integers(1, 3))):
         if draw(st.booleans()):
             field = draw(st.sampled_from(["confidence", "input.amount", "scores.fraud", "input.applicant.age"]))
-            for when in draw(st.lists(threshold_rule, min_size=INDEX_MIN_RULES, max_size=8)):
+            for when in draw(st.lists(threshold_rule, min_size=FORCE_INDEX, max_size=8)):
                 rules.append((f"r{len(rules)}", {field: when}, draw(st.sampled_from(["auto", "junior"])),
                               draw(st.sampled_from([None, "band"]))))
         else:
@@ -128,9 +134,11 @@ class TestGeneratedAgreesWithPlain:
                     EvalRequest({"amount": "7"}, "approve", 0.5), EvalRequest({"amount": True}, "approve", 0.5)])
     def test_random_policies_and_requests(self, rules, batch):
         """Random rules (missing fields, wrong types, NaN included) route every request the same way."""
-        plain, generated = both(rules)
+        plain, indexed = both(rules)
+        _plain, inline = both(rules, index_min_rules=None)
         batch = batch + boundary_requests(rules)
-        assert [generated(r) for r in batch] == [plain(r) for r in batch]
+        expected = [plain(r) for r in batch]
+        assert [indexed(r) for r in batch] == expected and [inline(r) for r in batch] == expected
 
     @pytest.mark.parametrize("name", ["claims-triage.yaml", "content-moderation.yaml"])
     @settings(max_examples=300, deadline=None)
@@ -242,5 +250,14 @@ class TestIndex:
         assert build_index([Threshold("confidence", "lt", 0.5), Threshold("confidence", "gt", bad)]) is None
 
     def test_short_runs_stay_inline(self):
-        """Fewer than INDEX_MIN_RULES threshold rules are compared one by one (claims-triage has three)."""
-        assert source_of(self.BANDS[: INDEX_MIN_RULES - 1]).indexed_runs == 0
+        """Runs shorter than the minimum are compared one by one; by default that is every run of claims-triage."""
+        assert source_of(self.BANDS[:FORCE_INDEX - 1]).indexed_runs == 0
+        assert source_of(self.BANDS, index_min_rules=INDEX_MIN_RULES).indexed_runs == 0
+
+    def test_a_long_band_is_indexed_by_default(self):
+        """A run of INDEX_MIN_RULES threshold rules is one bisect without any override, and agrees."""
+        rules: Rules = [(f"b{i}", {"input.amount": {"lt": i * 10}}, "auto", None) for i in range(INDEX_MIN_RULES)]
+        plain, generated = both(rules, index_min_rules=None)
+        requests = [EvalRequest({"amount": a}, "approve", 0.5) for a in (-1, 0, 5, 10, 155, 310, 10**6)]
+        assert source_of(rules, index_min_rules=INDEX_MIN_RULES).indexed_runs == 1
+        assert [generated(r) for r in requests] == [plain(r) for r in requests]

@@ -13,7 +13,9 @@ namespace, never written into the source, so no policy text can become code.
 Semantics: the expressions read the same fields, in the same order, with the same short-circuits
 as the closures, and raise wherever a closure raises (a missing key, a non-number, NaN, null).
 The caller catches that and runs the plain evaluator's slow path, which says what could not be
-judged and fails closed. A condition nested deeper than ``MAX_DEPTH`` keeps its closure.
+judged and fails closed. Raising where a closure would not is safe, never wrong: the slow path
+then gives the closures' own answer (so ``type(v)`` may stand for the closures' ``v.__class__``,
+which an object could fake). A condition nested deeper than ``MAX_DEPTH`` keeps its closure.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class _Writer:
 
     def __init__(self, bad: Callable[[], Any]) -> None:
         self.ns: dict[str, Any] = {"_bad": bad, "_Shell": _RouteShell, "_Route": Route,
-                                   "_float": float, "_int": int, "Exception": Exception,
+                                   "_type": type, "_float": float, "_int": int, "Exception": Exception,
                                    "__builtins__": {}}
         self.lines: list[str] = []
         self.count = 0
@@ -127,7 +129,7 @@ class _Writer:
         if field == "confidence":
             return "", "c"
         v = self.var()
-        return (f"((({v} := {self.getter(field)}).__class__ is _float or {v}.__class__ is _int)"
+        return (f"(((_t := _type({v} := {self.getter(field)})) is _float or _t is _int)"
                 f" and {v} == {v} or _bad()) and "), v
 
     def number(self, value: Any) -> str:
@@ -249,7 +251,7 @@ def _emit_index(w: _Writer, rules: Sequence[RuleSpec], ref: str, start: int, sto
     keys, padded, bisect = w.bind(index.keys, "x"), w.bind(index.padded, "x"), w.bind(index.bisect, "f")
     if value == "_x":  # read once; raise, as the run's first rule would, unless it is a number
         w.lines += [f"            _x = {w.getter(index.field)}",
-                    "            if (_x.__class__ is not _float and _x.__class__ is not _int) or _x != _x:",
+                    "            if ((_t := _type(_x)) is not _float and _t is not _int) or _x != _x:",
                     "                _bad()"]
     said = f"f'{{_p}}{{{value}!r}}{{_y}}'"
     w.lines += [f"            _e = {table}[2 * (_i := {bisect}({keys}, {value})) + ({padded}[_i] == {value})]",
@@ -285,7 +287,7 @@ def generate(
         "def evaluate(r):",
         "    try:",
         "        c = r.confidence",
-        f"        if r.outcome in {r_known} and (c.__class__ is _float or c.__class__ is _int)"
+        f"        if r.outcome in {r_known} and ((_t := _type(c)) is _float or _t is _int)"
         " and 0.0 <= c <= 1.0:",
     ]
     for start, stop in _runs(rules):

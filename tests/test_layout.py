@@ -19,13 +19,17 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("gateway.policy.index", set(), ()),
     ("gateway.policy.codegen", set(), ("gateway.policy.index", "gateway.policy.model")),
     ("gateway.policy", set(), ("gateway.policy", "gateway.errors")),
-    ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors")),
+    # The domain may use the audit library's pure record module (events, canonical JSON,
+    # hashed time): one definition of each audit form, stdlib only.
+    ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
     ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg"},
      ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
      ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.errors", "signoff")),
     ("gateway.reports", {"sqlalchemy", "pyarrow"},
      ("gateway.reports", "gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
+    ("audit.record", set(), ()),
+    ("audit.chain", set(), ("audit.record",)),
     ("audit", {"sqlalchemy"}, ("audit",)),
 ]
 

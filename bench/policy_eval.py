@@ -28,8 +28,8 @@ import random
 import statistics
 import sys
 import time
-from importlib.metadata import version
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 

@@ -13,8 +13,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gateway.policy import EvalRequest, PolicyRef, Route, load_policy
-from gateway.policy.compiler import fail_closed_queue
 from gateway.policy.codegen import MAX_DEPTH, RuleSpec, generate, route_builder_fields
+from gateway.policy.compiler import fail_closed_queue
 from gateway.policy.evaluator import CompiledRule, build_evaluator, compile_condition
 from gateway.policy.index import INDEX_MIN_RULES, Threshold, build_index, region
 from tests.policy.conftest import POLICIES
@@ -85,8 +85,8 @@ def random_rules(draw: st.DrawFn) -> Rules:
 
 
 odd = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 2**62),
-                st.text(max_size=3), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(),
-                                                                                       max_size=2))
+                st.text(max_size=3), st.lists(st.integers(), max_size=2),
+                st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 value = st.one_of(numbers, numbers, numbers, scalars, odd)
 field_values = st.fixed_dictionaries({}, optional={
     "amount": value, "region": value, "tags": value,

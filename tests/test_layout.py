@@ -16,6 +16,8 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     # (module prefix, third-party top-level packages allowed, project module prefixes allowed)
     ("gateway.policy.loader", {"yaml", "jsonschema"}, ("gateway.policy", "gateway.errors")),
     ("gateway.policy.input_check", {"jsonschema", "fastjsonschema"}, ()),
+    ("gateway.policy.index", set(), ()),
+    ("gateway.policy.codegen", set(), ("gateway.policy.index", "gateway.policy.model")),
     ("gateway.policy", set(), ("gateway.policy", "gateway.errors")),
     # The domain may use the audit library's pure record module (events, canonical JSON,
     # hashed time): one definition of each audit form, stdlib only.

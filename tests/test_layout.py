@@ -22,8 +22,9 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
      ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
      ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.errors", "signoff")),
-    ("gateway.reports", {"sqlalchemy", "pyarrow"},
-     ("gateway.reports", "gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
+    ("gateway.calibration", {"numpy", "scipy"}, ("gateway.calibration",)),
+    ("gateway.reports", {"sqlalchemy", "pyarrow", "numpy"},
+     ("gateway.reports", "gateway.calibration", "gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("audit", {"sqlalchemy"}, ("audit",)),
 ]
 

@@ -23,7 +23,7 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
      ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.errors", "signoff")),
     ("gateway.calibration", {"numpy", "scipy"}, ("gateway.calibration",)),
-    ("gateway.reports", {"sqlalchemy", "pyarrow", "numpy"},
+    ("gateway.reports", {"sqlalchemy", "pyarrow", "numpy", "prometheus_client"},
      ("gateway.reports", "gateway.calibration", "gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("audit", {"sqlalchemy"}, ("audit",)),
 ]

@@ -17,14 +17,20 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("gateway.policy.loader", {"yaml", "jsonschema"}, ("gateway.policy", "gateway.errors")),
     ("gateway.policy.input_check", {"jsonschema", "fastjsonschema"}, ()),
     ("gateway.policy", set(), ("gateway.policy", "gateway.errors")),
-    ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors")),
-    ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg"},
+    # The domain may use the audit library's pure record module (events, canonical JSON,
+    # hashed time): one definition of each audit form, stdlib only.
+    ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
+    ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg", "structlog"},
      ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
+    ("gateway.rpc.limits", {"google"}, ("gateway.errors", "gateway.review.service", "signoff")),
     ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
      ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.errors", "signoff")),
     ("gateway.calibration", {"numpy", "scipy"}, ("gateway.calibration",)),
     ("gateway.reports", {"sqlalchemy", "pyarrow", "numpy", "prometheus_client"},
-     ("gateway.reports", "gateway.calibration", "gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
+     ("gateway.reports", "gateway.calibration", "gateway.adapters", "gateway.review", "gateway.policy.model",
+      "gateway.errors", "audit")),
+    ("audit.record", set(), ()),
+    ("audit.chain", set(), ("audit.record",)),
     ("audit", {"sqlalchemy"}, ("audit",)),
 ]
 

@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", default="text", help="text (default) or json")
     p.add_argument("--prometheus", metavar="FILE", help="also write the figures as Prometheus gauges to FILE")
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--record-alarms", action="store_true",
+                   help="write monitor_alarm_raised / monitor_alarm_cleared to the audit log when the state changes")
+    p.add_argument("--actor", default="signoff-monitor", help="the actor named in recorded alarm events")
     add_db_flag(p)
     p.set_defaults(handler=_run)
 
@@ -52,6 +55,34 @@ def _alpha(args: argparse.Namespace) -> float | None:
     return None
 
 
+def _record(engine: Any, mon: dict[str, Any], actor: str) -> None:
+    """Append raised/cleared events for alarms whose state changed, through the store (after commit)."""
+    import asyncio
+    import sys
+    from datetime import UTC, datetime
+
+    from gateway.adapters.sql_store import SqlStore
+    from gateway.reports.monitoring import recorded_alarms
+    from gateway.review.alarms import plan_alarm_events
+
+    with engine.connect() as conn:
+        recorded = recorded_alarms(conn, mon["decision_type"])
+    change = plan_alarm_events(mon["decision_type"], mon["models"], recorded, datetime.now(UTC), actor)
+    if not change:
+        return
+
+    async def apply() -> Any:
+        return await store.apply(change)
+
+    store = SqlStore(engine)
+    try:
+        applied = asyncio.run(apply())
+    finally:
+        store.close()
+    for event, receipt in zip(change.events, applied.receipts, strict=True):
+        print(f"recorded {event.type} for {event.body['model']} at seq {receipt.seq}", file=sys.stderr)
+
+
 def _run(args: argparse.Namespace) -> int:
     from gateway.reports.monitoring import build_monitor, prometheus_text, render_monitor
 
@@ -67,10 +98,15 @@ def _run(args: argparse.Namespace) -> int:
         raise CommandError("--reference-since is not before --reference-until", code=1)
     alpha = _alpha(args)
     delta = parse_unit("--delta", args.delta)
-    with open_db(args.db) as engine, engine.connect() as conn:  # type: ignore[attr-defined]
-        mon = build_monitor(conn, args.decision_type, (ref_since, ref_until), (since, until), alpha, delta)
-    if not mon["models"]:
-        raise CommandError(f"no decisions of {args.decision_type} in {args.since} .. {args.until}", code=1)
+    if args.record_alarms and alpha is None:
+        raise CommandError("--record-alarms needs --alpha or --certificate (the level the alarm holds to)", code=1)
+    with open_db(args.db) as engine:
+        with engine.connect() as conn:  # type: ignore[attr-defined]
+            mon = build_monitor(conn, args.decision_type, (ref_since, ref_until), (since, until), alpha, delta)
+        if not mon["models"]:
+            raise CommandError(f"no decisions of {args.decision_type} in {args.since} .. {args.until}", code=1)
+        if args.record_alarms:
+            _record(engine, mon, args.actor)
     text = json.dumps(mon, indent=2, sort_keys=True) + "\n" if args.format == "json" else render_monitor(mon)
     write_output(args.out, lambda fh: fh.write(text))
     if args.prometheus:

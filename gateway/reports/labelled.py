@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from audit.record import iso_utc
 from gateway.adapters.tables import decisions, review_tasks
@@ -85,8 +85,12 @@ def _is_error(proposal: str, final: str, action: str | None, error_actions: froz
 
 
 def read_database(conn: Connection, decision_type: str, since: datetime, until: datetime,
-                  error_actions: frozenset[str] = DEFAULT_ERROR_ACTIONS) -> History:
-    """Every decision of ``decision_type`` created in ``[since, until)``, labelled where a person looked."""
+                  error_actions: frozenset[str] = DEFAULT_ERROR_ACTIONS, *, labelled_only: bool = False) -> History:
+    """Every decision of ``decision_type`` created in ``[since, until)``, labelled where a person looked.
+
+    ``labelled_only`` reads only the labelled rows (for descriptions such as ECE; stratum sizes
+    are then those of the labelled rows, so do not certify from it).
+    """
     audited = (select(_T.decision_id).where(_T.kind == "audit", _T.state == "done")).subquery()
     q = (
         select(_D.proposal_confidence, _D.sample_probability, _D.status, _D.route, _D.proposal_outcome,
@@ -97,6 +101,8 @@ def read_database(conn: Connection, decision_type: str, since: datetime, until: 
         .where(_D.decision_type == decision_type, and_(_D.created_at >= since, _D.created_at < until))
         .order_by(_D.created_at, _D.decision_id)
     )
+    if labelled_only:
+        q = q.where(or_(_D.status == "HUMAN_DECIDED", audited.c.decision_id.is_not(None)))
     pop_conf: list[float] = []
     pop_pi: list[float] = []
     pop_model: list[str] = []
@@ -188,19 +194,67 @@ def _rows_jsonl(path: Path) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _rows_parquet(path: Path) -> list[tuple[str, dict[str, Any]]]:
+def _parquet(path: Path, decision_type: str | None, lo: str, hi: str,
+             error_actions: frozenset[str]) -> History:
+    """A Parquet export read and checked column by column (a million rows in about a second)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
         table = pq.read_table(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several unrelated types for a bad file
         raise InvalidRequest(str(path), f"not a Parquet file ({type(exc).__name__})") from None
-    missing = sorted(set(_REQUIRED) - set(table.column_names))
-    if missing:
-        raise InvalidRequest(f"{path}: {missing[0]}", "missing column (not in the feedback export format)")
-    cols = {n: table.column(n).to_pylist() for n in [*_REQUIRED, "action"] if n in table.column_names}
-    return [(f"{path}: row {i + 1}", _check(f"{path}: row {i + 1}", {n: v[i] for n, v in cols.items()}))
-            for i in range(table.num_rows)]
+    for name, kind in _REQUIRED.items():
+        if name not in table.column_names:
+            raise InvalidRequest(f"{path}: {name}", "missing column (not in the feedback export format)")
+        col = table.column(name)
+        if col.null_count:
+            first = int(pc.index(pc.is_null(col), True).as_py())
+            raise InvalidRequest(f"{path}: row {first + 1}: {name}", "missing (null)")
+        numeric = pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+        if (kind == str) != pa.types.is_string(col.type) and (kind == str or not numeric):
+            raise InvalidRequest(f"{path}: {name}", f"column of type {col.type}, expected "
+                                 f"{'a string' if kind == str else 'a number'}")
+    conf = table.column("proposal_confidence").to_numpy().astype(float)
+    pi = table.column("pi").to_numpy().astype(float)
+    for name, values, ok, problem in (
+        ("proposal_confidence", conf, ~np.isnan(conf), "NaN (a row needs a real confidence)"),
+        ("proposal_confidence", conf, (conf >= 0) & (conf <= 1), "outside [0, 1]"),
+        ("pi", pi, (pi > 0) & (pi <= 1), "outside (0, 1]"),
+    ):
+        if not ok.all():
+            first = int(np.flatnonzero(~ok)[0])
+            raise InvalidRequest(f"{path}: row {first + 1}: {name}", f"{values[first]} is {problem}"
+                                 if "NaN" not in problem else problem)
+    types = pc.unique(table.column("decision_type")).to_pylist()
+    if decision_type is None:
+        if len(types) > 1:
+            raise InvalidRequest("--decision-type", f"the file holds {', '.join(sorted(types))}; name one")
+        decision_type = types[0] if types else ""
+    created_col = table.column("created_at")
+    keep = pc.equal(table.column("decision_type"), decision_type)
+    if lo:
+        keep = pc.and_(keep, pc.greater_equal(created_col, lo))
+    if hi:
+        keep = pc.and_(keep, pc.less(created_col, hi))
+    t = table.filter(keep)
+    proposal, final = t.column("proposal_outcome"), t.column("final_outcome")
+    action = (t.column("action").fill_null("") if "action" in t.column_names
+              else pa.array([""] * t.num_rows, pa.string()))
+    wrong = pc.or_(pc.not_equal(proposal, final), pc.is_in(action, pa.array(sorted(error_actions), pa.string())))
+    model = pc.binary_join_element_wise(t.column("model"), t.column("model_version"), "@").to_pylist()
+    created = t.column("created_at").to_pylist()
+    names = t.column("policy_name").to_pylist()
+    versions = t.column("policy_version").to_pylist()
+    return History(
+        source=str(path), decision_type=decision_type,
+        since=lo or (min(created) if created else ""), until=hi or (max(created) if created else ""),
+        conf=t.column("proposal_confidence").to_numpy().astype(float),
+        err=wrong.to_numpy(zero_copy_only=False).astype(float), pi=t.column("pi").to_numpy().astype(float),
+        model=model, created=created, route=t.column("route").to_pylist(), action=action.to_pylist(),
+        adverse_hint=final.to_pylist(), policies={(n, int(v)): "" for n, v in set(zip(names, versions))},
+    )
 
 
 def read_file(path: Path, decision_type: str | None, since: datetime | None, until: datetime | None,
@@ -208,7 +262,10 @@ def read_file(path: Path, decision_type: str | None, since: datetime | None, unt
     """Labelled rows from a feedback export (``.parquet`` by suffix, else JSONL), checked line by line."""
     if not path.is_file():
         raise InvalidRequest(str(path), "no such file")
-    rows = _rows_parquet(path) if path.suffix == ".parquet" else _rows_jsonl(path)
+    lo0, hi0 = (iso_utc(since) if since else ""), (iso_utc(until) if until else "")
+    if path.suffix == ".parquet":
+        return _parquet(path, decision_type, lo0, hi0, error_actions)
+    rows = _rows_jsonl(path)
     types = sorted({r["decision_type"] for _, r in rows})
     if decision_type is None:
         if len(types) > 1:

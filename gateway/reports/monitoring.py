@@ -17,10 +17,12 @@ import numpy as np
 from sqlalchemy import Connection, and_, select
 
 from audit.record import iso_utc
+from audit.schema import audit_events
 from gateway.adapters.tables import decisions, review_tasks
 from gateway.calibration import alarm, ks, override_check, psi
+from gateway.review.alarms import ALARM_CLEARED, ALARM_RAISED
 
-__all__ = ["build_monitor", "prometheus_text", "render_monitor"]
+__all__ = ["build_monitor", "prometheus_text", "recorded_alarms", "render_monitor"]
 
 _D = decisions.c
 _T = review_tasks.c
@@ -139,3 +141,11 @@ def prometheus_text(mon: dict[str, Any]) -> str:
         for route, s in m["route_share"].items():
             share.labels(*lv, route).set(s)
     return generate_latest(reg).decode()
+
+
+def recorded_alarms(conn: Connection, decision_type: str) -> dict[str, bool]:
+    """The last alarm state the log holds per model of ``decision_type`` (raised: True)."""
+    e = audit_events.c
+    q = (select(e.type, e.body_json).where(e.decision_type == decision_type, e.type.in_((ALARM_RAISED, ALARM_CLEARED)))
+         .order_by(e.seq))
+    return {json.loads(body)["model"]: type_ == ALARM_RAISED for type_, body in conn.execute(q)}

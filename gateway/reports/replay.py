@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, String, and_, select, type_coerce
 
 from audit.record import iso_utc
 from gateway.adapters.tables import decisions, review_tasks
@@ -35,7 +35,7 @@ def replay(conn: Connection, policy: Policy, since: datetime, until: datetime, *
     audited = select(_T.decision_id).where(_T.kind == "audit", _T.state == "done").subquery()
     q = (select(_D.input_json, _D.proposal_outcome, _D.proposal_confidence, _D.proposal_scores_json,
                 _D.proposal_model, _D.route, _D.status, _D.final_outcome, _D.action, _D.sample_probability,
-                _D.correction_json, _D.created_at, audited.c.decision_id)
+                _D.correction_json, type_coerce(_D.created_at, String), audited.c.decision_id)
          .select_from(decisions.outerjoin(audited, audited.c.decision_id == _D.decision_id))
          .where(_D.decision_type == policy.decision, and_(_D.created_at >= since, _D.created_at < until)))
     evaluate, adverse = policy.evaluate, policy.adverse_outcomes
@@ -46,36 +46,37 @@ def replay(conn: Connection, policy: Policy, since: datetime, until: datetime, *
               "adverse_proposals": 0, "adverse_changed_by_humans": 0}
     strata: dict[float, list[int]] = {}  # pi -> [decisions, labelled, errors] in the new automatic band
     failed_closed = 0
-    for r in conn.execute(q.execution_options(yield_per=20000)):
-        scores = json.loads(r.proposal_scores_json) if r.proposal_scores_json not in ("{}", "") else {}
-        route = evaluate(EvalRequest(json.loads(r.input_json), r.proposal_outcome, r.proposal_confidence,
-                                     scores, r.proposal_model))
-        new, old = route.route, r.route
+    loads, no_scores = json.loads, ("{}", "")
+    for row in conn.execute(q.execution_options(yield_per=20000)).tuples():
+        (input_json, proposal, confidence, scores_json, model, old, status, final, action, pi_recorded,
+         correction_json, created, audit_id) = row
+        route = evaluate(EvalRequest(loads(input_json), proposal, confidence,
+                                     {} if scores_json in no_scores else loads(scores_json), model))
+        new = route.route
         failed_closed += route.failed_closed
         transitions[(old, new)] += 1
-        day = iso_utc(r.created_at)[:10]
+        day = created[:10] if isinstance(created, str) else created.astimezone(UTC).date().isoformat()
         if old != "auto":
             load_old[(day, old)] += 1
         if new != "auto":
             load_new[(day, new)] += 1
             continue
-        labelled, final, action = False, r.final_outcome, r.action or ""
-        if r.status == "HUMAN_DECIDED":
-            labelled = True
-        elif r.status == "AUTO_DECIDED" and r.decision_id is not None:
-            corr = json.loads(r.correction_json) if r.correction_json else None
+        action = action or ""
+        labelled = status == "HUMAN_DECIDED"
+        if not labelled and status == "AUTO_DECIDED" and audit_id is not None:
+            corr = loads(correction_json) if correction_json else None
             labelled, final, action = True, (corr["outcome"] if corr else final), (corr["action"] if corr else "APPROVE")
-        wrong = labelled and (final != r.proposal_outcome or action in error_actions)
-        pi = 1.0 if r.status == "HUMAN_DECIDED" or old != "auto" else float(r.sample_probability)
+        wrong = labelled and (final != proposal or action in error_actions)
+        pi = 1.0 if status == "HUMAN_DECIDED" or old != "auto" else float(pi_recorded)
         s = strata.setdefault(pi, [0, 0, 0])
         s[0] += 1
         s[1] += labelled
         s[2] += wrong
         if old != "auto":
             became["count"] += 1
-            is_adverse = policy.significant and r.proposal_outcome in adverse
+            is_adverse = policy.significant and proposal in adverse
             became["adverse_proposals"] += is_adverse
-            if r.status == "HUMAN_DECIDED":
+            if status == "HUMAN_DECIDED":
                 became["reviewed"] += 1
                 became["actions"][action] += 1
                 became["known_errors"] += wrong

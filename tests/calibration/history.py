@@ -33,11 +33,11 @@ def _decision(i: int, conf: float, *, auto: bool, wrong: bool, audited: bool, mo
     }
 
 
-def fill(path: Path, *, auto: int, audited_every: int, wrong_every: int, held: int = 0,
+def fill(path: Path | str, *, auto: int, audited_every: int, wrong_every: int, held: int = 0,
          model_version: str = "1") -> Engine:
-    """A migrated SQLite file with ``auto`` automatic decisions (every ``audited_every``-th audited,
+    """A migrated database (a SQLite file at ``path``, or the URL ``path``) with ``auto`` automatic decisions (every ``audited_every``-th audited,
     every ``wrong_every``-th wrong) and ``held`` reviewed ones (every ``wrong_every``-th overridden)."""
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(path if isinstance(path, str) else f"sqlite:///{path}")
     upgrade(engine)
     rows, tasks = [], []
     for i in range(auto):

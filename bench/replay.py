@@ -69,10 +69,10 @@ def main() -> None:
         t1 = time.perf_counter()
         print(f"filled {args.rows:,} decisions in {t1 - t0:.1f} s")
         with engine.connect() as conn:
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), time.process_time()
             rep = replay(conn, policy, start, start + timedelta(days=3650))
-            t3 = time.perf_counter()
-        print(f"replay of {rep['decisions']:,} stored decisions: {t3 - t2:.1f} s "
+            t3, c3 = time.perf_counter(), time.process_time()
+        print(f"replay of {rep['decisions']:,} stored decisions: {t3 - t2:.1f} s wall, {c3 - c2:.1f} s CPU "
               f"({rep['became_automatic']['count']:,} would become automatic)")
 
 

@@ -48,10 +48,6 @@ class History:
     err: NDArray[np.float64]
     pi: NDArray[np.float64]
     model: list[str]
-    created: list[str]
-    route: list[str]
-    action: list[str]
-    adverse_hint: list[str]
     policies: dict[tuple[str, int], str] = field(default_factory=dict)
     pop_conf: NDArray[np.float64] | None = None
     pop_pi: NDArray[np.float64] | None = None
@@ -69,10 +65,6 @@ class History:
             source=self.source, decision_type=self.decision_type, since=self.since, until=self.until,
             conf=self.conf[keep], err=self.err[keep], pi=self.pi[keep],
             model=[m for m, k in zip(self.model, keep, strict=True) if k],
-            created=[c for c, k in zip(self.created, keep, strict=True) if k],
-            route=[r for r, k in zip(self.route, keep, strict=True) if k],
-            action=[a for a, k in zip(self.action, keep, strict=True) if k],
-            adverse_hint=[a for a, k in zip(self.adverse_hint, keep, strict=True) if k],
             policies=self.policies,
             pop_conf=None if pop is None or self.pop_conf is None else self.pop_conf[pop],
             pop_pi=None if pop is None or self.pop_pi is None else self.pop_pi[pop],
@@ -110,10 +102,6 @@ def read_database(conn: Connection, decision_type: str, since: datetime, until: 
     err: list[float] = []
     pi: list[float] = []
     model: list[str] = []
-    created: list[str] = []
-    route: list[str] = []
-    action: list[str] = []
-    adverse: list[str] = []
     policies: dict[tuple[str, int], str] = {}
     for r in conn.execute(q.execution_options(yield_per=20000)):
         c = float(r.proposal_confidence)
@@ -139,14 +127,10 @@ def read_database(conn: Connection, decision_type: str, since: datetime, until: 
         err.append(_is_error(r.proposal_outcome, final, act, error_actions))
         pi.append(label_pi)
         model.append(m)
-        created.append(iso_utc(r.created_at))
-        route.append(r.route)
-        action.append(act or "")
-        adverse.append(final)
     return History(
         source="database", decision_type=decision_type, since=iso_utc(since), until=iso_utc(until),
         conf=np.array(conf, float), err=np.array(err, float), pi=np.array(pi, float), model=model,
-        created=created, route=route, action=action, adverse_hint=adverse, policies=policies,
+        policies=policies,
         pop_conf=np.array(pop_conf, float), pop_pi=np.array(pop_pi, float), pop_model=pop_model,
     )
 
@@ -244,16 +228,14 @@ def _parquet(path: Path, decision_type: str | None, lo: str, hi: str,
               else pa.array([""] * t.num_rows, pa.string()))
     wrong = pc.or_(pc.not_equal(proposal, final), pc.is_in(action, pa.array(sorted(error_actions), pa.string())))
     model = pc.binary_join_element_wise(t.column("model"), t.column("model_version"), "@").to_pylist()
-    created = t.column("created_at").to_pylist()
-    names = t.column("policy_name").to_pylist()
-    versions = t.column("policy_version").to_pylist()
+    span = pc.min_max(t.column("created_at")).as_py() if t.num_rows else {"min": "", "max": ""}
+    refs = t.group_by(["policy_name", "policy_version"]).aggregate([]).to_pylist()
     return History(
         source=str(path), decision_type=decision_type,
-        since=lo or (min(created) if created else ""), until=hi or (max(created) if created else ""),
+        since=lo or span["min"], until=hi or span["max"],
         conf=t.column("proposal_confidence").to_numpy().astype(float),
         err=wrong.to_numpy(zero_copy_only=False).astype(float), pi=t.column("pi").to_numpy().astype(float),
-        model=model, created=created, route=t.column("route").to_pylist(), action=action.to_pylist(),
-        adverse_hint=final.to_pylist(), policies={(n, int(v)): "" for n, v in set(zip(names, versions))},
+        model=model, policies={(r["policy_name"], int(r["policy_version"])): "" for r in refs},
     )
 
 
@@ -282,8 +264,6 @@ def read_file(path: Path, decision_type: str | None, since: datetime | None, unt
         err=np.array([_is_error(r["proposal_outcome"], r["final_outcome"], r.get("action"), error_actions)
                       for _, r in keep], float),
         pi=np.array([float(r["pi"]) for _, r in keep], float),
-        model=[f"{r['model']}@{r['model_version']}" for _, r in keep], created=created,
-        route=[r["route"] for _, r in keep], action=[r.get("action") or "" for _, r in keep],
-        adverse_hint=[r["final_outcome"] for _, r in keep],
+        model=[f"{r['model']}@{r['model_version']}" for _, r in keep],
         policies={(r["policy_name"], int(r["policy_version"])): "" for _, r in keep},
     )

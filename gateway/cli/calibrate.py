@@ -131,7 +131,9 @@ def _run(args: argparse.Namespace) -> int:
     data = Labelled(hist.conf, hist.err, hist.pi, hist.pop_conf, hist.pop_pi)
     meta = {
         "decision_type": hist.decision_type, "source": hist.source,
-        "window": {"since": hist.since, "until": hist.until},
+        "window": {"since": args.since and hist.since or hist.first or hist.since,
+                   "until": args.until and hist.until or hist.last or hist.until,
+                   "first_decision": hist.first or None, "last_decision": hist.last or None},
         "policies": [{"name": n, "version": v, "digest": d} for (n, v), d in sorted(hist.policies.items())],
         "models": models,
         "labels": {"rows": len(hist.conf), "errors": int(hist.err.sum()),

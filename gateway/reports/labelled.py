@@ -52,6 +52,9 @@ class History:
     pop_conf: NDArray[np.float64] | None = None
     pop_pi: NDArray[np.float64] | None = None
     pop_model: list[str] | None = None
+    first: str = ""
+    last: str = ""
+    """When the first and the last decision read were created (the data's own span)."""
 
     def models(self) -> list[str]:
         """The distinct ``model@version`` of the labelled rows, sorted."""
@@ -69,6 +72,7 @@ class History:
             pop_conf=None if pop is None or self.pop_conf is None else self.pop_conf[pop],
             pop_pi=None if pop is None or self.pop_pi is None else self.pop_pi[pop],
             pop_model=None if pop is None else [m for m, k in zip(self.pop_model or [], pop, strict=True) if k],
+            first=self.first, last=self.last,
         )
 
 
@@ -103,7 +107,10 @@ def read_database(conn: Connection, decision_type: str, since: datetime, until: 
     pi: list[float] = []
     model: list[str] = []
     policies: dict[tuple[str, int], str] = {}
+    first = last = None
     for r in conn.execute(q.execution_options(yield_per=20000)):
+        first = first or r.created_at
+        last = r.created_at
         c = float(r.proposal_confidence)
         if not math.isfinite(c):
             raise InvalidRequest("proposal_confidence", f"NaN or infinite confidence in the database "
@@ -132,6 +139,7 @@ def read_database(conn: Connection, decision_type: str, since: datetime, until: 
         conf=np.array(conf, float), err=np.array(err, float), pi=np.array(pi, float), model=model,
         policies=policies,
         pop_conf=np.array(pop_conf, float), pop_pi=np.array(pop_pi, float), pop_model=pop_model,
+        first=iso_utc(first) if first else "", last=iso_utc(last) if last else "",
     )
 
 

@@ -28,6 +28,8 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
      ("gateway.reports", "gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("audit.record", set(), ()),
     ("audit.chain", set(), ("audit.record",)),
+    # Signed checkpoints: pure, Ed25519 through cryptography.
+    ("audit.checkpoint", {"cryptography"}, ()),
     ("audit", {"sqlalchemy"}, ("audit",)),
 ]
 

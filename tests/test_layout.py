@@ -20,7 +20,7 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     # The domain may use the audit library's pure record module (events, canonical JSON,
     # hashed time): one definition of each audit form, stdlib only.
     ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
-    ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg"},
+    ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg", "structlog"},
      ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
      ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.errors", "signoff")),
@@ -30,6 +30,7 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("audit.chain", set(), ("audit.record",)),
     # Signed checkpoints: pure, Ed25519 through cryptography.
     ("audit.checkpoint", {"cryptography"}, ()),
+    ("audit.anchor", {"sqlalchemy"}, ("audit",)),
     ("audit", {"sqlalchemy"}, ("audit",)),
 ]
 

@@ -26,6 +26,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="processes walking seq ranges at once (default: the core count; 1: one walk)")
+    v.add_argument("--checkpoints", metavar="DIR", default=None,
+                   help="also judge every signed checkpoint published in DIR against the database "
+                        "(a cut tail is reported as truncation, a rewritten stretch as a rewrite)")
+    v.add_argument("--public-key", default=os.environ.get("SIGNOFF_PUBLIC_KEY", "var/keys/checkpoint.key.pub"),
+                   help="the deployment's public key (from `signoff keys init`; env SIGNOFF_PUBLIC_KEY)")
+    v.add_argument("--signing-key", default=None,
+                   help="walk only what came after the last checkpoint this command verified and signed "
+                        "itself with this key, then sign the new head (incremental verification)")
+    v.add_argument("--full", action="store_true", help="walk the whole chain even with --signing-key")
     v.set_defaults(handler=_verify)
 
     t = a.add_parser("tail", help="print audit events through the gateway (auditor token)")
@@ -60,12 +69,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from audit.store import AuditLog
     from gateway.adapters.db import make_engine
+    from gateway.cli.audit_anchor import anchor_lines, walk
 
     engine = make_engine(args.db)
     try:
-        report = AuditLog().verify(engine, workers=max(1, args.workers))
+        report, notes = walk(engine, args)
+        anchored_ok, lines = anchor_lines(engine, args) if args.checkpoints else (True, [])
     finally:
         engine.dispose()
     if args.json:
@@ -79,7 +89,9 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         print(f"CHAIN BROKEN at seq {report.first_bad_seq}: row {report.problem} "
               f"({report.count} events read)")
-    return 0 if report.ok else 1
+    for line in [*notes, *lines]:
+        print(line)
+    return 0 if report.ok and anchored_ok else 1
 
 
 def _tail(args: argparse.Namespace) -> int:

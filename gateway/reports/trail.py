@@ -120,6 +120,10 @@ def render_trail(trail: Mapping[str, Any]) -> str:
     """The trail in plain words, for a data subject's request or an auditor's file."""
     out: list[str] = []
     w = out.append
+    if not trail["events"]:  # nothing chained records it: no story, and no policy to show
+        w(f"Decision {trail['decision_id']}: the audit log holds no events for this decision, so nothing "
+          "records how it was decided; the decisions table row alone is not evidence.")
+        return "\n".join(out) + "\n"
     w(f"Decision {trail['decision_id']} ({trail['decision_type']})")
     w(f"  subject {trail['subject_ref'] or '-'}, request {trail['request_id'] or '-'}")
     w("")

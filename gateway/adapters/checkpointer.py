@@ -28,7 +28,11 @@ from gateway.errors import InvalidRequest, PreconditionFailed
 
 __all__ = ["Checkpointer", "check_not_behind", "load_signer", "published_notes"]
 
-log = structlog.get_logger("signoff.checkpoints")
+
+
+def _log() -> structlog.typing.FilteringBoundLogger:
+    """The logger, looked up per use so it follows the current logging configuration."""
+    return structlog.get_logger("signoff.checkpoints")  # type: ignore[no-any-return]
 
 
 def load_signer(path: Path) -> SignerKey:
@@ -118,7 +122,7 @@ class Checkpointer:
             os.fsync(dfd)
         finally:
             os.close(dfd)
-        log.info("checkpoint_signed", seq=cp.size, hash=cp.root_hash, time=cp.time, origin=cp.origin,
+        _log().info("checkpoint_signed", seq=cp.size, hash=cp.root_hash, time=cp.time, origin=cp.origin,
                  file=str(path), note=note)
         if self.witness_url:
             self._witness(cp, note, old_size)
@@ -137,18 +141,18 @@ class Checkpointer:
         try:
             with urllib.request.urlopen(req, timeout=self.witness_timeout) as resp:
                 cosig = resp.read().decode("utf-8", "replace")
-            log.info("checkpoint_witnessed", seq=cp.size, witness=self.witness_url, cosignature=cosig.strip())
+            _log().info("checkpoint_witnessed", seq=cp.size, witness=self.witness_url, cosignature=cosig.strip())
         except urllib.error.HTTPError as exc:
             answer = exc.read().decode("utf-8", "replace").strip()
             if exc.code == 409 and not retried and answer.isdigit() and int(answer) <= cp.size:
                 self._witness(cp, note, int(answer), retried=True)
                 return
             self.witness_failures += 1
-            log.warning("checkpoint_witness_refused", seq=cp.size, witness=self.witness_url, status=exc.code,
+            _log().warning("checkpoint_witness_refused", seq=cp.size, witness=self.witness_url, status=exc.code,
                         answer=answer[:200], failures=self.witness_failures)
         except (OSError, urllib.error.URLError) as exc:
             self.witness_failures += 1
-            log.warning("checkpoint_witness_failed", seq=cp.size, witness=self.witness_url, error=str(exc),
+            _log().warning("checkpoint_witness_failed", seq=cp.size, witness=self.witness_url, error=str(exc),
                         failures=self.witness_failures)
 
 
@@ -172,7 +176,7 @@ def check_not_behind(engine: Engine, directory: Path, key: VerifierKey, *, overr
     if finding is None:
         return
     if override:
-        log.warning("checkpoint_check_overridden", finding=str(finding))
+        _log().warning("checkpoint_check_overridden", finding=str(finding))
         return
     raise PreconditionFailed(
         f"refusing to serve: the database is behind its last published checkpoint: {finding}; "

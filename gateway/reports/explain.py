@@ -17,6 +17,7 @@ from audit.record import GENESIS, Event
 from audit.schema import audit_events
 from audit.store import AuditLog
 from gateway.adapters.tables import decisions
+from gateway.policy.loader import text_digest
 from gateway.reports.trail import build_trail
 
 __all__ = ["check_events", "load_trail"]
@@ -64,7 +65,11 @@ def load_trail(conn: Connection, decision_id: str) -> dict[str, Any] | None:
     else:
         name, version = row.policy_name, row.policy_version  # type: ignore[union-attr]
     policy = log.get_policy(conn, name, version)
-    trail = build_trail(events, None if policy is None else policy.text, check_events(conn, events))
+    text = None if policy is None else policy.text
+    recorded = events[0].policy_digest if events else (policy.digest if policy is not None else "")
+    mismatch = text is not None and text_digest(text) != recorded
+    trail = build_trail(events, None if mismatch else text, check_events(conn, events))
+    trail["policy"]["text_mismatch"] = mismatch  # the stored text is not what the events recorded
     if not events:
         trail["decision_id"] = decision_id
     return trail

@@ -25,6 +25,7 @@ from audit.record import iso_utc
 from audit.schema import audit_events, policy_versions
 from audit.store import AuditLog
 from gateway.adapters.tables import decisions, review_tasks
+from gateway.policy.loader import text_digest
 
 __all__ = [
     "ACTIONS",
@@ -323,6 +324,7 @@ def _policies(conn: Connection, cube: list[dict[str, Any]], start: datetime, end
                 "version": p.version,
                 "digest": p.digest,
                 "decision_type": p.decision_type,
+                "text_matches_digest": text_digest(p.text) == p.digest and (u is None or u["digest"] == p.digest),
                 "loaded_at": iso_utc(p.loaded_at),
                 "superseded_at": None if until is None else iso_utc(until),
                 "policy_loaded_events": [iso_utc(t) for t in loads.get((p.name, p.version), [])],

@@ -197,7 +197,10 @@ def render_trail(trail: Mapping[str, Any]) -> str:
     for e in trail["events"]:
         w(f"  {e['seq']:>10}  {e['time']}  {e['type']:<19} {e['actor']:<16} {e['hash']}")
     w("")
-    if pol["text"] is None:
+    if pol.get("text_mismatch"):
+        w(f"Policy text of {pol['name']} version {pol['version']}: the stored text DOES NOT MATCH the digest "
+          f"{pol['digest']} the events recorded; not shown (policy_versions was edited).")
+    elif pol["text"] is None:
         w(f"Policy text of {pol['name']} version {pol['version']}: not stored.")
     else:
         w(f"Policy text of {pol['name']} version {pol['version']} (digest {pol['digest']}):")

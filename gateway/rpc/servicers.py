@@ -15,7 +15,8 @@ from typing import Any
 import grpc
 import structlog
 
-from gateway.errors import InvalidRequest, NotFound
+from gateway.errors import InvalidRequest, NotFound, PreconditionFailed
+from gateway.policy.loader import text_digest
 from gateway.review.ports import StoredPolicy
 from gateway.review.service import ReviewService
 from gateway.rpc import convert
@@ -153,4 +154,9 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         stored = self.service.store.read(lambda tx: tx.policy(request.name, version))
         if stored is None:
             raise NotFound(f"no stored policy {request.name!r} version {version}")
+        if text_digest(stored.text) != stored.ref.digest:  # the table was edited: never serve that text
+            raise PreconditionFailed(
+                f"policy {request.name!r} version {version}: the stored text does not match its digest "
+                f"{stored.ref.digest}; refusing to present it (policy_versions was edited)"
+            )
         return policy_pb2.GetPolicyResponse(policy=self._info(stored), text=stored.text)

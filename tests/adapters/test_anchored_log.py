@@ -86,6 +86,14 @@ def _verify(capsys: pytest.CaptureFixture[str], url: str, cps: Path, pub: Path, 
     return code, out + err
 
 
+@pytest.fixture(autouse=True)
+def _logging() -> None:
+    """Log lines go to this test's captured stderr (an earlier test may have configured another)."""
+    from gateway.bootstrap import configure_logging
+
+    configure_logging("info")
+
+
 @pytest.fixture
 def key(tmp_path: Path) -> tuple[SignerKey, Path, Path]:
     """A signing key in a file, and its public key file."""

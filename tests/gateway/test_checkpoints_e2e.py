@@ -74,3 +74,42 @@ class TestServeWithCheckpoints:
         code, out, _ = _run(capsys, "audit", "verify", "--db", db_url, "--workers", "1",
                             "--checkpoints", str(tmp_path / "cps"), "--public-key", str(tmp_path / "cp.key.pub"))
         assert code == 0 and f"head seq {cp.size}" in out and "blind window: 0 events" in out
+
+
+class TestEditedPolicyText:
+    """A policy text edited in the table is never presented under the original digest."""
+
+    def _edit(self, db_url: str) -> None:
+        """The attacker's edit: drop the trigger, change a threshold in the stored text."""
+        import sqlite3
+
+        from sqlalchemy import make_url
+
+        db = sqlite3.connect(make_url(db_url).database)
+        db.execute("DROP TRIGGER policy_versions_no_update")
+        db.execute("UPDATE policy_versions SET text = replace(text, '0.92', '0.50') WHERE name = 'claims-triage'")
+        db.commit()
+        db.close()
+
+    def test_get_policy_refuses_the_edited_text(self, client, db_url: str) -> None:
+        """GetPolicy answers FAILED_PRECONDITION naming the digest instead of the forged text."""
+        from signoff.v1 import policy_pb2
+        from tests.conftest import auth
+
+        req = policy_pb2.GetPolicyRequest(name="claims-triage", version=0)
+        assert "0.92" in client.policies.GetPolicy(req, metadata=auth("carol"), timeout=5).text
+        self._edit(db_url)
+        try:
+            client.policies.GetPolicy(req, metadata=auth("carol"), timeout=5)
+        except grpc.RpcError as err:
+            assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert "does not match its digest" in err.details()
+        else:
+            raise AssertionError("the edited text was served")
+
+    def test_explain_flags_the_edited_text(self, capsys, client, db_url: str) -> None:
+        """explain says the stored text does not match what the events recorded, and does not print it."""
+        d = decide(client, claim_request())
+        self._edit(db_url)
+        code, out, _ = _run(capsys, "audit", "explain", d.decision_id, "--db", db_url)
+        assert code == 0 and "DOES NOT MATCH the digest" in out and "0.50" not in out

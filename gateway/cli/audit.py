@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="walk only what came after the last checkpoint this command verified and signed "
                         "itself with this key, then sign the new head (incremental verification)")
     v.add_argument("--full", action="store_true", help="walk the whole chain even with --signing-key")
+    v.add_argument("--state", action="store_true",
+                   help="also check the decisions table against the events (status, final outcome, route)")
     v.set_defaults(handler=_verify)
 
     t = a.add_parser("tail", help="print audit events through the gateway (auditor token)")
@@ -76,6 +78,11 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         report, notes = walk(engine, args)
         anchored_ok, lines = anchor_lines(engine, args) if args.checkpoints else (True, [])
+        if args.state:
+            from gateway.cli.audit_anchor import state_lines
+
+            state_ok, more = state_lines(engine)
+            anchored_ok, lines = anchored_ok and state_ok, [*lines, *more]
     finally:
         engine.dispose()
     if args.json:

@@ -16,7 +16,7 @@ from gateway.adapters.checkpointer import load_signer, published_notes
 from gateway.adapters.db import WRITE
 from gateway.errors import InvalidRequest
 
-__all__ = ["anchor_lines", "load_verifier", "walk"]
+__all__ = ["anchor_lines", "load_verifier", "state_lines", "walk"]
 
 
 def load_verifier(path: Path) -> VerifierKey:
@@ -93,3 +93,12 @@ def anchor_lines(engine: Engine, args: argparse.Namespace) -> tuple[bool, list[s
                      f"signed at {rep.newest.time} by {key.name}+{key.id.hex()}")
     lines.append(f"blind window: {rep.blind} events after seq {rep.newest.size} are covered by no checkpoint yet")
     return rep.ok, lines
+
+
+def state_lines(engine: Engine) -> tuple[bool, list[str]]:
+    """``--state``: every ``decisions`` row that disagrees with its events, one line each."""
+    from gateway.reports.state import check_state
+
+    with engine.connect() as conn:
+        found = [str(m) for m in check_state(conn)]
+    return not found, found or ["state ok: every decision row says what its events say"]

@@ -189,6 +189,8 @@ def render_trail(trail: Mapping[str, Any]) -> str:
         w(f"Corrected on audit to {trail['outcome']}: the automatic outcome was found wrong.")
     for o in trail["other_events"]:
         w(f"{o['type']} {o['at']} by {o['actor']}: {_kv(o['body'])}")
+    for m in trail.get("state_mismatches", []):
+        w(m + ": Get and Query serve the table; the events are the record.")
     ch = trail["chain"]
     verdict = {True: "verify", False: "DO NOT VERIFY", None: "were not checked"}[ch["verified"]]
     w("")

@@ -324,3 +324,53 @@ class TestIncrementalVerify:
         assert main(["audit", "verify", "--db", db_url, "--workers", "1", "--signing-key", str(key[1]),
                      "--full"]) == 1
         assert "CHAIN BROKEN at seq 10: row changed" in capsys.readouterr().out
+
+
+class TestDecisionsState:
+    """``--state``: the decisions table against the events, on a real gateway's rows."""
+
+    def _decide(self, db_url: str, tmp_path: Path) -> list[str]:
+        """Three decisions through the real use cases (an in-process gateway), then stopped."""
+        import grpc
+
+        from gateway.bootstrap import Settings, build_app
+        from tests.conftest import ROOT, Client
+        from tests.gateway.helpers import claim_request, decide
+
+        policies = tmp_path / "policies"
+        import shutil
+
+        shutil.copytree(ROOT / "policies", policies)
+        app = build_app(Settings(address="127.0.0.1:0", database_url=db_url, policy_dir=policies,
+                                 principals_file=ROOT / "config" / "dev-principals.yaml"))
+        channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
+        try:
+            client = Client(channel, "")
+            ids = [decide(client, claim_request(confidence=c)).decision_id for c in (0.99, 0.98, 0.80)]
+        finally:
+            channel.close()
+            app.stop()
+        return ids
+
+    def test_untouched_state_is_ok(self, capsys, db_url, engine, tmp_path) -> None:
+        """Rows written by the gateway say what their events say."""
+        self._decide(db_url, tmp_path)
+        assert main(["audit", "verify", "--db", db_url, "--workers", "1", "--state"]) == 0
+        assert "state ok" in capsys.readouterr().out
+
+    def test_decisions_edit_is_named_with_its_event(self, capsys, db_url, engine, tmp_path) -> None:
+        """An edited final_outcome and route are reported with the decision and the seq of the event."""
+        auto, _, held = self._decide(db_url, tmp_path)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE decisions SET final_outcome = 'deny' WHERE decision_id = :d"), {"d": auto})
+            conn.execute(text("UPDATE decisions SET route = 'auto' WHERE decision_id = :d"), {"d": held})
+            seq = conn.execute(text("SELECT seq FROM audit_events WHERE decision_id = :d AND type = "
+                                    "'decision_finalized'"), {"d": auto}).scalar_one()
+        capsys.readouterr()
+        assert main(["audit", "verify", "--db", db_url, "--workers", "1", "--state"]) == 1
+        out = capsys.readouterr().out
+        assert f"STATE MISMATCH decision {auto}: final_outcome is 'deny' in the decisions table, " \
+               f"the events say 'approve' (seq {seq})" in out
+        assert f"STATE MISMATCH decision {held}: route is 'auto'" in out
+        assert main(["audit", "explain", auto, "--db", db_url]) == 0
+        assert "STATE MISMATCH" in capsys.readouterr().out

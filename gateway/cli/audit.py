@@ -59,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     # `signoff audit query` lives in its own module.
     importlib.import_module("gateway.cli.audit_query").register(a)
 
+    # `signoff audit prove` and `check-proof` live in their own module.
+    importlib.import_module("gateway.cli.audit_proof").register(a)
+
     # `signoff audit explain` lives in its own module.
     importlib.import_module("gateway.cli.audit_explain").register(a)
 

@@ -21,9 +21,10 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped
 
 
 def _settings(db_url: str, policy_dir: Path, tmp_path: Path, **kw: object) -> Settings:
+    kw = {"checkpoint_seconds": 0.2, **kw}
     return Settings(address="127.0.0.1:0", database_url=db_url, policy_dir=policy_dir,
                     principals_file=ROOT / "config" / "dev-principals.yaml",
-                    checkpoints_dir=tmp_path / "cps", checkpoint_seconds=0.2, **kw)  # type: ignore[arg-type]
+                    checkpoints_dir=tmp_path / "cps", **kw)  # type: ignore[arg-type]
 
 
 class TestKeysInit:
@@ -113,3 +114,63 @@ class TestEditedPolicyText:
         self._edit(db_url)
         code, out, _ = _run(capsys, "audit", "explain", d.decision_id, "--db", db_url)
         assert code == 0 and "DOES NOT MATCH the digest" in out and "0.50" not in out
+
+
+class TestReceiptsAndProofs:
+    """Decide and Submit carry receipts; a decision's proof checks offline against the public key."""
+
+    def test_receipts_prove_and_check(self, capsys, db_url: str, policy_dir: Path, tmp_path: Path) -> None:
+        """A Decide's receipt names its last event; before a checkpoint prove says so; after, the proof checks."""
+        import json
+
+        from tests.conftest import Client, auth
+        from tests.gateway.helpers import claim, submit
+
+        _run(capsys, "keys", "init", "--key", str(tmp_path / "cp.key"))
+        configure_logging("warning")
+        app = build_app(_settings(db_url, policy_dir, tmp_path, signing_key=tmp_path / "cp.key",
+                                  checkpoint_seconds=3600.0, checkpoint_events=10**6))
+        channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
+        try:
+            client = Client(channel, "")
+            resp = client.decisions.Decide(claim_request(confidence=0.80), metadata=auth("caller"), timeout=30)
+            d, receipt = resp.decision, resp.receipt
+            assert receipt.seq > 0 and len(receipt.hash) == 64
+            code, _, err = _run(capsys, "audit", "prove", d.decision_id, "--db", db_url)
+            assert code == 1 and "no checkpoint covers it yet" in err and len(err.splitlines()) == 1
+            task = claim(client, "junior", "alice").task
+            sub = submit(client, task.task_id, "alice", "approve", reason="fine")
+            assert sub.receipt.seq > receipt.seq
+        finally:
+            channel.close()
+            app.stop()  # signs the final head
+        proof = tmp_path / "proof.json"
+        code, out, _ = _run(capsys, "audit", "prove", d.decision_id, "--db", db_url, "--out", str(proof))
+        assert code == 0 and "written to" in out
+        code, out, _ = _run(capsys, "audit", "check-proof", str(proof), "--public-key", str(tmp_path / "cp.key.pub"))
+        assert code == 0 and f"proof ok: decision {d.decision_id}" in out
+        doc = json.loads(proof.read_text())
+        doc["rows"][-1][9] = doc["rows"][-1][9].replace("fine", "forged")
+        proof.write_text(json.dumps(doc))
+        code, out, _ = _run(capsys, "audit", "check-proof", str(proof), "--public-key", str(tmp_path / "cp.key.pub"))
+        assert code == 1 and "PROOF FAILED" in out and "its hash is not the hash of its columns" in out
+
+    def test_proof_against_another_key_fails(self, capsys, tmp_path: Path) -> None:
+        """A proof checked against a key that did not sign its checkpoint fails, naming the checkpoint."""
+        from audit.checkpoint import Checkpoint, generate_key, sign_checkpoint
+        from audit.proof import build_proof, dumps
+
+        note = sign_checkpoint(Checkpoint("o", 1, "ab" * 32, "2026-12-02T19:00:00.000000Z"), generate_key("a"))
+        (tmp_path / "p.json").write_text(dumps(build_proof("d", [[1] + [""] * 11], note)))
+        _run(capsys, "keys", "init", "--key", str(tmp_path / "b.key"), "--name", "a")
+        code, out, _ = _run(capsys, "audit", "check-proof", str(tmp_path / "p.json"), "--public-key",
+                            str(tmp_path / "b.key.pub"))
+        assert code == 1 and "checkpoint:" in out and "not signed by key a+" in out
+
+    def test_malformed_proof_is_one_line(self, capsys, tmp_path: Path) -> None:
+        """A file that is not JSON is refused in one line with exit 1."""
+        (tmp_path / "p.json").write_text("{nope")
+        _run(capsys, "keys", "init", "--key", str(tmp_path / "k.key"))
+        code, _, err = _run(capsys, "audit", "check-proof", str(tmp_path / "p.json"), "--public-key",
+                            str(tmp_path / "k.key.pub"))
+        assert code == 1 and "not JSON" in err and len(err.splitlines()) == 1

@@ -26,6 +26,7 @@ __all__ = [
     "check_published",
     "Kind",
     "hash_at",
+    "incremental_start",
     "judge",
     "last_checkpoint",
     "list_checkpoints",
@@ -164,3 +165,19 @@ def check_published(conn: Connection, notes: list[tuple[str, str]], key: Verifie
     if len(truncated) > 1:  # one line naming the whole missing range: the newest checkpoint's
         findings = [f for f in findings if f.problem != "truncated" or f is truncated[-1]]
     return AnchorReport(checked, newest, head_seq, tuple(findings))
+
+
+def incremental_start(conn: Connection, key: VerifierKey) -> Checkpoint | None:
+    """The newest ``verified`` checkpoint a walk may start after, or None (walk everything).
+
+    It must be signed by ``key`` and its hash must still be the chain's at its seq; anything
+    else (none stored, another signer, a moved hash) means a full walk.
+    """
+    last = last_checkpoint(conn, "verified")
+    if last is None:
+        return None
+    try:
+        cp = verify_checkpoint(last[1], key, "checkpoints[verified]")
+    except NoteError:
+        return None
+    return cp if hash_at(conn)(cp.size) == cp.root_hash else None

@@ -288,11 +288,13 @@ def load_policy_text(text: str, path: str) -> Policy:
     return policy
 
 
+@functools.lru_cache(maxsize=64)
 def text_digest(text: str) -> str | None:
     """The digest of a stored policy text, recomputed as loading computes it; None if unparsable.
 
     What decisions record is this digest, so a reader of ``policy_versions`` recomputes it
-    before presenting a text: a text edited in the table no longer matches.
+    before presenting a text: a text edited in the table no longer matches. Cached by the text
+    itself (a few versions are read over and over), so an edited text is always recomputed.
     """
     ld = _Load("<stored>", text)
     try:

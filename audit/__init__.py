@@ -27,6 +27,7 @@ from audit.schema import (
     NAMING_CONVENTION,
     UtcDateTime,
     audit_events,
+    checkpoints,
     metadata,
     policy_versions,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "canonical_json",
     "canonical_object",
     "chain",
+    "checkpoints",
     "chain_hash",
     "chain_with_times",
     "event_hash",

@@ -27,7 +27,7 @@ from sqlalchemy import (
 
 from audit.record import to_utc
 
-__all__ = ["NAMING_CONVENTION", "UtcDateTime", "audit_events", "metadata", "policy_versions"]
+__all__ = ["NAMING_CONVENTION", "UtcDateTime", "audit_events", "checkpoints", "metadata", "policy_versions"]
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -110,3 +110,21 @@ policy_versions = Table(
     PrimaryKeyConstraint("name", "version"),
 )
 """The full text of each policy version, stored once."""
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("kind", String(16), nullable=False),
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), autoincrement=False, nullable=False),
+    Column("hash", CHAR(64), nullable=False),
+    Column("time", String(32), nullable=False),
+    Column("origin", String(128), nullable=False),
+    Column("key_id", String(8), nullable=False),
+    Column("note", Text, nullable=False),
+    PrimaryKeyConstraint("kind", "seq"),
+)
+"""Signed checkpoints of the chain head, kept as their notes. ``kind`` is ``published`` (the
+gateway's, also published outside the database) or ``verified`` (a head ``signoff audit verify``
+walked to itself, where the next incremental walk starts). Append-only (triggers refuse UPDATE,
+DELETE and TRUNCATE), and a trigger refuses a checkpoint at or behind the last of its kind.
+The private key is never here: only the notes, which anyone may read."""

@@ -105,7 +105,7 @@ def drive(address: str, concurrency: int, duration: float, warmup: float, run: s
 def gateway_argv(db_url: str, log_level: str = "info", tree: Path = ROOT) -> list[str]:
     """``signoff serve`` as in production (auth on, JSON logs, metrics on a port), with the
     policies and development principals of the checkout ``tree``."""
-    return [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0", "--db", db_url,
+    return [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0", "--db", db_url,
             "--policies", str(tree / "policies"), "--principals", str(tree / "config" / "dev-principals.yaml"),
             "--metrics-port", "0", "--log-level", log_level, "--log-format", "json"]
 

@@ -43,6 +43,14 @@ class Settings:
     page_token_key: str | None = None
     """Signs audit page tokens (at least 32 characters; the same on every replica). Unset: a
     random key per process, so tokens stop working when the gateway restarts."""
+    signing_key: Path | None = None
+    """The checkpoint signing key file; None: no signed checkpoints (``--no-checkpoints``)."""
+    checkpoints_dir: Path = Path("var/checkpoints")
+    checkpoint_origin: str = "signoff"
+    checkpoint_events: int = 1000
+    checkpoint_seconds: float = 10.0
+    witness_url: str | None = None
+    allow_behind_checkpoint: bool = False
 
 
 @dataclass
@@ -60,6 +68,7 @@ class App:
     _closers: list = field(default_factory=list)
     _closed: bool = False
     _threads: list[threading.Thread] = field(default_factory=list)
+    checkpointer: object | None = None
 
     @property
     def port(self) -> int:
@@ -82,6 +91,11 @@ class App:
         for t in self._threads:
             t.join(timeout=5)
         self.store.close()  # type: ignore[attr-defined]
+        if self.checkpointer is not None:  # after the writer drained: the final head is signed
+            try:
+                self.checkpointer.checkpoint()  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - shutdown goes on; the failure is logged
+                structlog.get_logger("signoff.checkpoints").exception("checkpoint_at_shutdown_failed")
         self.engine.dispose()  # type: ignore[attr-defined]
 
 
@@ -160,11 +174,21 @@ def build_app(settings: Settings) -> App:
     from gateway.adapters.sql_store import SqlStore
     from gateway.reports.explain import load_trail
 
+    from gateway.adapters.checkpointer import Checkpointer, check_not_behind, load_signer
+
     auth = load_principals(settings.principals_file)
     tls = _read_tls(settings)
     token_key = _page_token_key(settings.page_token_key)
+    signer = load_signer(settings.signing_key) if settings.signing_key is not None else None
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    if signer is not None:
+        try:
+            check_not_behind(engine, settings.checkpoints_dir, signer.verifier,
+                             override=settings.allow_behind_checkpoint)
+        except BaseException:
+            engine.dispose()
+            raise
     notifier = LocalNotifier()
     store = SqlStore(engine, on_commit=notifier.notify)
     clock = SystemClock()
@@ -201,6 +225,15 @@ def build_app(settings: Settings) -> App:
         httpd, _ = start_http_server(settings.metrics_port, addr=settings.metrics_address, registry=metrics.registry)
         app.metrics_port = httpd.server_port
         app._closers.append(httpd.shutdown)
+    if signer is not None:
+        import time
+
+        cp = Checkpointer(engine, signer, settings.checkpoints_dir, settings.checkpoint_origin,
+                          every_events=settings.checkpoint_events, every_seconds=settings.checkpoint_seconds,
+                          witness_url=settings.witness_url)
+        app.checkpointer = cp
+        tick = min(1.0, settings.checkpoint_seconds)
+        app._threads.append(_every(app._stop, tick, lambda: cp.tick(time.monotonic()), "checkpoint"))
     app._threads.append(_every(app._stop, settings.reload_seconds, registry.refresh, "policy_reload"))
     app._threads.append(_every(app._stop, settings.sweep_seconds, lambda: asyncio.run(service.expire_leases()), "lease_sweep"))
     return app

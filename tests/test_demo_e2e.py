@@ -28,7 +28,7 @@ def _serve(tmp: Path) -> tuple[subprocess.Popen[str], str]:
     policies.mkdir()
     shutil.copy(ROOT / "policies" / "claims-triage.yaml", policies)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0",
+        [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0",
          "--db", f"sqlite:///{tmp / 'signoff.db'}", "--policies", str(policies),
          "--principals", str(ROOT / "config" / "dev-principals.yaml"), "--log-level", "warning"],
         stdout=subprocess.PIPE, stderr=(tmp / "serve.log").open("w"), text=True, cwd=ROOT,

@@ -26,13 +26,18 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
      ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("gateway.rpc.limits", {"google"}, ("gateway.errors", "gateway.review.service", "signoff")),
     ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
-     ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.errors", "signoff")),
+     # policy.loader for text_digest only: a stored policy text is checked against its digest.
+     ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.policy.loader", "gateway.errors", "signoff")),
     ("gateway.calibration", {"numpy", "scipy"}, ("gateway.calibration",)),
     ("gateway.reports", {"sqlalchemy", "pyarrow", "numpy", "prometheus_client"},
      ("gateway.reports", "gateway.calibration", "gateway.adapters", "gateway.review", "gateway.policy.model",
+      "gateway.policy.loader",
       "gateway.errors", "audit")),
     ("audit.record", set(), ()),
     ("audit.chain", set(), ("audit.record",)),
+    # Signed checkpoints: pure, Ed25519 through cryptography.
+    ("audit.checkpoint", {"cryptography"}, ()),
+    ("audit.anchor", {"sqlalchemy"}, ("audit",)),
     ("audit", {"sqlalchemy"}, ("audit",)),
 ]
 

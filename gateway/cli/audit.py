@@ -26,6 +26,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="processes walking seq ranges at once (default: the core count; 1: one walk)")
+    v.add_argument("--checkpoints", metavar="DIR", default=None,
+                   help="also judge every signed checkpoint published in DIR against the database "
+                        "(a cut tail is reported as truncation, a rewritten stretch as a rewrite)")
+    v.add_argument("--public-key", default=os.environ.get("SIGNOFF_PUBLIC_KEY", "var/keys/checkpoint.key.pub"),
+                   help="the deployment's public key (from `signoff keys init`; env SIGNOFF_PUBLIC_KEY)")
+    v.add_argument("--signing-key", default=None,
+                   help="walk only what came after the last checkpoint this command verified and signed "
+                        "itself with this key, then sign the new head (incremental verification)")
+    v.add_argument("--full", action="store_true", help="walk the whole chain even with --signing-key")
+    v.add_argument("--state", action="store_true",
+                   help="also check the decisions table against the events (status, final outcome, route)")
     v.set_defaults(handler=_verify)
 
     t = a.add_parser("tail", help="print audit events through the gateway (auditor token)")
@@ -48,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     # `signoff audit query` lives in its own module.
     importlib.import_module("gateway.cli.audit_query").register(a)
 
+    # `signoff audit prove` and `check-proof` live in their own module.
+    importlib.import_module("gateway.cli.audit_proof").register(a)
+
     # `signoff audit explain` lives in its own module.
     importlib.import_module("gateway.cli.audit_explain").register(a)
 
@@ -60,12 +74,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from audit.store import AuditLog
     from gateway.adapters.db import make_engine
+    from gateway.cli.audit_anchor import anchor_lines, walk
 
     engine = make_engine(args.db)
     try:
-        report = AuditLog().verify(engine, workers=max(1, args.workers))
+        report, notes = walk(engine, args)
+        anchored_ok, lines = anchor_lines(engine, args) if args.checkpoints else (True, [])
+        if args.state:
+            from gateway.cli.audit_anchor import state_lines
+
+            state_ok, more = state_lines(engine)
+            anchored_ok, lines = anchored_ok and state_ok, [*lines, *more]
     finally:
         engine.dispose()
     if args.json:
@@ -79,7 +99,9 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         print(f"CHAIN BROKEN at seq {report.first_bad_seq}: row {report.problem} "
               f"({report.count} events read)")
-    return 0 if report.ok else 1
+    for line in [*notes, *lines]:
+        print(line)
+    return 0 if report.ok and anchored_ok else 1
 
 
 def _tail(args: argparse.Namespace) -> int:

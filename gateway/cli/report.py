@@ -100,6 +100,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     p.add_argument("--no-verify", action="store_true",
                    help="skip the full chain verification (faster; the report says it was skipped)")
+    p.add_argument("--public-key", default=None,
+                   help="walk only what came after the newest checkpoint `signoff audit verify --signing-key` "
+                        "verified and signed with this key's private half (incremental verification)")
     add_db_flag(p)
     p.set_defaults(handler=_run)
 
@@ -111,9 +114,16 @@ def _run(args: argparse.Namespace) -> int:
     if args.format not in FORMATS:
         raise CommandError(f"--format: {args.format!r} is not one of {', '.join(FORMATS)}", code=2)
     start, end = parse_period("--from", args.start, "--to", args.end)
+    verifier = None
+    if args.public_key:
+        from pathlib import Path
+
+        from gateway.cli.audit_anchor import load_verifier
+
+        verifier = load_verifier(Path(args.public_key))
     with open_db(args.db) as engine:
         report = build_report(engine, start, end, verify=not args.no_verify,  # type: ignore[arg-type]
-                              source=describe_url(args.db))
+                              source=describe_url(args.db), verifier=verifier)
 
     def write(fh: io.TextIOBase) -> None:
         if args.format == "json":

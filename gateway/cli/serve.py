@@ -46,6 +46,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="info (the default) logs one line per completed RPC; warning only refusals of "
                         "the reload, failures and the like; debug adds internals (env SIGNOFF_LOG_LEVEL)")
     p.add_argument("--log-format", choices=("json", "console"), default="json", help="log line format")
+    c = p.add_argument_group("signed checkpoints (see README: Trusting the log)")
+    c.add_argument("--signing-key", default=_env("SIGNOFF_SIGNING_KEY", "var/keys/checkpoint.key"),
+                   help="Ed25519 key file made by `signoff keys init` (env SIGNOFF_SIGNING_KEY)")
+    c.add_argument("--no-checkpoints", action="store_true",
+                   help="serve without signed checkpoints: a cut tail of the log is then undetectable")
+    c.add_argument("--checkpoints-dir", default=_env("SIGNOFF_CHECKPOINTS_DIR", "var/checkpoints"),
+                   help="append-only directory the checkpoints are published to (env SIGNOFF_CHECKPOINTS_DIR)")
+    c.add_argument("--checkpoint-origin", default=_env("SIGNOFF_CHECKPOINT_ORIGIN", "signoff"),
+                   help="the origin line of the notes: this deployment's name (no spaces)")
+    c.add_argument("--checkpoint-events", type=int, default=1000, help="sign after this many new events")
+    c.add_argument("--checkpoint-seconds", type=float, default=10.0,
+                   help="sign new events after this many seconds at the latest")
+    c.add_argument("--witness", default=_env("SIGNOFF_WITNESS_URL", None),
+                   help="tlog-witness base URL to send each checkpoint to (add-checkpoint)")
+    c.add_argument("--allow-behind-checkpoint", action="store_true",
+                   help="serve even when the database is behind its last published checkpoint (logged)")
     p.set_defaults(handler=run)
 
 
@@ -56,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.watch_poll > 0:
         print(f"signoff serve: --watch-poll must be a positive number of seconds, got {args.watch_poll}",
               file=sys.stderr)
+        return 2
+    if not (args.checkpoint_events > 0 and args.checkpoint_seconds > 0):
+        print("signoff serve: --checkpoint-events and --checkpoint-seconds must be positive", file=sys.stderr)
         return 2
     configure_logging(args.log_level, json=args.log_format == "json")
     url = args.database_url
@@ -73,6 +92,13 @@ def run(args: argparse.Namespace) -> int:
         reload_seconds=args.reload_seconds,
         page_token_key=os.environ.get("SIGNOFF_PAGE_TOKEN_KEY") or None,
         watch_poll=args.watch_poll,
+        signing_key=None if args.no_checkpoints else Path(args.signing_key),
+        checkpoints_dir=Path(args.checkpoints_dir),
+        checkpoint_origin=args.checkpoint_origin,
+        checkpoint_events=args.checkpoint_events,
+        checkpoint_seconds=args.checkpoint_seconds,
+        witness_url=args.witness,
+        allow_behind_checkpoint=args.allow_behind_checkpoint,
     )
     app = build_app(settings)
     # Everything built so far (grpc, SQLAlchemy, protobuf descriptors, the compiled policies)

@@ -26,6 +26,7 @@ import yaml
 
 from gateway.errors import PolicyError
 from gateway.policy import compiler
+from gateway.policy.canonical import digest
 from gateway.policy.input_check import make_input_check
 from gateway.policy.model import EvalRequest, Issue, Policy
 
@@ -39,6 +40,7 @@ __all__ = [
     "load_policy_dir",
     "load_policy_text",
     "schema_text",
+    "text_digest",
 ]
 
 MAX_BYTES = 1024 * 1024
@@ -284,6 +286,22 @@ def load_policy_text(text: str, path: str) -> Policy:
     if policy is None:
         raise PolicyError([i for i in issues if i.severity == "error"])
     return policy
+
+
+@functools.lru_cache(maxsize=64)
+def text_digest(text: str) -> str | None:
+    """The digest of a stored policy text, recomputed as loading computes it; None if unparsable.
+
+    What decisions record is this digest, so a reader of ``policy_versions`` recomputes it
+    before presenting a text: a text edited in the table no longer matches. Cached by the text
+    itself (a few versions are read over and over), so an edited text is always recomputed.
+    """
+    ld = _Load("<stored>", text)
+    try:
+        _parse(ld)
+    except _Stop:
+        return None
+    return digest(ld.doc)
 
 
 def load_policy(path: str | Path) -> Policy:

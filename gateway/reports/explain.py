@@ -17,6 +17,8 @@ from audit.record import GENESIS, Event
 from audit.schema import audit_events
 from audit.store import AuditLog
 from gateway.adapters.tables import decisions
+from gateway.policy.loader import text_digest
+from gateway.reports.state import derive, mismatches
 from gateway.reports.trail import build_trail
 
 __all__ = ["check_events", "load_trail"]
@@ -53,8 +55,8 @@ def check_events(conn: Connection, events: Sequence[Event]) -> bool:
 
 def load_trail(conn: Connection, decision_id: str) -> dict[str, Any] | None:
     """The trail of ``decision_id``, or None when neither the decision nor an event exists."""
-    row = conn.execute(select(_D.decision_id, _D.policy_name, _D.policy_version)
-                       .where(_D.decision_id == decision_id)).first()
+    row = conn.execute(select(_D.decision_id, _D.policy_name, _D.policy_version, _D.status, _D.route,
+                              _D.final_outcome).where(_D.decision_id == decision_id)).first()
     log = AuditLog()
     events = list(log.iter_events(conn, decision_id=decision_id))
     if row is None and not events:
@@ -64,7 +66,15 @@ def load_trail(conn: Connection, decision_id: str) -> dict[str, Any] | None:
     else:
         name, version = row.policy_name, row.policy_version  # type: ignore[union-attr]
     policy = log.get_policy(conn, name, version)
-    trail = build_trail(events, None if policy is None else policy.text, check_events(conn, events))
+    text = None if policy is None else policy.text
+    recorded = events[0].policy_digest if events else (policy.digest if policy is not None else "")
+    mismatch = text is not None and text_digest(text) != recorded
+    trail = build_trail(events, None if mismatch else text, check_events(conn, events))
+    trail["policy"]["text_mismatch"] = mismatch  # the stored text is not what the events recorded
+    trail["state_mismatches"] = [] if row is None or not events else [
+        str(m) for m in mismatches(decision_id, row.status, row.route, row.final_outcome,
+                                   derive([(e.seq, e.type, e.body_json) for e in events]))
+    ]
     if not events:
         trail["decision_id"] = decision_id
     return trail

@@ -207,8 +207,10 @@ def render_html(report: Mapping[str, Any]) -> str:
         ("superseded_at", "superseded", _num), ("decisions_in_period", "decisions", _num),
         ("policy_loaded_events", "policy_loaded events", _num)]))
     for p in report["policies"]:
+        bad = "" if p.get("text_matches_digest", True) else (
+            " <strong>: the stored text does NOT match this digest (policy_versions was edited)</strong>")
         s.append(f'<p class="note">{escape(p["name"])} v{p["version"]} digest '
-                 f'<span class="hash">{escape(p["digest"])}</span></p>')
+                 f'<span class="hash">{escape(p["digest"])}</span>{bad}</p>')
 
     s.append(render_calibration(report.get("calibration", [])))
 

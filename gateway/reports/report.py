@@ -21,10 +21,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, case, cast, func, literal, select
 from sqlalchemy.types import Float
 
+from audit.anchor import incremental_start
+from audit.checkpoint import VerifierKey
+from audit.parallel import verify_range
 from audit.record import iso_utc
 from audit.schema import audit_events, policy_versions
 from audit.store import AuditLog
+from audit.verify import VerifyReport
 from gateway.adapters.tables import decisions, review_tasks
+from gateway.policy.loader import text_digest
 from gateway.reports.calibration_section import calibration_section
 
 __all__ = [
@@ -324,6 +329,7 @@ def _policies(conn: Connection, cube: list[dict[str, Any]], start: datetime, end
                 "version": p.version,
                 "digest": p.digest,
                 "decision_type": p.decision_type,
+                "text_matches_digest": text_digest(p.text) == p.digest and (u is None or u["digest"] == p.digest),
                 "loaded_at": iso_utc(p.loaded_at),
                 "superseded_at": None if until is None else iso_utc(until),
                 "policy_loaded_events": [iso_utc(t) for t in loads.get((p.name, p.version), [])],
@@ -343,7 +349,7 @@ def _policies(conn: Connection, cube: list[dict[str, Any]], start: datetime, end
     return sorted(rows, key=lambda r: (r["name"], r["version"]))
 
 
-def _chain(engine: Engine, verify: bool) -> dict[str, Any]:
+def _chain(engine: Engine, verify: bool, verifier: VerifierKey | None = None) -> dict[str, Any]:
     log = AuditLog()
     if not verify:
         with engine.connect() as conn:
@@ -351,6 +357,18 @@ def _chain(engine: Engine, verify: bool) -> dict[str, Any]:
         return {"verified": False, "ok": None, "note": "not verified (--no-verify)",
                 "count": None, "head_seq": seq, "head_hash": digest,
                 "first_bad_seq": None, "problem": None}
+    if verifier is not None:  # walk only what came after the last head verified and signed
+        with engine.connect() as conn:
+            cp = incremental_start(conn, verifier)
+            if cp is not None:
+                rep = verify_range(log, conn, cp.size, None)
+                rep = VerifyReport(rep.ok, cp.size + rep.count, rep.head_seq, rep.head_hash,
+                                   rep.first_bad_seq, rep.problem)
+                note = (f"{rep}; seq 1..{cp.size} verified at {cp.time} ({verifier.name}+{verifier.id.hex()}), "
+                        f"walked {cp.size + 1}..{rep.head_seq}")
+                return {"verified": True, "ok": rep.ok, "note": note, "count": rep.count,
+                        "head_seq": rep.head_seq, "head_hash": rep.head_hash,
+                        "first_bad_seq": rep.first_bad_seq, "problem": rep.problem}
     rep = log.verify(engine)
     return {"verified": True, "ok": rep.ok, "note": str(rep), "count": rep.count,
             "head_seq": rep.head_seq, "head_hash": rep.head_hash,
@@ -359,9 +377,13 @@ def _chain(engine: Engine, verify: bool) -> dict[str, Any]:
 
 def build_report(
     engine: Engine, start: datetime, end: datetime, *, verify: bool = True,
-    generated_at: datetime | None = None, source: str = "",
+    generated_at: datetime | None = None, source: str = "", verifier: VerifierKey | None = None,
 ) -> dict[str, Any]:
-    """Every figure of the compliance report for decisions created in ``[start, end)``."""
+    """Every figure of the compliance report for decisions created in ``[start, end)``.
+
+    With ``verifier``, the chain walk starts after the newest ``verified`` checkpoint signed by
+    that key (``signoff audit verify --signing-key``) whose hash still matches the chain.
+    """
     with engine.connect() as conn:
         vcube = _volume_cube(conn, start, end)
         scube = _signoff_cube(conn, start, end)
@@ -400,6 +422,6 @@ def build_report(
         "audit_samples": _audit(vcube, audit_done),
         "policies": policies,
         "calibration": calibration,
-        "chain": _chain(engine, verify),
+        "chain": _chain(engine, verify, verifier),
     }
     return report

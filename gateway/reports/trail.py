@@ -120,6 +120,10 @@ def render_trail(trail: Mapping[str, Any]) -> str:
     """The trail in plain words, for a data subject's request or an auditor's file."""
     out: list[str] = []
     w = out.append
+    if not trail["events"]:  # nothing chained records it: no story, and no policy to show
+        w(f"Decision {trail['decision_id']}: the audit log holds no events for this decision, so nothing "
+          "records how it was decided; the decisions table row alone is not evidence.")
+        return "\n".join(out) + "\n"
     w(f"Decision {trail['decision_id']} ({trail['decision_type']})")
     w(f"  subject {trail['subject_ref'] or '-'}, request {trail['request_id'] or '-'}")
     w("")
@@ -185,6 +189,8 @@ def render_trail(trail: Mapping[str, Any]) -> str:
         w(f"Corrected on audit to {trail['outcome']}: the automatic outcome was found wrong.")
     for o in trail["other_events"]:
         w(f"{o['type']} {o['at']} by {o['actor']}: {_kv(o['body'])}")
+    for m in trail.get("state_mismatches", []):
+        w(m + ": Get and Query serve the table; the events are the record.")
     ch = trail["chain"]
     verdict = {True: "verify", False: "DO NOT VERIFY", None: "were not checked"}[ch["verified"]]
     w("")
@@ -193,7 +199,10 @@ def render_trail(trail: Mapping[str, Any]) -> str:
     for e in trail["events"]:
         w(f"  {e['seq']:>10}  {e['time']}  {e['type']:<19} {e['actor']:<16} {e['hash']}")
     w("")
-    if pol["text"] is None:
+    if pol.get("text_mismatch"):
+        w(f"Policy text of {pol['name']} version {pol['version']}: the stored text DOES NOT MATCH the digest "
+          f"{pol['digest']} the events recorded; not shown (policy_versions was edited).")
+    elif pol["text"] is None:
         w(f"Policy text of {pol['name']} version {pol['version']}: not stored.")
     else:
         w(f"Policy text of {pol['name']} version {pol['version']} (digest {pol['digest']}):")

@@ -30,7 +30,7 @@ from gateway.errors import (
     UnknownDecisionType,
 )
 from gateway.policy.model import Policy
-from gateway.review.change import Change, Update
+from gateway.review.change import Change, Receipt, Update
 from gateway.review.commands import DecideCommand, SubmitCommand
 from gateway.review.model import (
     Action,
@@ -102,6 +102,10 @@ class ReviewService:
         A retry under the same request id (per caller) returns the stored decision; the same
         id with another body is ``Conflict``. With ``cmd.wait``, wait for a sign-off.
         """
+        return (await self.decide_with_receipt(principal, cmd))[0]
+
+    async def decide_with_receipt(self, principal: Principal, cmd: DecideCommand) -> tuple[Decision, Receipt | None]:
+        """``decide``, and the receipt of its last event (None for a retry, which wrote nothing)."""
         change, decision = self.plan_decide(principal, cmd)
         applied = await self.store.apply(change)
         if applied.prior is not None:
@@ -110,7 +114,7 @@ class ReviewService:
             decision = applied.prior
         if cmd.wait and not decision.status.final:
             decision = await self._wait_final(decision, cmd.wait.total_seconds())
-        return decision
+        return decision, (applied.receipts[-1] if applied.receipts else None)
 
     def plan_decide(self, principal: Principal, cmd: DecideCommand) -> tuple[Change, Decision]:
         """Check and route a Decide: its Change and the decision it records (no I/O)."""
@@ -337,6 +341,13 @@ class ReviewService:
 
     async def submit(self, principal: Principal, cmd: SubmitCommand) -> tuple[Decision, Task]:
         """Sign off a claimed task once: approve, edit, override or reject, with a reason."""
+        d, done, _ = await self.submit_with_receipt(principal, cmd)
+        return d, done
+
+    async def submit_with_receipt(
+        self, principal: Principal, cmd: SubmitCommand
+    ) -> tuple[Decision, Task, Receipt | None]:
+        """``submit``, and the receipt of the sign-off's last event."""
         if cmd.action is None:
             raise InvalidRequest("action", "must be APPROVE, EDIT, OVERRIDE or REJECT")
         if cmd.action in _NEEDS_REASON and not cmd.reason.strip():
@@ -345,13 +356,13 @@ class ReviewService:
         task, d = await self._own_live_task(principal, cmd.task_id, now)
         change, d, done = self.plan_submit(principal, cmd, task, d, now)
         try:
-            await self.store.apply(change)
+            applied = await self.store.apply(change)
         except Stale:
             # Another submit (a second tab, a lapsed lease reclaimed) got there first: say
             # what the task is now if that is clearer than "changed meanwhile".
             await self._own_live_task(principal, cmd.task_id, self.clock.now())
             raise
-        return d, done
+        return d, done, (applied.receipts[-1] if applied.receipts else None)
 
     def plan_submit(
         self, principal: Principal, cmd: SubmitCommand, task: Task, d: Decision, now: datetime

@@ -15,7 +15,9 @@ from typing import Any
 import grpc
 import structlog
 
-from gateway.errors import InvalidRequest, NotFound
+from gateway.errors import InvalidRequest, NotFound, PreconditionFailed
+from gateway.policy.loader import text_digest
+from gateway.review.change import Receipt
 from gateway.review.ports import StoredPolicy
 from gateway.review.service import ReviewService
 from gateway.rpc import convert
@@ -55,7 +57,7 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
         started = time.perf_counter()
         try:
             cmd = convert.decide_command(request)
-            decision = await self.service.decide(current_principal(), cmd)
+            decision, receipt = await self.service.decide_with_receipt(current_principal(), cmd)
         finally:  # as ``Histogram.time()`` did: failures are timed too
             self._latency.observe(time.perf_counter() - started)
         _bind(decision_id=decision.decision_id, policy=decision.policy_name, policy_version=decision.policy_version)
@@ -64,7 +66,7 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
         if counter is None:  # a labelled child is a dict lookup under a lock: look it up once
             counter = self._counted[key] = self.metrics.decisions.labels(*key)
         counter.inc()
-        return decision_pb2.DecideResponse(decision=convert.decision_to_proto(decision))
+        return decision_pb2.DecideResponse(decision=convert.decision_to_proto(decision), receipt=_receipt(receipt))
 
     async def get_decision(
         self, request: decision_pb2.GetDecisionRequest, context: Any
@@ -108,11 +110,11 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
 
     async def submit(self, request: review_pb2.SubmitRequest, context: Any) -> review_pb2.SubmitResponse:
         """Submit: sign off a claimed task."""
-        decision, task = await self.service.submit(current_principal(), convert.submit_command(request))
+        decision, task, receipt = await self.service.submit_with_receipt(current_principal(), convert.submit_command(request))
         _bind(decision_id=decision.decision_id, task_id=task.task_id)
         self.metrics.reviews.labels(task.queue, decision_pb2.ReviewAction.Name(request.action).removeprefix("REVIEW_ACTION_")).inc()
         return review_pb2.SubmitResponse(
-            decision=convert.decision_to_proto(decision), task=convert.task_to_proto(task)
+            decision=convert.decision_to_proto(decision), task=convert.task_to_proto(task), receipt=_receipt(receipt)
         )
 
     async def release(self, request: review_pb2.ReleaseRequest, context: Any) -> review_pb2.ReleaseResponse:
@@ -120,6 +122,11 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         task = await self.service.release(current_principal(), request.task_id, request.reason)
         _bind(decision_id=task.decision_id, task_id=task.task_id)
         return review_pb2.ReleaseResponse(task=convert.task_to_proto(task))
+
+
+def _receipt(r: Receipt | None) -> decision_pb2.Receipt | None:
+    """The chain position of a call's last event, or None (unset) when it wrote none."""
+    return None if r is None else decision_pb2.Receipt(seq=r.seq, hash=r.hash)
 
 
 class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
@@ -157,4 +164,9 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         stored = self.service.store.read(lambda tx: tx.policy(request.name, version))
         if stored is None:
             raise NotFound(f"no stored policy {request.name!r} version {version}")
+        if text_digest(stored.text) != stored.ref.digest:  # the table was edited: never serve that text
+            raise PreconditionFailed(
+                f"policy {request.name!r} version {version}: the stored text does not match its digest "
+                f"{stored.ref.digest}; refusing to present it (policy_versions was edited)"
+            )
         return policy_pb2.GetPolicyResponse(policy=self._info(stored), text=stored.text)

@@ -98,12 +98,14 @@ class SubmitRequest(_message.Message):
     def __init__(self, task_id: _Optional[str] = ..., action: _Optional[_Union[_decision_pb2.ReviewAction, str]] = ..., outcome: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class SubmitResponse(_message.Message):
-    __slots__ = ("decision", "task")
+    __slots__ = ("decision", "task", "receipt")
     DECISION_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
     decision: _decision_pb2.Decision
     task: Task
-    def __init__(self, decision: _Optional[_Union[_decision_pb2.Decision, _Mapping]] = ..., task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
+    receipt: _decision_pb2.Receipt
+    def __init__(self, decision: _Optional[_Union[_decision_pb2.Decision, _Mapping]] = ..., task: _Optional[_Union[Task, _Mapping]] = ..., receipt: _Optional[_Union[_decision_pb2.Receipt, _Mapping]] = ...) -> None: ...
 
 class ReleaseRequest(_message.Message):
     __slots__ = ("task_id", "reason")

@@ -22,7 +22,7 @@ from tests.gateway.helpers import claim, claim_request, decide, submit
 
 def _serve(db_url: str, policy_dir: Path) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0", "--db", db_url,
+        [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0", "--db", db_url,
          "--policies", str(policy_dir), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
          "--log-level", "warning"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,

@@ -101,7 +101,7 @@ class TestLogs:
     def test_decide_logs_a_json_line_with_context(self, db_url, policy_dir):
         """Each RPC's log line is JSON with the context bound for that call."""
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0", "--db", db_url,
+            [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0", "--db", db_url,
              "--policies", str(policy_dir), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
              "--log-level", "debug"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,

@@ -76,7 +76,7 @@ class Replica:
 def serve(db_url: str, policies: Path, *extra: str) -> Replica:
     """Start `signoff serve` on port 0 and wait for its 'serving on' line."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0", "--db", db_url,
+        [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0", "--db", db_url,
          "--policies", str(policies), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
          "--log-level", "warning", *extra],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,

@@ -94,6 +94,14 @@ class TestRenderTrail:
         text = render_trail(build_trail(_events(), None, False))
         assert "DO NOT VERIFY" in text and "not stored" in text
 
+    def test_no_events_says_exactly_that(self) -> None:
+        """A decision with no events left says the log holds none, and prints no (empty) policy."""
+        trail = build_trail([], "rules: []\n", True)
+        trail["decision_id"] = "d-gone"
+        text = render_trail(trail)
+        assert "the audit log holds no events for this decision" in text and "d-gone" in text
+        assert "Policy text" not in text and "Input" not in text
+
 
 def _copy_db(dataset: Dataset, tmp_path: Path) -> tuple[str, Path]:
     src = sqlite3.connect(make_url(dataset.db_url).database)

@@ -1,0 +1,104 @@
+"""``signoff audit verify`` against signed checkpoints: published notes, and incremental walks."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from audit.anchor import check_published, hash_at, last_checkpoint, store_checkpoint
+from audit.checkpoint import Checkpoint, NoteError, VerifierKey, sign_checkpoint, verify_checkpoint
+from audit.parallel import verify_range
+from audit.store import AuditLog
+from audit.verify import VerifyReport
+from gateway.adapters.checkpointer import load_signer, published_notes
+from gateway.adapters.db import WRITE
+from gateway.errors import InvalidRequest
+
+__all__ = ["anchor_lines", "load_verifier", "state_lines", "walk"]
+
+
+def load_verifier(path: Path) -> VerifierKey:
+    """The public key file; unreadable or malformed is one line naming the file."""
+    try:
+        return VerifierKey.parse(path.read_text(encoding="utf-8"), str(path))
+    except OSError as exc:
+        raise InvalidRequest("--public-key", f"cannot read {path}: {exc.strerror}") from None
+    except NoteError as exc:
+        raise InvalidRequest("--public-key", str(exc)) from None
+
+
+def walk(engine: Engine, args: argparse.Namespace) -> tuple[VerifyReport, list[str]]:
+    """The chain walk: whole, or from the last self-verified signed checkpoint; then sign the head.
+
+    With ``--signing-key`` (and no ``--full``), the walk starts after the newest ``verified``
+    checkpoint whose signature is the key's and whose hash is still the chain's at its seq;
+    anything else (none yet, another key, a hash that moved) walks the whole chain.
+    """
+    log = AuditLog()
+    if args.signing_key is None:
+        return log.verify(engine, workers=max(1, args.workers)), []
+    signer = load_signer(Path(args.signing_key))
+    notes: list[str] = []
+    start = 0
+    with engine.connect() as conn:
+        last = last_checkpoint(conn, "verified")
+        if last is not None and not args.full:
+            try:
+                cp = verify_checkpoint(last[1], signer.verifier, "checkpoints[verified]")
+                if hash_at(conn)(cp.size) == cp.root_hash:
+                    start = cp.size
+                else:
+                    notes.append(f"last verified checkpoint (seq {cp.size}) no longer matches the chain: full walk")
+            except NoteError as exc:
+                notes.append(f"last verified checkpoint unusable ({exc}): full walk")
+        if start:
+            report = verify_range(log, conn, start, None)
+            report = VerifyReport(report.ok, start + report.count, report.head_seq, report.head_hash,
+                                  report.first_bad_seq, report.problem)
+            notes.append(f"incremental: walked seq {start + 1}..{report.head_seq} after the checkpoint "
+                         f"verified at seq {start}")
+        else:
+            conn.rollback()
+            report = log.verify(engine, workers=max(1, args.workers))
+    if report.ok and report.head_seq > start:
+        from datetime import UTC, datetime
+
+        cp = Checkpoint(f"{signer.name}/verified", report.head_seq, report.head_hash,
+                        datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        with engine.connect() as conn:
+            conn.execution_options(**WRITE)
+            with conn.begin():
+                store_checkpoint(conn, "verified", cp, sign_checkpoint(cp, signer), signer.verifier)
+        notes.append(f"signed verified checkpoint at seq {report.head_seq}")
+    return report, notes
+
+
+def anchor_lines(engine: Engine, args: argparse.Namespace) -> tuple[bool, list[str]]:
+    """Judge the notes of ``--checkpoints DIR``: whether all is well, and the lines to print."""
+    key = load_verifier(Path(args.public_key))
+    directory = Path(args.checkpoints)
+    if not directory.is_dir():
+        raise InvalidRequest("--checkpoints", f"{directory} is not a directory")
+    notes = [(str(p), text) for p, text in published_notes(directory)]
+    with engine.connect() as conn:
+        rep = check_published(conn, notes, key)
+    lines = [str(f) for f in rep.findings]
+    if rep.newest is None:
+        lines.append(f"checkpoints: none signed by {key.name} in {directory}: the log's end is not anchored")
+        return rep.ok and rep.head_seq == 0, lines
+    if rep.ok:
+        lines.append(f"checkpoints ok: {rep.checked} published, newest seq {rep.newest.size} "
+                     f"signed at {rep.newest.time} by {key.name}+{key.id.hex()}")
+    lines.append(f"blind window: {rep.blind} events after seq {rep.newest.size} are covered by no checkpoint yet")
+    return rep.ok, lines
+
+
+def state_lines(engine: Engine) -> tuple[bool, list[str]]:
+    """``--state``: every ``decisions`` row that disagrees with its events, one line each."""
+    from gateway.reports.state import check_state
+
+    with engine.connect() as conn:
+        found = [str(m) for m in check_state(conn)]
+    return not found, found or ["state ok: every decision row says what its events say"]

@@ -57,4 +57,5 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, grpc; from grpc_health.v1 import health_pb2 as h, health_pb2_grpc as g; r = g.HealthStub(grpc.insecure_channel('127.0.0.1:50051')).Check(h.HealthCheckRequest(), timeout=4); sys.exit(0 if r.status == h.HealthCheckResponse.SERVING else 1)"]
 ENTRYPOINT ["signoff"]
 CMD ["serve", "--address", "0.0.0.0:50051", "--db", "sqlite:////data/signoff.db", \
-     "--metrics-port", "9464", "--metrics-address", "0.0.0.0"]
+     "--metrics-port", "9464", "--metrics-address", "0.0.0.0", \
+     "--signing-key", "/data/keys/checkpoint.key", "--init-signing-key", "--checkpoints-dir", "/data/checkpoints"]

@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"private key file to create (env SIGNOFF_SIGNING_KEY; default {DEFAULT_KEY}); "
                         "the public key goes to the same path with .pub")
     i.add_argument("--name", default="signoff", help="key name in the notes (no spaces, no '+'; default signoff)")
+    i.add_argument("--if-missing", action="store_true",
+                   help="keep an existing key and exit 0 (for a run command that is repeated)")
     i.set_defaults(handler=_init)
 
 
@@ -31,6 +33,9 @@ def _init(args: argparse.Namespace) -> int:
     from audit.checkpoint import generate_key
 
     path = Path(args.key)
+    if args.if_missing and path.exists():
+        print(f"signing key {path} exists: kept")
+        return 0
     try:
         key = generate_key(args.name)
     except ValueError as exc:

@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = p.add_argument_group("signed checkpoints (see README: Trusting the log)")
     c.add_argument("--signing-key", default=_env("SIGNOFF_SIGNING_KEY", "var/keys/checkpoint.key"),
                    help="Ed25519 key file made by `signoff keys init` (env SIGNOFF_SIGNING_KEY)")
+    c.add_argument("--init-signing-key", action="store_true",
+                   help="create the signing key first if it does not exist (the container image does; "
+                        "a replaced key shows when verify checks the published checkpoints)")
     c.add_argument("--no-checkpoints", action="store_true",
                    help="serve without signed checkpoints: a cut tail of the log is then undetectable")
     c.add_argument("--checkpoints-dir", default=_env("SIGNOFF_CHECKPOINTS_DIR", "var/checkpoints"),
@@ -63,6 +66,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--allow-behind-checkpoint", action="store_true",
                    help="serve even when the database is behind its last published checkpoint (logged)")
     p.set_defaults(handler=run)
+
+
+def _signing_key(args: argparse.Namespace) -> Path:
+    """The signing key's path, made first when ``--init-signing-key`` asks and it is missing."""
+    path = Path(args.signing_key)
+    if args.init_signing_key and not path.exists():
+        from gateway.cli.keys import _init
+
+        _init(argparse.Namespace(key=str(path), name="signoff", if_missing=True))
+    return path
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         reload_seconds=args.reload_seconds,
         page_token_key=os.environ.get("SIGNOFF_PAGE_TOKEN_KEY") or None,
         watch_poll=args.watch_poll,
-        signing_key=None if args.no_checkpoints else Path(args.signing_key),
+        signing_key=None if args.no_checkpoints else _signing_key(args),
         checkpoints_dir=Path(args.checkpoints_dir),
         checkpoint_origin=args.checkpoint_origin,
         checkpoint_events=args.checkpoint_events,

@@ -47,6 +47,15 @@ class TestKeysInit:
         assert (tmp_path / "cp.key").read_text() == before
 
 
+    def test_if_missing_keeps_the_existing_key(self, capsys, tmp_path: Path) -> None:
+        """With --if-missing (the README's run command), a second init keeps the key and exits 0."""
+        _run(capsys, "keys", "init", "--key", str(tmp_path / "cp.key"))
+        before = (tmp_path / "cp.key").read_text()
+        code, out, _ = _run(capsys, "keys", "init", "--key", str(tmp_path / "cp.key"), "--if-missing")
+        assert code == 0 and "kept" in out
+        assert (tmp_path / "cp.key").read_text() == before
+
+
 class TestServeWithCheckpoints:
     """The gateway signs its head while serving and at shutdown; it refuses without a key."""
 

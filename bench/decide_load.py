@@ -105,7 +105,11 @@ def drive(address: str, concurrency: int, duration: float, warmup: float, run: s
 def gateway_argv(db_url: str, log_level: str = "info", tree: Path = ROOT) -> list[str]:
     """``signoff serve`` as in production (auth on, JSON logs, metrics on a port), with the
     policies and development principals of the checkout ``tree``."""
-    return [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0", "--db", db_url,
+    # Checkpoints off, as before they existed (their cost: bench/checkpoint_cost.py); an older
+    # checkout compared by compare_trees.py does not know the flag.
+    serve_py = (tree / "gateway" / "cli" / "serve.py").read_text(encoding="utf-8")
+    flags = ["--no-checkpoints"] if "--no-checkpoints" in serve_py else []
+    return [sys.executable, "-m", "gateway.cli", "serve", *flags, "--address", "127.0.0.1:0", "--db", db_url,
             "--policies", str(tree / "policies"), "--principals", str(tree / "config" / "dev-principals.yaml"),
             "--metrics-port", "0", "--log-level", log_level, "--log-format", "json"]
 

@@ -180,7 +180,8 @@ class ReviewService:
                 if left <= 0:
                     break
                 await listener.wait(min(left, self.watch_poll))
-                current = await self._read(lambda tx: tx.decision(decision.decision_id)) or current
+                latest = await self._read(lambda tx: tx.decision(decision.decision_id))
+                current = latest if latest is not None else current
         finally:
             listener.close()
         return current

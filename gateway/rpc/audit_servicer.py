@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Sequence, Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -32,7 +32,14 @@ class AuditReader(Protocol):
     def decision_page(self, filters: dict[str, Any], size: int = 0, token: str = "") -> Any: ...
     def trail(self, decision_id: str) -> dict[str, Any]: ...
     def verify(self) -> Any: ...
-    def override_stats(self, group_by: list[str], **filters: Any) -> list[Any]: ...
+    def override_stats(
+        self,
+        group_by: Sequence[str],
+        *,
+        decision_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Any]: ...
 
 
 def _require_auditor(principal: Principal) -> None:

@@ -16,6 +16,7 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     # (module prefix, third-party top-level packages allowed, project module prefixes allowed)
     ("gateway.policy.loader", {"yaml", "jsonschema"}, ("gateway.policy", "gateway.errors")),
     ("gateway.policy.input_check", {"jsonschema", "fastjsonschema"}, ()),
+    ("gateway.policy.depth", set(), ("gateway.policy.analysis", "gateway.policy.model")),
     ("gateway.policy", set(), ("gateway.policy", "gateway.errors")),
     ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors")),
     ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg"},

@@ -25,6 +25,8 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
      ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.errors", "signoff")),
     ("gateway.reports", {"sqlalchemy", "pyarrow"},
      ("gateway.reports", "gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
+    ("audit.exact", set(), ()),
+    ("audit.reviewers", set(), ("audit.exact",)),
     ("audit", {"sqlalchemy"}, ("audit",)),
 ]
 

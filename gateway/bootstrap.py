@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import threading
@@ -151,7 +152,7 @@ def build_app(settings: Settings) -> App:
     store = SqlStore(engine, on_commit=notifier.notify)
     clock = SystemClock()
     try:
-        registry = PolicyRegistry(settings.policy_dir, lambda ps: record_policies(store, clock, ps))
+        registry = PolicyRegistry(settings.policy_dir, lambda ps: asyncio.run(record_policies(store, clock, ps)))
         registry.load()
     except BaseException:
         store.close()
@@ -178,5 +179,5 @@ def build_app(settings: Settings) -> App:
         app.metrics_port = httpd.server_port
         app._closers.append(httpd.shutdown)
     app._threads.append(_every(app._stop, settings.reload_seconds, registry.refresh, "policy_reload"))
-    app._threads.append(_every(app._stop, settings.sweep_seconds, service.expire_leases, "lease_sweep"))
+    app._threads.append(_every(app._stop, settings.sweep_seconds, lambda: asyncio.run(service.expire_leases()), "lease_sweep"))
     return app

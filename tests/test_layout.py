@@ -21,7 +21,9 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("gateway.review.quorum", set(), ("gateway.policy.model", "gateway.errors")),
     ("gateway.review.blind", set(), ("gateway.review.model",)),
     ("gateway.review.sla", set(), ("gateway.policy.model",)),
-    ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors")),
+    # The domain may use the audit library's pure record module (events, canonical JSON,
+    # hashed time): one definition of each audit form, stdlib only.
+    ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
     ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg"},
      ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
@@ -30,6 +32,8 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
      ("gateway.reports", "gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("audit.exact", set(), ()),
     ("audit.reviewers", set(), ("audit.exact",)),
+    ("audit.record", set(), ()),
+    ("audit.chain", set(), ("audit.record",)),
     ("audit", {"sqlalchemy"}, ("audit",)),
 ]
 

@@ -44,6 +44,7 @@ from gateway.review.model import (
 )
 from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, ReadTx, Store
 from gateway.review.events import decision_records, event, task_guard
+from gateway.review.leases import plan_renew
 from gateway.review.rules import (
     decide_texts,
     evaluate,
@@ -276,6 +277,18 @@ class ReviewService:
         change, released = self._plan_release(task, d, principal.name, reason or "released", now)
         await self.store.apply(change)
         return released
+
+    async def renew_lease(self, principal: Principal, task_id: str, lease: timedelta | None = None) -> Task:
+        """Extend the principal's live lease on a task it holds (a heartbeat); ``PreconditionFailed``
+        when the caller does not hold a live lease on it."""
+        lease = lease or self.default_lease
+        if lease <= timedelta(0) or lease > MAX_LEASE:
+            raise InvalidRequest("lease", f"must be positive and at most {MAX_LEASE}")
+        now = self.clock.now()
+        task, d = await self._own_live_task(principal, task_id, now)
+        change, renewed = plan_renew(principal, task, d, now, lease)
+        await self.store.apply(change)
+        return renewed
 
     async def expire_leases(self) -> int:
         """Return every lapsed lease's task to its queue; the count released."""

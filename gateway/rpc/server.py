@@ -151,6 +151,7 @@ async def _start(
         "ClaimNext": reviews.claim_next,
         "Submit": reviews.submit,
         "Release": reviews.release,
+        "RenewLease": reviews.renew_lease,
     }
     review_pb2_grpc.add_ReviewServiceServicer_to_server(_handlers(review_d, reviews, guard, on_loop), server)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(_handlers(audit_d, AuditServicer(audit), guard), server)

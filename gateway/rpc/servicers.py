@@ -82,7 +82,7 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
 
 
 class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
-    """ListTasks, ClaimNext, Submit, Release: all on the loop."""
+    """ListTasks, ClaimNext, Submit, Release, RenewLease: all on the loop."""
 
     def __init__(self, service: ReviewService, metrics: Metrics) -> None:
         self.service = service
@@ -116,6 +116,12 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         """Release: hand a claimed task back to its queue."""
         task = await self.service.release(current_principal(), request.task_id, request.reason)
         return review_pb2.ReleaseResponse(task=convert.task_to_proto(task))
+
+    async def renew_lease(self, request: review_pb2.RenewLeaseRequest, context: Any) -> review_pb2.RenewLeaseResponse:
+        """RenewLease: extend the caller's live lease (a heartbeat)."""
+        lease = convert.duration(request.lease, "lease") if request.HasField("lease") else None
+        task = await self.service.renew_lease(current_principal(), request.task_id, lease)
+        return review_pb2.RenewLeaseResponse(task=convert.task_to_proto(task))
 
 
 class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):

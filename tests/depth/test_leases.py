@@ -149,3 +149,21 @@ class TestRenewLeaseRpc:
         with pytest.raises(grpc.RpcError) as err:
             renew(client, "no-such-task", "alice")
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+class TestRenewCli:
+    """signoff review renew, as a reviewer runs it."""
+
+    def test_renew_from_the_terminal(self, client, capsys):
+        """The holder renews its lease from the CLI; a non-holder gets one stderr line and a non-zero exit."""
+        from gateway.cli import main as cli
+
+        decide(client, claim_request(confidence=0.8))
+        task = claim(client, "junior", "alice", lease=60).task
+        addr = ("--address", client.address)
+        assert cli(["review", "renew", task.task_id, "--lease", "900", "--json", "--token", "dev-alice-token",
+                    *addr]) == 0
+        assert task.task_id in capsys.readouterr().out
+        code = cli(["review", "renew", task.task_id, "--token", "dev-erin-token", *addr])
+        err = capsys.readouterr().err
+        assert code != 0 and len(err.strip().splitlines()) == 1 and "Traceback" not in err

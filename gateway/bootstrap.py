@@ -120,6 +120,14 @@ def _read_tls(settings: Settings) -> tuple[bytes, bytes] | None:
         raise InvalidRequest(str(exc.filename), f"cannot read: {exc.strerror}") from None
 
 
+async def _sweep(service: ReviewService, metrics: Metrics) -> None:
+    """One turn of the background sweep: lapsed leases back to their queues, then due SLA timers."""
+    await service.expire_leases()
+    for queue, action in await service.fire_timeouts():
+        metrics.sla_breaches.labels(queue, action).inc()
+        structlog.get_logger("signoff.timers").info("sla_timeout_fired", queue=queue, action=action)
+
+
 def _every(stop: threading.Event, seconds: float, fn, name: str) -> threading.Thread:  # type: ignore[no-untyped-def]
     log = structlog.get_logger("signoff.bootstrap")
 
@@ -179,5 +187,5 @@ def build_app(settings: Settings) -> App:
         app.metrics_port = httpd.server_port
         app._closers.append(httpd.shutdown)
     app._threads.append(_every(app._stop, settings.reload_seconds, registry.refresh, "policy_reload"))
-    app._threads.append(_every(app._stop, settings.sweep_seconds, lambda: asyncio.run(service.expire_leases()), "lease_sweep"))
+    app._threads.append(_every(app._stop, settings.sweep_seconds, lambda: asyncio.run(_sweep(service, metrics)), "lease_sweep"))
     return app

@@ -10,11 +10,19 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
+from gateway.errors import InvalidRequest
 from gateway.review.change import Change, Update
 from gateway.review.events import event, task_guard
 from gateway.review.model import Decision, Principal, Task
 
-__all__ = ["plan_renew"]
+__all__ = ["checked_lease", "plan_renew"]
+
+
+def checked_lease(lease: timedelta, most: timedelta) -> timedelta:
+    """``lease`` when it is positive and at most ``most``; else ``InvalidRequest`` naming the field."""
+    if lease <= timedelta(0) or lease > most:
+        raise InvalidRequest("lease", f"must be positive and at most {most}")
+    return lease
 
 
 def plan_renew(principal: Principal, task: Task, d: Decision, now: datetime,

@@ -44,7 +44,8 @@ from gateway.review.model import (
 )
 from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, ReadTx, Store
 from gateway.review.events import decision_records, event, task_guard
-from gateway.review.leases import plan_renew
+from gateway.review.leases import checked_lease, plan_renew
+from gateway.review.timers import fire_due
 from gateway.review.rules import (
     decide_texts,
     evaluate,
@@ -227,9 +228,7 @@ class ReviewService:
     ) -> tuple[Task, Decision] | None:
         """Lease the oldest claimable task of ``queue`` to the principal, or None if empty."""
         self._check_reviewer(principal, queue)
-        lease = lease or self.default_lease
-        if lease <= timedelta(0) or lease > MAX_LEASE:
-            raise InvalidRequest("lease", f"must be positive and at most {MAX_LEASE}")
+        lease = checked_lease(lease or self.default_lease, MAX_LEASE)
         for attempt in range(_CLAIM_TRIES):
             now = self.clock.now()
             found = await self._read(
@@ -279,11 +278,8 @@ class ReviewService:
         return released
 
     async def renew_lease(self, principal: Principal, task_id: str, lease: timedelta | None = None) -> Task:
-        """Extend the principal's live lease on a task it holds (a heartbeat); ``PreconditionFailed``
-        when the caller does not hold a live lease on it."""
-        lease = lease or self.default_lease
-        if lease <= timedelta(0) or lease > MAX_LEASE:
-            raise InvalidRequest("lease", f"must be positive and at most {MAX_LEASE}")
+        """Extend the caller's own live lease on a task (a heartbeat); else ``PreconditionFailed``."""
+        lease = checked_lease(lease or self.default_lease, MAX_LEASE)
         now = self.clock.now()
         task, d = await self._own_live_task(principal, task_id, now)
         change, renewed = plan_renew(principal, task, d, now, lease)
@@ -307,6 +303,10 @@ class ReviewService:
                 continue  # claimed again or submitted meanwhile: nothing to release
             released += 1
         return released
+
+    async def fire_timeouts(self, limit: int = 100) -> list[tuple[str, str]]:
+        """Apply every SLA timeout due by now (``timers.fire_due``); ``(queue, action)`` of each fired."""
+        return await fire_due(self.store, self.policies, self.clock, self.ids, limit)
 
     def _plan_release(
         self, task: Task, d: Decision, actor: str, reason: str, now: datetime

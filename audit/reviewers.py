@@ -43,6 +43,7 @@ __all__ = [
     "band_of",
     "review_from_body",
     "reviewer_stats",
+    "reviews_from_events",
 ]
 
 ALL_QUEUES = "*"
@@ -143,23 +144,45 @@ def band_of(confidence: float | None, width: float = 0.1) -> int | None:
     return min(max(math.floor(confidence / width + 1e-9), 0), top)  # 0.7 / 0.1 is 6.999...
 
 
-def review_from_body(body: Mapping[str, Any]) -> Review:
+def review_from_body(body: Mapping[str, Any], seconds: float | None = None) -> Review:
     """A :class:`Review` from a ``review_submitted`` body.
 
-    Reads ``reviewer``, ``queue``, ``proposed_outcome``, ``outcome`` (or ``initial_outcome`` on a
-    blind task), ``confidence``, ``claim_to_submit_seconds``, ``blind``, ``gold_expected`` and
-    ``quorum_group``; a body without a proposed or final outcome raises ``ValueError``.
+    Reads ``reviewer``, ``queue``, ``proposal_outcome`` (or ``proposed_outcome``), ``outcome`` (or
+    ``initial_outcome`` on a blind task), ``confidence``, ``claim_to_submit_seconds`` (unless
+    ``seconds`` is given), ``blind``, ``gold_expected`` and ``quorum_group``; a body without a
+    proposed or final outcome raises ``ValueError``.
     """
-    proposed = body.get("proposed_outcome")
+    proposed = body.get("proposal_outcome", body.get("proposed_outcome"))
     outcome = body.get("initial_outcome") if body.get("blind") else body.get("outcome")
     if not isinstance(proposed, str) or not isinstance(outcome, str):
         raise ValueError("review_submitted body lacks proposed_outcome or outcome")
-    confidence, seconds = body.get("confidence"), body.get("claim_to_submit_seconds")
+    confidence = body.get("confidence")
+    seconds = body.get("claim_to_submit_seconds") if seconds is None else seconds
     return Review(
         reviewer=str(body.get("reviewer", "")), queue=str(body.get("queue", "")), proposed=proposed,
         outcome=outcome, confidence=float(confidence) if isinstance(confidence, int | float) else None,
         seconds=float(seconds) if isinstance(seconds, int | float) else None, blind=bool(body.get("blind")),
         gold_expected=body.get("gold_expected"), group=body.get("quorum_group"))
+
+
+def reviews_from_events(events: Iterable[Any]) -> list[Review]:
+    """Reviews from the log: each ``review_submitted`` event, timed from its reviewer's last
+    ``review_claimed`` event on the same task (claim to submit). Events are ``audit.Event`` rows
+    (``type``, ``time``, ``actor``, ``body``) in sequence order; bodies without outcomes are skipped."""
+    claimed: dict[tuple[str, str], Any] = {}
+    out: list[Review] = []
+    for e in events:
+        body = e.body
+        key = (str(body.get("task_id", "")), e.actor)
+        if e.type == "review_claimed":
+            claimed[key] = e.time
+        elif e.type == "review_submitted":
+            start = claimed.pop(key, None)
+            try:
+                out.append(review_from_body(body, (e.time - start).total_seconds() if start else None))
+            except ValueError:
+                continue  # written before sign-offs recorded the proposal: nothing to compare
+    return out
 
 
 def _rate(hits: int, total: int) -> float | None:

@@ -174,3 +174,27 @@ class TestFromBody:
         """A body that cannot say what was proposed and decided is a ValueError."""
         with pytest.raises(ValueError, match="proposed_outcome"):
             review_from_body({"reviewer": "ann", "outcome": "x"})
+
+
+class TestFromEvents:
+    """Pairing claims with sign-offs in the log."""
+
+    def test_claim_to_submit_time_comes_from_the_reviewers_last_claim(self):
+        """The time runs from the reviewer's last claim of the task to its submit; a body without outcomes is skipped."""
+        from datetime import UTC, datetime, timedelta
+
+        from audit.reviewers import reviews_from_events
+
+        t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+        class E:
+            """A minimal stored event."""
+
+            def __init__(self, type_, actor, seconds, body):
+                self.type, self.actor, self.time, self.body = type_, actor, t0 + timedelta(seconds=seconds), body
+
+        sub = {"task_id": "t1", "reviewer": "ann", "queue": "q", "proposal_outcome": "x", "outcome": "y",
+               "confidence": 0.8}
+        events = [E("review_claimed", "ann", 0, {"task_id": "t1"}), E("review_claimed", "ann", 10, {"task_id": "t1"}),
+                  E("review_submitted", "ann", 25, sub), E("review_submitted", "bob", 30, {"task_id": "t2"})]
+        assert reviews_from_events(events) == [Review("ann", "q", "x", "y", 0.8, 15.0)]

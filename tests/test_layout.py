@@ -21,6 +21,8 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("gateway.review.quorum", set(), ("gateway.policy.model", "gateway.errors")),
     ("gateway.review.blind", set(), ("gateway.review.model",)),
     ("gateway.review.sla", set(), ("gateway.policy.model",)),
+    ("gateway.review.timers", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
+    ("gateway.review.leases", set(), ("gateway.review", "gateway.errors")),
     # The domain may use the audit library's pure record module (events, canonical JSON,
     # hashed time): one definition of each audit form, stdlib only.
     ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
@@ -28,6 +30,7 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
      ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
      ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.errors", "signoff")),
+    ("gateway.reports.reviewers", {"sqlalchemy"}, ("audit",)),
     ("gateway.reports", {"sqlalchemy", "pyarrow"},
      ("gateway.reports", "gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("audit.exact", set(), ()),

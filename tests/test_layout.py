@@ -17,6 +17,7 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("gateway.policy.loader", {"yaml", "jsonschema"}, ("gateway.policy", "gateway.errors")),
     ("gateway.policy.input_check", {"jsonschema", "fastjsonschema"}, ()),
     ("gateway.policy.depth", set(), ("gateway.policy.analysis", "gateway.policy.model")),
+    ("gateway.policy.gold", set(), ("gateway.policy.compiler", "gateway.policy.model")),
     ("gateway.policy", set(), ("gateway.policy", "gateway.errors")),
     ("gateway.review.quorum", set(), ("gateway.policy.model", "gateway.errors")),
     ("gateway.review.blind", set(), ("gateway.review.model",)),

@@ -18,7 +18,7 @@ from gateway.errors import SignoffError
 __all__ = ["CommandError", "main"]
 
 #: Modules under gateway.cli that contribute command groups, in help order.
-_GROUPS = ("policy", "serve", "migrate", "decide", "review", "audit", "report", "export", "demo")
+_GROUPS = ("policy", "serve", "migrate", "decide", "review", "audit", "report", "export", "demo", "gold")
 
 
 class CommandError(SignoffError):

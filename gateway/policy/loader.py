@@ -35,6 +35,7 @@ __all__ = [
     "PolicyCase",
     "lint_paths",
     "load_cases",
+    "load_document",
     "load_policy",
     "load_policy_dir",
     "load_policy_text",
@@ -411,3 +412,17 @@ def load_cases(path: str | Path) -> CaseFile:
     if ld.issues:
         raise PolicyError(_sorted(ld.issues))
     return CaseFile(str(path), Path(path).parent / doc["policy"], tuple(c for c in cases if c))
+
+
+def load_document(path: str | Path) -> tuple[Any, Callable[[Parts], int | None]]:
+    """Any YAML data file checked like a policy file (size, tabs, duplicate keys, a mapping): the
+    data and a function giving the line of a path in it. Raises PolicyError naming file and line."""
+    text, issues = _read(path)
+    if text is None:
+        raise PolicyError(issues)
+    ld = _Load(str(path), text)
+    try:
+        _parse(ld)
+    except _Stop:
+        raise PolicyError(_sorted(ld.issues)) from None
+    return ld.doc, ld.locate

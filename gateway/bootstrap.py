@@ -38,6 +38,7 @@ class Settings:
     tls_key: Path | None = None
     reload_seconds: float = 2.0
     sweep_seconds: float = 5.0
+    watch_poll: float = 1.0
     max_workers: int = 64
 
 
@@ -72,9 +73,9 @@ class App:
             return
         self._closed = True
         self._stop.set()
-        self.rpc.stop()
-        for close in self._closers:
+        for close in self._closers:  # the replica listener and metrics first: the loop still runs
             close()
+        self.rpc.stop()
         for t in self._threads:
             t.join(timeout=5)
         self.store.close()  # type: ignore[attr-defined]
@@ -167,7 +168,7 @@ def build_app(settings: Settings) -> App:
         engine.dispose()
         raise
     metrics = Metrics()
-    service = ReviewService(store, registry, clock, UuidIds(), notifier)
+    service = ReviewService(store, registry, clock, UuidIds(), notifier, watch_poll=settings.watch_poll)
     metrics.watch_queues(lambda: (clock.now(), store.read(lambda tx: tx.queue_depths(clock.now()))))
     rpc = build_server(
         settings.address, service, SqlAuditReader(engine, load_trail), auth, metrics, tls=tls, max_workers=settings.max_workers
@@ -180,6 +181,11 @@ def build_app(settings: Settings) -> App:
 
     registry.on_reload = reloaded
     app = App(rpc=rpc, service=service, registry=registry, metrics=metrics, store=store, engine=engine)
+    if engine.dialect.name == "postgresql":  # other replicas' sign-offs wake our watchers at once
+        from gateway.adapters.pg_listen import libpq_url, listen
+
+        task = asyncio.run_coroutine_threadsafe(listen(libpq_url(engine.url), notifier.notify), rpc.loop)
+        app._closers.insert(0, task.cancel)
     if settings.metrics_port is not None:
         from prometheus_client import start_http_server
 

@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from audit import NewEvent, PolicyConflict, canonical_json, hashed_time
 from audit.record import to_utc
 from audit.schema import UtcDateTime
+from gateway.adapters.pg_listen import notify_committed
 from gateway.adapters.rows import decision_from_row, decision_values, task_values
 from gateway.adapters.sql_tx import AUDIT
 from gateway.adapters.tables import decisions, review_tasks
@@ -101,6 +102,9 @@ def apply_batch(conn: Connection, changes: list[Change], *, exact: bool) -> tupl
         results.append((Applied(), None))
     _flush(conn, buffer, exact)
     chained = AUDIT.append(conn, events)
+    touched = {e.decision_id for e in events if e.decision_id}
+    if touched and conn.dialect.name == "postgresql":
+        notify_committed(conn, touched)  # other replicas' watchers, at commit
     at = 0
     for i, n in enumerate(counts):
         if n:
@@ -109,7 +113,7 @@ def apply_batch(conn: Connection, changes: list[Change], *, exact: bool) -> tupl
             receipts = tuple(Receipt(e.seq, e.hash) for e in chained[at : at + n])
             results[i] = (dataclasses.replace(applied, receipts=receipts), None)
             at += n
-    return results, {e.decision_id for e in events if e.decision_id}
+    return results, touched
 
 
 def _bufferable(change: Change) -> bool:

@@ -81,6 +81,7 @@ class ReviewService:
         notifier: Notifier,
         *,
         default_lease: timedelta = DEFAULT_LEASE,
+        watch_poll: float = 1.0,
     ) -> None:
         self.store = store
         self.policies = policies
@@ -88,6 +89,8 @@ class ReviewService:
         self.ids = ids
         self.notifier = notifier
         self.default_lease = default_lease
+        self.watch_poll = watch_poll
+        """Seconds a watcher waits at most between reads when no notification wakes it."""
 
     async def _read(self, op: Callable[[ReadTx], T]) -> T:
         """A snapshot read, off the event loop (in a copy of the call's context)."""
@@ -146,20 +149,18 @@ class ReviewService:
         self._check_may_see(principal, decision, tasks)
         return decision
 
-    async def watch(
-        self, principal: Principal, decision_id: str, *, poll_seconds: float = 1.0
-    ) -> AsyncIterator[Decision]:
+    async def watch(self, principal: Principal, decision_id: str) -> AsyncIterator[Decision]:
         """Yield the decision's state now and at each change; stop once it is final.
 
         Waits on the event loop (no thread per watcher); the notifier wakes it after each
-        commit here, or a replica's notification; ``poll_seconds`` bounds a missed one.
+        commit here, or a replica's notification; ``watch_poll`` bounds a missed one.
         """
         listener = self.notifier.listen(decision_id)
         try:
             current = await self.get_decision(principal, decision_id)
             yield current
             while not current.status.final:
-                await listener.wait(poll_seconds)
+                await listener.wait(self.watch_poll)
                 latest = await self._read(lambda tx: tx.decision(decision_id))
                 if latest is not None and latest != current:
                     current = latest
@@ -176,7 +177,7 @@ class ReviewService:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                await listener.wait(min(left, 1.0))
+                await listener.wait(min(left, self.watch_poll))
                 current = await self._read(lambda tx: tx.decision(decision.decision_id)) or current
         finally:
             listener.close()

@@ -45,7 +45,6 @@ from gateway.review.model import (
 from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, ReadTx, Store
 from gateway.review.events import decision_records, event, task_guard
 from gateway.review.leases import checked_lease, plan_renew
-from gateway.review.timers import fire_due
 from gateway.review.rules import (
     decide_texts,
     evaluate,
@@ -304,10 +303,6 @@ class ReviewService:
                 continue  # claimed again or submitted meanwhile: nothing to release
             released += 1
         return released
-
-    async def fire_timeouts(self, limit: int = 100) -> list[tuple[str, str]]:
-        """Apply every SLA timeout due by now (``timers.fire_due``); ``(queue, action)`` of each fired."""
-        return await fire_due(self.store, self.policies, self.clock, self.ids, limit)
 
     def _plan_release(
         self, task: Task, d: Decision, actor: str, reason: str, now: datetime

@@ -18,6 +18,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from audit.record import NewEvent
 from gateway.policy.model import Policy
@@ -29,7 +30,7 @@ from gateway.review.ports import Clock, IdGenerator, PolicySource, Store
 from gateway.review.rules import final_body
 from gateway.review.sla import timeout_action
 
-__all__ = ["TIMER", "fire_due", "plan_timeout"]
+__all__ = ["TIMER", "fire_due", "fire_timeouts", "plan_timeout"]
 
 TIMER = "gateway-timer"
 """The actor of every event a timeout writes."""
@@ -99,3 +100,17 @@ async def fire_due(store: Store, policies: PolicySource, clock: Clock, ids: IdGe
             continue
         fired.append((task.queue, action))
     return fired
+
+
+class _Wired(Protocol):
+    """What :func:`fire_timeouts` needs of a ``ReviewService``."""
+
+    store: Store
+    policies: PolicySource
+    clock: Clock
+    ids: IdGenerator
+
+
+async def fire_timeouts(service: _Wired, limit: int = 100) -> list[tuple[str, str]]:
+    """:func:`fire_due` with the ports a ``ReviewService`` was built with."""
+    return await fire_due(service.store, service.policies, service.clock, service.ids, limit)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from gateway.rpc.reviewer_metrics import ReviewerCollector
 
 __all__ = ["Metrics"]
 
@@ -81,6 +84,10 @@ class Metrics:
     def watch_policies(self, missing: Callable[[], Mapping[str, str]]) -> None:
         """Export the decision types whose policy file is missing, read at scrape time."""
         self.registry.register(_MissingPolicyCollector(missing))
+
+    def watch_reviewers(self, source: Callable[[], Any], refresh_seconds: float = 60.0) -> None:
+        """Export per-reviewer engagement gauges, recomputed from the log at most every ``refresh_seconds``."""
+        self.registry.register(ReviewerCollector(source, refresh_seconds))
 
     def watch_queues(self, depths: QueueDepths) -> None:
         """Export queue depth and oldest age, read from the store at scrape time."""

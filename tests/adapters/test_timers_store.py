@@ -20,6 +20,7 @@ from gateway.policy import load_policy
 from gateway.review.commands import DecideCommand
 from gateway.review.model import Principal, Proposal, Status, TaskState
 from gateway.review.service import ReviewService
+from gateway.review.timers import fire_timeouts
 from gateway.runtime import UuidIds
 from tests.policy.conftest import REPO
 from tests.review.fakes import FakeClock, FakePolicies, NullNotifier
@@ -89,7 +90,7 @@ class TestFiring:
         second = SqlStore(make_engine(db_url))
         try:
             service = service_on(second, clock)
-            assert asyncio.run(service.fire_timeouts()) == [("senior", "expire")] * 2
+            assert asyncio.run(fire_timeouts(service)) == [("senior", "expire")] * 2
             statuses = second.read(lambda tx: [tx.decision(i).status for i in ids])
             assert statuses == [Status.EXPIRED, Status.EXPIRED]
             assert second.read(lambda tx: tx.due_tasks(clock.now(), 10)) == []
@@ -103,7 +104,7 @@ class TestFiring:
         service = service_on(store, clock)
         (decision_id,) = held(service, 1, confidence=0.8)
         clock.advance(hours=4)
-        assert asyncio.run(service.fire_timeouts()) == [("junior", "escalate")]
+        assert asyncio.run(fire_timeouts(service)) == [("junior", "escalate")]
         tasks = store.read(lambda tx: tx.tasks_for_decision(decision_id))
         assert sorted((t.queue, t.state) for t in tasks) == [("junior", TaskState.DONE), ("senior", TaskState.OPEN)]
         assert store.read(lambda tx: tx.decision(decision_id)).queue == "senior"
@@ -126,7 +127,7 @@ class TestTwoReplicas:
         def replica(k: int) -> None:
             service = service_on(stores[k], clock)
             start.wait()
-            fired[k] = asyncio.run(service.fire_timeouts())
+            fired[k] = asyncio.run(fire_timeouts(service))
 
         threads = [threading.Thread(target=replica, args=(k,)) for k in range(2)]
         try:

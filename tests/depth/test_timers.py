@@ -15,6 +15,7 @@ from gateway.policy import load_policy
 from gateway.review.commands import DecideCommand, SubmitCommand
 from gateway.review.model import Action, Principal, Proposal, Status, TaskState
 from gateway.review.service import ReviewService
+from gateway.review.timers import fire_timeouts
 from tests.policy.conftest import BASE, REPO
 from tests.review.fakes import CountingIds, FakeClock, FakePolicies, FakeStore, NullNotifier
 
@@ -67,7 +68,7 @@ class TestDueTimes:
         """One second before the due time the timer does nothing."""
         run(service.decide(CALLER, claim_cmd()))
         clock.advance(hours=4, seconds=-1)
-        assert run(service.fire_timeouts()) == []
+        assert run(fire_timeouts(service)) == []
 
 
 class TestEscalate:
@@ -77,7 +78,7 @@ class TestEscalate:
         """At the due time the task closes and a senior task opens, due a day later."""
         d = run(service.decide(CALLER, claim_cmd()))
         clock.advance(hours=4)
-        assert run(service.fire_timeouts()) == [("junior", "escalate")]
+        assert run(fire_timeouts(service)) == [("junior", "escalate")]
         tasks = sorted(store.state.tasks.values(), key=lambda t: t.created_at)
         assert [(t.queue, t.state) for t in tasks] == [("junior", TaskState.DONE), ("senior", TaskState.OPEN)]
         assert tasks[1].due_at == clock.now() + timedelta(days=1)
@@ -90,7 +91,7 @@ class TestEscalate:
         run(service.decide(CALLER, claim_cmd()))
         task, _ = run(service.claim_next(ALICE, "junior", timedelta(hours=8)))
         clock.advance(hours=4)
-        assert run(service.fire_timeouts()) == [("junior", "escalate")]
+        assert run(fire_timeouts(service)) == [("junior", "escalate")]
         with pytest.raises(PreconditionFailed):
             run(service.submit(ALICE, SubmitCommand(task.task_id, Action.APPROVE)))
 
@@ -102,9 +103,9 @@ class TestExpire:
         """After junior's 4h and senior's 1d the decision is EXPIRED, final, with no outcome decided."""
         d = run(service.decide(CALLER, claim_cmd()))
         clock.advance(hours=4)
-        run(service.fire_timeouts())
+        run(fire_timeouts(service))
         clock.advance(days=1)
-        assert run(service.fire_timeouts()) == [("senior", "expire")]
+        assert run(fire_timeouts(service)) == [("senior", "expire")]
         now = run(service.get_decision(CALLER, d.decision_id))
         assert now.status is Status.EXPIRED and now.status.final and now.final_outcome == ""
         assert [e.type for e in store.events][-2:] == ["timeout_action", "decision_finalized"]
@@ -114,10 +115,10 @@ class TestExpire:
         """A watcher sees EXPIRED as the last state."""
         d = run(service.decide(CALLER, claim_cmd(0.5)))  # low confidence: senior
         clock.advance(days=1)
-        run(service.fire_timeouts())
+        run(fire_timeouts(service))
 
         async def states():
-            return [x.status async for x in service.watch(CALLER, d.decision_id, poll_seconds=0.01)]
+            return [x.status async for x in service.watch(CALLER, d.decision_id)]
 
         assert run(states()) == [Status.EXPIRED]
 
@@ -135,7 +136,7 @@ class TestDecide:
         d = run(service.decide(CALLER, DecideCommand(request_id="r", decision_type="loans.approval", subject_ref="s",
                                                      input={"amount": 5}, proposal=Proposal("approve", 0.5))))
         clock.advance(hours=2)
-        assert run(service.fire_timeouts()) == [("junior", "decide")]
+        assert run(fire_timeouts(service)) == [("junior", "decide")]
         now = run(service.get_decision(CALLER, d.decision_id))
         assert (now.status, now.final_outcome) == (Status.AUTO_DECIDED, "deny")
 
@@ -147,8 +148,8 @@ class TestOnce:
         """Firing again after a timeout applied does nothing more."""
         run(service.decide(CALLER, claim_cmd(0.5)))
         clock.advance(days=1)
-        assert len(run(service.fire_timeouts())) == 1
-        assert run(service.fire_timeouts()) == []
+        assert len(run(fire_timeouts(service))) == 1
+        assert run(fire_timeouts(service)) == []
 
     def test_two_services_racing_fire_once(self, store, clock):
         """Two services over one store firing at the same moment: one timeout event per task."""
@@ -159,7 +160,7 @@ class TestOnce:
         clock.advance(days=1)
 
         async def race():
-            return await asyncio.gather(first.fire_timeouts(), second.fire_timeouts())
+            return await asyncio.gather(fire_timeouts(first), fire_timeouts(second))
 
         a, b = run(race())
         assert len(a) + len(b) == 5
@@ -171,5 +172,5 @@ class TestOnce:
         task, _ = run(service.claim_next(BOB, "senior"))
         run(service.submit(BOB, SubmitCommand(task.task_id, Action.APPROVE)))
         clock.advance(days=2)
-        assert run(service.fire_timeouts()) == []
+        assert run(fire_timeouts(service)) == []
         assert run(service.get_decision(CALLER, d.decision_id)).status is Status.HUMAN_DECIDED

@@ -164,6 +164,31 @@ def check_contest(ctx: _Ctx) -> None:
                 f"{len(able)} ({', '.join(able) or 'nobody'})")
 
 
+def check_enforced(ctx: _Ctx) -> None:
+    """Warn of every review-depth key this gateway version accepts but does not enforce yet.
+
+    A four-eyes queue served by a gateway that lets one reviewer decide would be weaker than the
+    policy says; the warning says so where the policy says it (SLAs and RenewLease are enforced).
+    """
+    for name, queue in _queues(ctx).items():
+        at: Path = ("queues", name)
+        if queue.get("reviewers", 1) > 1:
+            ctx.add((*at, "reviewers"), "not_enforced",
+                    "four-eyes review is not enforced yet: one reviewer's sign-off is final", "warning")
+        if 0 < queue.get("blind_rate", 0) <= 1:
+            ctx.add((*at, "blind_rate"), "not_enforced",
+                    "blind-first review is not enforced yet: reviewers see the proposal", "warning")
+        if 0 < queue.get("gold_rate", 0) <= 1:
+            ctx.add((*at, "gold_rate"), "not_enforced", "gold cases are not injected yet", "warning")
+    for i, rule in enumerate(ctx.doc.get("rules") or []):
+        if rule.get("reviewers", 1) > 1 and rule.get("to") != AUTO:
+            ctx.add(("rules", i, "reviewers"), "not_enforced",
+                    "four-eyes review is not enforced yet: one reviewer's sign-off is final", "warning")
+    for key, what in (("contest", "ContestDecision"), ("reopen", "ReopenDecision")):
+        if key in ctx.doc:
+            ctx.add((key,), "not_enforced", f"{what} is not served yet", "warning")
+
+
 def check_reopen(ctx: _Ctx) -> None:
     """The reopen queue exists."""
     reopen = ctx.doc.get("reopen")
@@ -178,6 +203,7 @@ STAGES: tuple[tuple[str, Callable[[_Ctx], None]], ...] = (
     ("rates", check_rates),
     ("contest", check_contest),
     ("reopen", check_reopen),
+    ("enforced", check_enforced),
 )
 
 

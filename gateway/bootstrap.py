@@ -16,6 +16,7 @@ from gateway.errors import InvalidRequest, StoreUnavailable
 from gateway.registry import PolicyRegistry
 from gateway.review.policies import record_policies
 from gateway.review.service import ReviewService
+from gateway.review.timers import fire_timeouts
 from gateway.rpc.auth import Authenticator, parse_principals
 from gateway.rpc.metrics import Metrics
 from gateway.rpc.server import RpcServer, build_server
@@ -138,6 +139,14 @@ def _read_tls(settings: Settings) -> tuple[bytes, bytes] | None:
         raise InvalidRequest(str(exc.filename), f"cannot read: {exc.strerror}") from None
 
 
+async def _sweep(service: ReviewService, metrics: Metrics) -> None:
+    """One turn of the background sweep: lapsed leases back to their queues, then due SLA timers."""
+    await service.expire_leases()
+    for queue, action in await fire_timeouts(service):
+        metrics.sla_breaches.labels(queue, action).inc()
+        structlog.get_logger("signoff.timers").info("sla_timeout_fired", queue=queue, action=action)
+
+
 MIN_PAGE_TOKEN_KEY = 32
 
 
@@ -203,8 +212,10 @@ def build_app(settings: Settings) -> App:
     service = ReviewService(store, registry, clock, UuidIds(), notifier, watch_poll=settings.watch_poll)
     metrics.watch_policies(lambda: registry.missing)
     metrics.watch_queues(lambda: (clock.now(), store.read(lambda tx: tx.queue_depths(clock.now()))))
+    audit_reader = SqlAuditReader(engine, load_trail, token_key=token_key)
+    metrics.watch_reviewers(audit_reader.reviewer_stats)
     rpc = build_server(
-        settings.address, service, SqlAuditReader(engine, load_trail, token_key=token_key), auth, metrics, tls=tls, max_workers=settings.max_workers
+        settings.address, service, audit_reader, auth, metrics, tls=tls, max_workers=settings.max_workers
     )
 
     def reloaded(ok: bool, error: str) -> None:
@@ -235,5 +246,5 @@ def build_app(settings: Settings) -> App:
         tick = min(1.0, settings.checkpoint_seconds)
         app._threads.append(_every(app._stop, tick, lambda: cp.tick(time.monotonic()), "checkpoint"))
     app._threads.append(_every(app._stop, settings.reload_seconds, registry.refresh, "policy_reload"))
-    app._threads.append(_every(app._stop, settings.sweep_seconds, lambda: asyncio.run(service.expire_leases()), "lease_sweep"))
+    app._threads.append(_every(app._stop, settings.sweep_seconds, lambda: asyncio.run(_sweep(service, metrics)), "lease_sweep"))
     return app

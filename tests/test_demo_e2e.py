@@ -117,6 +117,12 @@ class TestDemoRun:
             claims = [c for c in day if demo.expected_route(c) == queue]
             assert rows[queue] == (len(claims), sum(not c.correct for c in claims)), queue
 
+    def test_rubber_stamper_is_flagged_and_careful_reviewer_is_not(self, output: str) -> None:
+        """The engagement drill's ReviewerStats table flags erin (approves everything) and not alice."""
+        assert "flagged as rubber-stampers: erin\n" in output
+        rows = {m[1]: m[2] for m in re.finditer(r"^  \*\s+(\w+)\s+.*?(\S+)$", output, re.M)}
+        assert "fast_approver" in rows["erin"].split(",") and rows["alice"] == "-"
+
     def test_chain_verifies_and_head_hash_is_printed(self, output: str) -> None:
         """VerifyChain is ok and the head hash is 64 hex digits."""
         assert "audit chain: ok" in output

@@ -18,7 +18,14 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("gateway.policy.input_check", {"jsonschema", "fastjsonschema"}, ()),
     ("gateway.policy.index", set(), ()),
     ("gateway.policy.codegen", set(), ("gateway.policy.index", "gateway.policy.model")),
+    ("gateway.policy.depth", set(), ("gateway.policy.analysis", "gateway.policy.model")),
+    ("gateway.policy.gold", set(), ("gateway.policy.compiler", "gateway.policy.model")),
     ("gateway.policy", set(), ("gateway.policy", "gateway.errors")),
+    ("gateway.review.quorum", set(), ("gateway.policy.model", "gateway.errors")),
+    ("gateway.review.blind", set(), ("gateway.review.model",)),
+    ("gateway.review.sla", set(), ("gateway.policy.model",)),
+    ("gateway.review.timers", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
+    ("gateway.review.leases", set(), ("gateway.review", "gateway.errors")),
     # The domain may use the audit library's pure record module (events, canonical JSON,
     # hashed time): one definition of each audit form, stdlib only.
     ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
@@ -29,10 +36,13 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
      # policy.loader for text_digest only: a stored policy text is checked against its digest.
      ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.policy.loader", "gateway.errors", "signoff")),
     ("gateway.calibration", {"numpy", "scipy"}, ("gateway.calibration",)),
+    ("gateway.reports.reviewers", {"sqlalchemy"}, ("audit",)),
     ("gateway.reports", {"sqlalchemy", "pyarrow", "numpy", "prometheus_client"},
      ("gateway.reports", "gateway.calibration", "gateway.adapters", "gateway.review", "gateway.policy.model",
       "gateway.policy.loader",
       "gateway.errors", "audit")),
+    ("audit.exact", set(), ()),
+    ("audit.reviewers", set(), ("audit.exact",)),
     ("audit.record", set(), ()),
     ("audit.chain", set(), ("audit.record",)),
     # Signed checkpoints: pure, Ed25519 through cryptography.

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from audit.record import Event
 from audit.schema import audit_events
+from audit.reviewers import ReviewerStats, reviewer_stats, reviews_from_events
 from audit.stats import GroupStats, override_stats
 from audit.store import AuditLog
 from audit.verify import VerifyReport
@@ -105,6 +106,20 @@ class SqlAuditReader:
             return self.log.verify(self.engine)
         except SQLAlchemyError as exc:
             raise _unavailable(exc) from None
+
+    def reviewer_stats(
+        self,
+        *,
+        by_queue: bool = False,
+        decision_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[ReviewerStats]:
+        """Evidence of reviewer engagement from ``review_claimed`` and ``review_submitted`` events."""
+        events = self.events(
+            types=["review_claimed", "review_submitted"], decision_type=decision_type, since=since, until=until
+        )
+        return reviewer_stats(reviews_from_events(events), by_queue=by_queue)
 
     def override_stats(
         self,

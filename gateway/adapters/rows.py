@@ -156,6 +156,8 @@ def task_values(t: Task) -> dict[str, Any]:
         "claimed_by": t.claimed_by,
         "claimed_at": t.claimed_at,
         "lease_expires_at": t.lease_expires_at,
+        "warn_at": t.warn_at,
+        "due_at": t.due_at,
     }
 
 
@@ -172,6 +174,8 @@ def task_from_row(r: Row[Any]) -> Task:
         claimed_by=r.claimed_by,
         claimed_at=r.claimed_at,
         lease_expires_at=r.lease_expires_at,
+        warn_at=r.warn_at,
+        due_at=r.due_at,
     )
 
 

@@ -77,6 +77,15 @@ class SqlReadTx:
         )
         return [task_from_row(r) for r in self._conn.execute(stmt)]
 
+    def due_tasks(self, now: datetime, limit: int) -> list[Task]:
+        stmt = (
+            select(review_tasks)
+            .where(_T.state.in_([TaskState.OPEN.value, TaskState.CLAIMED.value]), _T.due_at <= now)
+            .order_by(_T.due_at, _T.task_id)
+            .limit(limit)
+        )
+        return [task_from_row(r) for r in self._conn.execute(stmt)]
+
     def queue_depths(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:
         stmt = (  # not "state != done": that reads every task ever made, at every scrape
             select(_T.queue, func.count(), func.min(_T.created_at))

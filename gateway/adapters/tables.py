@@ -89,10 +89,13 @@ review_tasks = Table(
     Column("claimed_by", String(256), nullable=False),
     Column("claimed_at", UtcDateTime, nullable=True),
     Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("warn_at", UtcDateTime, nullable=True),
+    Column("due_at", UtcDateTime, nullable=True),
     PrimaryKeyConstraint("task_id"),
     ForeignKeyConstraint(["decision_id"], ["decisions.decision_id"]),
     Index(None, "queue", "state", "created_at"),
     Index(None, "decision_id"),
     Index(None, "state", "lease_expires_at"),
+    Index(None, "state", "due_at"),
 )
 """Held decisions awaiting a human: open, claimed under a lease, or done."""

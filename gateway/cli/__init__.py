@@ -19,7 +19,7 @@ __all__ = ["CommandError", "main"]
 
 #: Modules under gateway.cli that contribute command groups, in help order.
 _GROUPS = ("policy", "serve", "migrate", "decide", "review", "audit", "keys", "report", "export", "demo",
-           "calibrate", "monitor")
+           "calibrate", "monitor", "gold")
 
 
 class CommandError(SignoffError):

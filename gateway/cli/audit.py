@@ -65,6 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     # `signoff audit explain` lives in its own module.
     importlib.import_module("gateway.cli.audit_explain").register(a)
 
+    # `signoff audit reviewers` lives in its own module.
+    importlib.import_module("gateway.cli.audit_reviewers").register(a)
+
     tok = sub.add_parser("token", help="make principals-file entries")
     ts = tok.add_subparsers(dest="token_command", metavar="ACTION", parser_class=type(p))
     ts.required = True

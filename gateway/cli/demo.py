@@ -3,7 +3,9 @@
 A calling service sends every claim through Decide; simulated adjusters (alice on ``junior``,
 bob on ``senior`` and ``audit``) claim and sign off until the queues are empty, approving right
 proposals and overriding wrong ones; then the auditor's view (OverrideStats and VerifyChain)
-shows what the log recorded. The claims and the model come from ``gateway.demo``.
+shows what the log recorded. Then an engagement drill (``demo_reviewers``) shares more review-band
+claims between alice and a rubber-stamper, and ReviewerStats flags the stamper. The claims and the
+model come from ``gateway.demo``.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import TextIO, TypeVar
 
 import grpc
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from gateway import demo
+from gateway.cli.demo_reviewers import drill
 from gateway.cli import CommandError
 from gateway.cli.client import add_connection_flags, call, channel, metadata
 from signoff.v1 import audit_pb2, audit_pb2_grpc, decision_pb2, decision_pb2_grpc, review_pb2, review_pb2_grpc
@@ -76,6 +80,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--junior-token", default="dev-alice-token", help="reviewer of 'junior' (default alice)")
     p.add_argument("--senior-token", default="dev-bob-token", help="reviewer of 'senior' and 'audit' (default bob)")
     p.add_argument("--auditor-token", default="dev-carol-token", help="auditor for the statistics (default carol)")
+    p.add_argument("--stamper-token", default="dev-erin-token",
+                   help="a rubber-stamping reviewer of 'junior' for the engagement drill (default erin)")
+    p.add_argument("--drill-claims", type=_count(0), default=60,
+                   help="review-band claims shared by alice (careful) and the rubber-stamper (default 60; 0: none)")
     p.set_defaults(handler=run)
 
 
@@ -285,6 +293,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         stats_req.since.CopyFrom(timestamp_pb2.Timestamp(seconds=int(since.timestamp())))
         stats = call(lambda: audit_stub.OverrideStats(stats_req, metadata=auditor, timeout=args.timeout))
         _print_stats(stats, since, out)
+        if args.drill_claims:
+            stubs = SimpleNamespace(decisions=decisions_stub, review=review_stub, audit=audit_stub)
+            mds = {"caller": caller, "careful": _bearer(args.junior_token), "stamper": _bearer(args.stamper_token),
+                   "auditor": auditor}
+            drill(stubs, lambda c: _decide_request(run_id, c), mds, args.drill_claims, args.seed + 1, since,
+                  args.timeout, out)
         chain = call(lambda: audit_stub.VerifyChain(
             audit_pb2.VerifyChainRequest(), metadata=auditor, timeout=max(args.timeout, 120.0)))
         _print_chain(chain, out)

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gateway.bootstrap import load_principals
 from gateway.cli import CommandError
-from gateway.errors import PolicyError
+from gateway.errors import PolicyError, SignoffError
 from gateway.policy import (
     EvalRequest,
     Policy,
@@ -31,6 +32,9 @@ def register(subparsers: Any) -> None:
 
     lint = commands.add_parser("lint", help="check policy files; exit 1 on any error")
     lint.add_argument("paths", nargs="*", default=["policies/"], metavar="PATH")
+    lint.add_argument("--principals", metavar="FILE",
+                      help="the principals file: also check that enough people hold each queue's roles "
+                           "for its reviewers and for hearing contests")
     lint.set_defaults(handler=_lint)
 
     test = commands.add_parser("test", help="run YAML test cases; exit 1 on any failure")
@@ -64,8 +68,19 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _staff(path: str | None) -> dict[str, frozenset[str]] | None:
+    """Principal name to roles from the principals file, or None when lint is not given one."""
+    if path is None:
+        return None
+    try:
+        auth = load_principals(Path(_existing([path])[0]))
+    except SignoffError as exc:
+        raise CommandError(str(exc), 2) from None
+    return {p.name: p.roles for p in auth.by_hash.values()}
+
+
 def _lint(args: argparse.Namespace) -> int:
-    issues = lint_paths(_existing(args.paths))
+    issues = lint_paths(_existing(args.paths), _staff(args.principals))
     for issue in issues:
         print(issue)
     errors = sum(i.severity == "error" for i in issues)

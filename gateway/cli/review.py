@@ -1,4 +1,4 @@
-"""``signoff review``: work a queue from a terminal: list, claim, show, submit, release."""
+"""``signoff review``: work a queue from a terminal: list, claim, show, submit, release, renew."""
 
 from __future__ import annotations
 
@@ -55,7 +55,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     rl.add_argument("--reason", default="")
     rl.set_defaults(handler=_release)
 
-    for q in (ls, cl, sh, sm, rl):
+    rn = rs.add_parser("renew", help="extend your live lease on a claimed task (a heartbeat)")
+    rn.add_argument("task_id")
+    rn.add_argument("--lease", type=float, default=0, help="new lease from now, in seconds (default 5 minutes)")
+    rn.set_defaults(handler=_renew)
+
+    for q in (ls, cl, sh, sm, rl, rn):
         q.add_argument("--json", action="store_true", help="print JSON")
         add_connection_flags(q)
 
@@ -134,6 +139,22 @@ def _release(args: argparse.Namespace) -> int:
         resp = call(lambda: stub.Release(
             review_pb2.ReleaseRequest(task_id=args.task_id, reason=args.reason), metadata=metadata(args),
             timeout=args.timeout))
+    if args.json:
+        print(to_json(resp.task))
+    else:
+        print_task(resp.task, sys.stdout)
+    return 0
+
+
+def _renew(args: argparse.Namespace) -> int:
+    req = review_pb2.RenewLeaseRequest(task_id=args.task_id)
+    if args.lease:
+        if args.lease < 0:
+            raise CommandError("--lease: must be positive", code=2)
+        req.lease.CopyFrom(duration_pb2.Duration(seconds=int(args.lease), nanos=int(args.lease % 1 * 1e9)))
+    with channel(args) as ch:
+        stub = review_pb2_grpc.ReviewServiceStub(ch)
+        resp = call(lambda: stub.RenewLease(req, metadata=metadata(args), timeout=args.timeout))
     if args.json:
         print(to_json(resp.task))
     else:

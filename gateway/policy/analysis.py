@@ -8,6 +8,7 @@ adverse outcomes that can reach ``auto``. The analysis over-approximates where i
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ __all__ = [
     "covered",
     "is_unit_field",
     "leaves",
+    "parse_duration",
     "reachable_outcomes",
     "single_field_interval",
     "undeclared_input",
@@ -249,3 +251,21 @@ def undeclared_input(schema: Any, keys: Sequence[str]) -> str | None:
             return f"no '{key}' under the properties of {where}"
         node = props[key]
     return None
+
+
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def parse_duration(text: Any) -> int | None:
+    """Whole seconds of a duration like ``90s``, ``4h`` or ``1h30m`` (units d, h, m, s in that order).
+
+    None when ``text`` is not such a duration or is zero: a timer that fires at once is a mistake.
+    """
+    if not isinstance(text, str) or not text:
+        return None
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        return None
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    return total or None

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.policy import analysis
+from gateway.policy import analysis, depth
 from gateway.policy.canonical import digest
 from gateway.policy.evaluator import CompiledRule, build_evaluator, compile_condition
 from gateway.policy.model import (
@@ -19,7 +19,6 @@ from gateway.policy.model import (
     Issue,
     Policy,
     PolicyRef,
-    Queue,
     Sampling,
     Severity,
 )
@@ -52,6 +51,8 @@ class Context:
     doc: Mapping[str, Any]
     locate: Callable[[Path], int | None] = lambda parts: None
     issues: list[Issue] = field(default_factory=list)
+    staff: Mapping[str, frozenset[str]] | None = None
+    """Principal name to roles, when the principals file is known (lint ``--principals``)."""
 
     def add(self, parts: Path, code: str, message: str, severity: Severity = "error") -> None:
         """Record one issue at ``parts``."""
@@ -208,6 +209,7 @@ STAGES: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("reachability", check_reachability),
     ("gdpr", check_gdpr),
     ("fail_closed", check_fail_closed),
+    *depth.STAGES,
 )
 
 
@@ -242,6 +244,7 @@ def compile_policy(
              for r in doc["rules"]]
     closed = fail_closed_queue(doc)
     sampling = doc.get("sampling") or {}
+    queues = {name: depth.build_queue(name, q) for name, q in doc["queues"].items()}
     return Policy(
         ref=ref,
         decision=doc["decision"],
@@ -251,8 +254,7 @@ def compile_policy(
         gdpr_basis=doc.get("gdpr_basis"),
         adverse_outcomes=frozenset(doc.get("adverse_outcomes", [])),
         outcomes=tuple(doc["outcomes"]),
-        queues={name: Queue(name, tuple(q["roles"]), q.get("description", ""))
-                for name, q in doc["queues"].items()},
+        queues=queues,
         sampling=Sampling(float(sampling.get("audit_auto_rate", 0.0)), sampling.get("queue")),
         fail_closed_queue=closed,
         source_text=source_text,
@@ -260,4 +262,7 @@ def compile_policy(
         evaluate=build_evaluator(ref, rules, doc["default"], closed, doc["outcomes"]),
         validate_input=validate_input,
         warnings=tuple(warnings),
+        contest=depth.build_contest(doc),
+        reopen=depth.build_reopen(doc),
+        rule_quorums=depth.build_rule_quorums(doc, queues),
     )

@@ -36,6 +36,7 @@ __all__ = [
     "PolicyCase",
     "lint_paths",
     "load_cases",
+    "load_document",
     "load_policy",
     "load_policy_dir",
     "load_policy_text",
@@ -84,6 +85,7 @@ class _Load:
     issues: list[Issue] = field(default_factory=list)
     lines: dict[Parts, int] = field(default_factory=dict)
     doc: Any = None
+    staff: Mapping[str, frozenset[str]] | None = None
 
     def locate(self, parts: Parts) -> int | None:
         """The line of ``parts``, or of its nearest ancestor that has one."""
@@ -225,7 +227,7 @@ def _input_schema(ld: _Load) -> None:
 
 def _semantics(ld: _Load) -> None:
     """The compiler's semantic stages (references, ranges, contradictions, GDPR, ...)."""
-    ctx = compiler.Context(ld.file, ld.doc, ld.locate)
+    ctx = compiler.Context(ld.file, ld.doc, ld.locate, staff=ld.staff)
     ld.issues.extend(compiler.check(ctx))
 
 
@@ -242,8 +244,9 @@ def _sorted(issues: Sequence[Issue]) -> list[Issue]:
     return sorted(issues, key=lambda i: (i.file, i.line or 0, i.code, i.json_path))
 
 
-def _run(text: str, path: str) -> tuple[Policy | None, list[Issue]]:
-    ld = _Load(path, text)
+def _run(text: str, path: str, staff: Mapping[str, frozenset[str]] | None = None,
+         ) -> tuple[Policy | None, list[Issue]]:
+    ld = _Load(path, text, staff=staff)
     try:
         for _name, stage in STAGES:
             stage(ld)
@@ -322,7 +325,8 @@ def _expand(paths: Sequence[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def _check_files(files: Sequence[Path]) -> tuple[list[Policy], list[Issue]]:
+def _check_files(files: Sequence[Path], staff: Mapping[str, frozenset[str]] | None = None,
+                 ) -> tuple[list[Policy], list[Issue]]:
     policies: list[Policy] = []
     issues: list[Issue] = []
     claimed: dict[str, Policy] = {}
@@ -331,7 +335,7 @@ def _check_files(files: Sequence[Path]) -> tuple[list[Policy], list[Issue]]:
         if text is None:
             issues.extend(read_issues)
             continue
-        policy, found = _run(text, str(file))
+        policy, found = _run(text, str(file), staff)
         issues.extend(found)
         if policy is None:
             continue
@@ -345,9 +349,13 @@ def _check_files(files: Sequence[Path]) -> tuple[list[Policy], list[Issue]]:
     return policies, _sorted(issues)
 
 
-def lint_paths(paths: Sequence[str | Path]) -> list[Issue]:
-    """Every issue (errors and warnings) of the policy files at ``paths``; directories expand."""
-    return _check_files(list(_expand(paths)))[1]
+def lint_paths(paths: Sequence[str | Path], staff: Mapping[str, frozenset[str]] | None = None) -> list[Issue]:
+    """Every issue (errors and warnings) of the policy files at ``paths``; directories expand.
+
+    ``staff`` (principal name to roles, from the principals file) adds the checks that need to
+    know who exists: enough distinct reviewers for a quorum, someone to hear a contest.
+    """
+    return _check_files(list(_expand(paths)), staff)[1]
 
 
 def load_policy_dir(directory: str | Path) -> list[Policy]:
@@ -422,3 +430,17 @@ def load_cases(path: str | Path) -> CaseFile:
     if ld.issues:
         raise PolicyError(_sorted(ld.issues))
     return CaseFile(str(path), Path(path).parent / doc["policy"], tuple(c for c in cases if c))
+
+
+def load_document(path: str | Path) -> tuple[Any, Callable[[Parts], int | None]]:
+    """Any YAML data file checked like a policy file (size, tabs, duplicate keys, a mapping): the
+    data and a function giving the line of a path in it. Raises PolicyError naming file and line."""
+    text, issues = _read(path)
+    if text is None:
+        raise PolicyError(issues)
+    ld = _Load(str(path), text)
+    try:
+        _parse(ld)
+    except _Stop:
+        raise PolicyError(_sorted(ld.issues)) from None
+    return ld.doc, ld.locate

@@ -11,13 +11,18 @@ from typing import Any, Literal
 
 __all__ = [
     "AUTO",
+    "Contest",
     "EvalRequest",
     "Issue",
     "Policy",
     "PolicyRef",
     "Queue",
+    "Quorum",
+    "Reopen",
     "Route",
     "Sampling",
+    "Sla",
+    "TimeoutAction",
 ]
 
 AUTO = "auto"
@@ -53,12 +58,67 @@ class PolicyRef:
 
 
 @dataclass(frozen=True, slots=True)
+class TimeoutAction:
+    """What a queue's timer does to a task nobody decided in time.
+
+    ``escalate`` moves it to ``queue``; ``expire`` ends the decision as ``EXPIRED``; ``decide``
+    finalizes it with ``outcome`` (lint refuses an adverse one on a significant decision).
+    """
+
+    action: Literal["escalate", "expire", "decide"]
+    queue: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sla:
+    """A queue's service level: seconds from a task's creation to its warning and its timeout."""
+
+    due_seconds: int
+    on_timeout: TimeoutAction
+    warn_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quorum:
+    """How many distinct reviewers must sign off, how they must agree, and where disagreement goes.
+
+    One reviewer (the default) needs no agreement rule; ``escalate_to`` is None only then.
+    """
+
+    reviewers: int = 1
+    agreement: Literal["unanimous", "majority"] = "unanimous"
+    escalate_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Queue:
-    """A review queue: who may review from it, and what it is for."""
+    """A review queue: who may review from it, its SLA, quorum, and blind and gold shares."""
 
     name: str
     roles: tuple[str, ...]
     description: str = ""
+    sla: Sla | None = None
+    quorum: Quorum = Quorum()
+    blind_rate: float = 0.0
+    gold_rate: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Contest:
+    """GDPR Art. 22(3): who may contest a final decision, for how long, and which queue hears it."""
+
+    window_seconds: int
+    queue: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reopen:
+    """Who may open an automatic decision for human review, and the queue that receives it."""
+
+    roles: tuple[str, ...]
+    queue: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +180,16 @@ class Policy:
     evaluate: Callable[[EvalRequest], Route]
     validate_input: Callable[[Mapping[str, Any]], list[tuple[str, str]]]
     warnings: tuple[Issue, ...] = ()
+    contest: Contest | None = None
+    reopen: Reopen | None = None
+    rule_quorums: Mapping[str, Quorum] = field(default_factory=dict)
+
+    def quorum(self, route: Route) -> Quorum:
+        """The quorum a routed decision needs: its rule's, else its queue's, else one reviewer."""
+        if route.rule in self.rule_quorums:
+            return self.rule_quorums[route.rule]
+        queue = self.queues.get(route.route)
+        return queue.quorum if queue is not None else Quorum()
 
     @property
     def name(self) -> str:

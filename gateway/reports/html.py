@@ -57,6 +57,10 @@ def _num(v: Any) -> str:
     return f"{v:,}" if isinstance(v, int) else escape(str(v))
 
 
+def _dec(v: Any) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
 def _dur(v: Any) -> str:
     if v is None:
         return "-"
@@ -214,6 +218,8 @@ def render_html(report: Mapping[str, Any]) -> str:
 
     s.append(render_calibration(report.get("calibration", [])))
 
+    s.extend(_reviewers_html(report.get("reviewers")))
+
     s.append("<h2>Audit chain</h2>")
     s.append(f"<p>{_chain_badge(chain)}</p><p class=\"note\">{escape(chain['note'] or '')}</p>")
     s.append(f'<p>Head seq <b>{chain["head_seq"]:,}</b>, head hash <span class="hash">'
@@ -222,3 +228,23 @@ def render_html(report: Mapping[str, Any]) -> str:
              "store) and compare it next period: a chain alone cannot show rows cut from its end.</p>")
     s.append("</main></body></html>\n")
     return "\n".join(s)
+
+
+def _reviewers_html(section: Mapping[str, Any] | None) -> list[str]:
+    """Reviewer engagement: approval rate per reviewer as bars, the evidence table, the flag rules."""
+    if not section:
+        return []
+    rows = section["by_reviewer"]
+    out = ["<h2>Reviewer engagement</h2>",
+           '<p class="note">Share of each reviewer\'s sign-offs that let the model\'s proposal stand.</p>',
+           _bars([(r["reviewer"], r["approval_rate"] or 0.0, _pct(r["approval_rate"])) for r in rows], max_value=1.0)]
+    shown = [{**r, "flags": ", ".join(r["flags"]) or "-"} for r in rows]
+    out.append(_table(shown, [
+        ("reviewer", "reviewer", _num), ("reviews", "reviews", _num),
+        ("median_claim_to_submit_seconds", "median claim to submit", _dur), ("approval_rate", "approval", _pct),
+        ("agreement_blind", "agreement (blind)", _pct), ("gold_accuracy", "gold accuracy", _pct),
+        ("override_ratio", "overrides vs peers", _dec), ("override_ratio_upper", "upper 95%", _dec),
+        ("kappa", "kappa", _dec), ("flags", "flags", _num)]))
+    rules = "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in section["flag_rules"].items())
+    out.append(f'<p class="note">Rubber-stamp flags and their rules:</p><ul class="note">{rules}</ul>')
+    return out

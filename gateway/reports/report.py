@@ -31,6 +31,7 @@ from audit.verify import VerifyReport
 from gateway.adapters.tables import decisions, review_tasks
 from gateway.policy.loader import text_digest
 from gateway.reports.calibration_section import calibration_section
+from gateway.reports.reviewers import reviewer_section
 
 __all__ = [
     "ACTIONS",
@@ -391,6 +392,7 @@ def build_report(
         times = _times(conn, start, end)
         policies = _policies(conn, vcube, start, end)
         calibration = calibration_section(conn, start, end)
+        reviewers = reviewer_section(conn, start, end)
     volumes = _volumes(vcube)
     all_times = [t for ts in times.values() for t in ts]
     histogram = _histogram(all_times)
@@ -422,6 +424,7 @@ def build_report(
         "audit_samples": _audit(vcube, audit_done),
         "policies": policies,
         "calibration": calibration,
+        "reviewers": reviewers,
         "chain": _chain(engine, verify, verifier),
     }
     return report

@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from audit.record import NewEvent, canonical_json, canonical_object
-from gateway.policy.model import Policy
+from gateway.policy.model import Policy, Sla
 from gateway.review.model import Decision, Status, Task, TaskKind, TaskState
 from gateway.review.rules import decision_body, final_body
+from gateway.review.sla import deadline
 
 __all__ = ["decision_records", "event", "new_task", "task_guard"]
 
@@ -75,18 +76,24 @@ def decision_records(
             body = {"task_id": task.task_id, "queue": queue, "probability": d.sample_probability}
             events.append(event(d, "audit_sampled", "gateway", body, now))
     else:
-        task = new_task(d, d.queue, TaskKind.REVIEW, new_id())
+        q = policy.queues.get(d.queue)
+        task = new_task(d, d.queue, TaskKind.REVIEW, new_id(), sla=q.sla if q else None)
     return task, tuple(events)
 
 
-def new_task(d: Decision, queue: str, kind: TaskKind, task_id: str) -> Task:
-    """A new open task in ``queue`` for ``d``."""
+def new_task(d: Decision, queue: str, kind: TaskKind, task_id: str, *, sla: Sla | None = None,
+             created_at: datetime | None = None) -> Task:
+    """A new open task in ``queue`` for ``d``, with its SLA's warning and due times stored."""
+    created = created_at or d.created_at
+    times = deadline(created, sla)
     return Task(
         task_id=task_id,
         decision_id=d.decision_id,
         queue=queue,
         kind=kind,
         state=TaskState.OPEN,
-        created_at=d.created_at,
+        created_at=created,
         requested_by=d.requested_by,
+        warn_at=times.warn_at,
+        due_at=times.due_at,
     )

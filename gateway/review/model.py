@@ -156,3 +156,7 @@ class Task:
     claimed_by: str = ""
     claimed_at: datetime | None = None
     lease_expires_at: datetime | None = None
+    warn_at: datetime | None = None
+    """When the task counts as at risk under its queue's SLA (stored, so timers survive restarts)."""
+    due_at: datetime | None = None
+    """When the queue's timeout action fires; None when the queue has no SLA."""

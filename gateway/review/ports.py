@@ -59,6 +59,9 @@ class ReadTx(Protocol):
     def lapsed_leases(self, now: datetime, limit: int) -> list[Task]:
         """Claimed tasks whose lease ended before ``now``."""
         ...
+    def due_tasks(self, now: datetime, limit: int) -> list[Task]:
+        """Tasks not done whose SLA due time is at or before ``now``, earliest due first."""
+        ...
     def queue_depths(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:
         """Per queue: tasks not done, and the creation time of the oldest."""
         ...

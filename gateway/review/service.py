@@ -44,6 +44,7 @@ from gateway.review.model import (
 )
 from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, ReadTx, Store
 from gateway.review.events import decision_records, event, task_guard
+from gateway.review.leases import checked_lease, plan_renew
 from gateway.review.rules import (
     decide_texts,
     evaluate,
@@ -232,9 +233,7 @@ class ReviewService:
     ) -> tuple[Task, Decision] | None:
         """Lease the oldest claimable task of ``queue`` to the principal, or None if empty."""
         self._check_reviewer(principal, queue)
-        lease = lease or self.default_lease
-        if lease <= timedelta(0) or lease > MAX_LEASE:
-            raise InvalidRequest("lease", f"must be positive and at most {MAX_LEASE}")
+        lease = checked_lease(lease or self.default_lease, MAX_LEASE)
         for attempt in range(_CLAIM_TRIES):
             now = self.clock.now()
             found = await self._read(
@@ -282,6 +281,15 @@ class ReviewService:
         change, released = self._plan_release(task, d, principal.name, reason or "released", now)
         await self.store.apply(change)
         return released
+
+    async def renew_lease(self, principal: Principal, task_id: str, lease: timedelta | None = None) -> Task:
+        """Extend the caller's own live lease on a task (a heartbeat); else ``PreconditionFailed``."""
+        lease = checked_lease(lease or self.default_lease, MAX_LEASE)
+        now = self.clock.now()
+        task, d = await self._own_live_task(principal, task_id, now)
+        change, renewed = plan_renew(principal, task, d, now, lease)
+        await self.store.apply(change)
+        return renewed
 
     async def expire_leases(self) -> int:
         """Return every lapsed lease's task to its queue; the count released."""

@@ -40,6 +40,7 @@ class AuditReader(Protocol):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[Any]: ...
+    def reviewer_stats(self, **filters: Any) -> list[Any]: ...
 
 
 def _require_auditor(principal: Principal) -> None:
@@ -77,7 +78,7 @@ def _version(value: int) -> int:
 
 
 class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
-    """QueryEvents, ListEvents, QueryDecisions, ExplainDecision, VerifyChain, OverrideStats."""
+    """QueryEvents, ListEvents, QueryDecisions, ExplainDecision, VerifyChain, OverrideStats, ReviewerStats."""
 
     GROUP_KEYS = ("policy_name", "policy_version", "queue", "rule", "reviewer")
 
@@ -181,4 +182,36 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             for g in groups
         ])
 
+    def ReviewerStats(
+        self, request: audit_pb2.ReviewerStatsRequest, context: ThreadContext
+    ) -> audit_pb2.ReviewerStatsResponse:
+        _require_auditor(current_principal())
+        rows = self.reader.reviewer_stats(
+            by_queue=request.by_queue, decision_type=request.decision_type or None, **_time_range(request)
+        )
+        return audit_pb2.ReviewerStatsResponse(rows=[_reviewer_row(s) for s in rows])
+
+
+def _opt(value: float | None) -> tuple[bool, float]:
+    return (value is not None, 0.0 if value is None else float(value))
+
+
+def _reviewer_row(s: Any) -> audit_pb2.ReviewerStatsRow:
+    """One ``audit.reviewers.ReviewerStats`` as its message (unset rates as has_* false)."""
+    r = s.override_ratio
+    row = audit_pb2.ReviewerStatsRow(
+        reviewer=s.reviewer, queue=s.queue, reviews=s.reviews, blind_reviews=s.blind_reviews,
+        gold_reviews=s.gold_reviews, gold_traps=s.gold_traps, gold_traps_accepted=s.gold_traps_accepted,
+        kappa_pairs=s.kappa_pairs, flags=list(s.flags),
+        override_ratio=audit_pb2.OverrideRatio(
+            observed=r.observed, expected=r.expected, has_ratio=r.ratio is not None, ratio=r.ratio or 0.0,
+            lower=r.lower or 0.0, upper=r.upper or 0.0),
+    )
+    for name, value in (("median_seconds", s.median_seconds), ("approval_rate", s.approval_rate),
+                        ("agreement_ordinary", s.agreement_ordinary), ("agreement_blind", s.agreement_blind),
+                        ("gold_accuracy", s.gold_accuracy), ("kappa", s.kappa)):
+        has, number = _opt(value)
+        setattr(row, f"has_{name}", has)
+        setattr(row, "median_claim_to_submit_seconds" if name == "median_seconds" else name, number)
+    return row
 

@@ -217,6 +217,7 @@ LIMITS: dict[type[Message], dict[str, Check]] = {
         "task_id": _ID, "action": _any, "outcome": _NAMEC, "payload": _struct, "reason": _TEXTC,
     },
     review_pb2.ReleaseRequest: {"task_id": _ID, "reason": _TEXTC},
+    review_pb2.RenewLeaseRequest: {"task_id": _ID, "lease": _duration(MAX_LEASE)},
     audit_pb2.QueryEventsRequest: {
         "decision_id": _ID, "decision_type": _NAMEC, "since": _timestamp, "until": _timestamp,
         "types": _TYPES, "after_seq": _COUNT64, "limit": _COUNT64,
@@ -237,6 +238,9 @@ LIMITS: dict[type[Message], dict[str, Check]] = {
     audit_pb2.OverrideStatsRequest: {
         "group_by": _texts(MAX_NAME, MAX_LIST), "decision_type": _NAMEC,
         "since": _timestamp, "until": _timestamp,
+    },
+    audit_pb2.ReviewerStatsRequest: {
+        "decision_type": _NAMEC, "since": _timestamp, "until": _timestamp, "by_queue": _any,
     },
     policy_pb2.ListPoliciesRequest: {},
     policy_pb2.GetPolicyRequest: {"name": _NAMEC, "version": _VERSION},

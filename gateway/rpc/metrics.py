@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from gateway.rpc.reviewer_metrics import ReviewerCollector
 
 __all__ = ["Metrics"]
 
@@ -73,10 +76,18 @@ class Metrics:
         )
         self.reload_errors = Counter("signoff_policy_reload_errors", "Policy reloads refused", registry=r)
         self.rpc_errors = Counter("signoff_rpc_errors", "RPCs that failed, by status code", ["code"], registry=r)
+        self.sla_breaches = Counter(
+            "signoff_sla_breaches", "Tasks whose SLA due time passed undecided, by queue and the timeout action",
+            ["queue", "action"], registry=r,
+        )
 
     def watch_policies(self, missing: Callable[[], Mapping[str, str]]) -> None:
         """Export the decision types whose policy file is missing, read at scrape time."""
         self.registry.register(_MissingPolicyCollector(missing))
+
+    def watch_reviewers(self, source: Callable[[], Any], refresh_seconds: float = 60.0) -> None:
+        """Export per-reviewer engagement gauges, recomputed from the log at most every ``refresh_seconds``."""
+        self.registry.register(ReviewerCollector(source, refresh_seconds))
 
     def watch_queues(self, depths: QueueDepths) -> None:
         """Export queue depth and oldest age, read from the store at scrape time."""

@@ -161,6 +161,7 @@ async def _start(
         "ClaimNext": reviews.claim_next,
         "Submit": reviews.submit,
         "Release": reviews.release,
+        "RenewLease": reviews.renew_lease,
     }
     _add_service(server, review_d, reviews, guard, on_loop)
     _add_service(server, audit_d, AuditServicer(audit), guard)

@@ -85,7 +85,7 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
 
 
 class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
-    """ListTasks, ClaimNext, Submit, Release: all on the loop."""
+    """ListTasks, ClaimNext, Submit, Release, RenewLease: all on the loop."""
 
     def __init__(self, service: ReviewService, metrics: Metrics) -> None:
         self.service = service
@@ -122,6 +122,12 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         task = await self.service.release(current_principal(), request.task_id, request.reason)
         _bind(decision_id=task.decision_id, task_id=task.task_id)
         return review_pb2.ReleaseResponse(task=convert.task_to_proto(task))
+
+    async def renew_lease(self, request: review_pb2.RenewLeaseRequest, context: Any) -> review_pb2.RenewLeaseResponse:
+        """RenewLease: extend the caller's live lease (a heartbeat)."""
+        lease = convert.duration(request.lease, "lease") if request.HasField("lease") else None
+        task = await self.service.renew_lease(current_principal(), request.task_id, lease)
+        return review_pb2.RenewLeaseResponse(task=convert.task_to_proto(task))
 
 
 def _receipt(r: Receipt | None) -> decision_pb2.Receipt | None:

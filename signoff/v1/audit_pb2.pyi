@@ -208,3 +208,85 @@ class ExplainDecisionResponse(_message.Message):
     TRAIL_JSON_FIELD_NUMBER: _ClassVar[int]
     trail_json: str
     def __init__(self, trail_json: _Optional[str] = ...) -> None: ...
+
+class ReviewerStatsRequest(_message.Message):
+    __slots__ = ("decision_type", "since", "until", "by_queue")
+    DECISION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    BY_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    decision_type: str
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    by_queue: bool
+    def __init__(self, decision_type: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., by_queue: _Optional[bool] = ...) -> None: ...
+
+class OverrideRatio(_message.Message):
+    __slots__ = ("observed", "expected", "has_ratio", "ratio", "lower", "upper")
+    OBSERVED_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    HAS_RATIO_FIELD_NUMBER: _ClassVar[int]
+    RATIO_FIELD_NUMBER: _ClassVar[int]
+    LOWER_FIELD_NUMBER: _ClassVar[int]
+    UPPER_FIELD_NUMBER: _ClassVar[int]
+    observed: int
+    expected: float
+    has_ratio: bool
+    ratio: float
+    lower: float
+    upper: float
+    def __init__(self, observed: _Optional[int] = ..., expected: _Optional[float] = ..., has_ratio: _Optional[bool] = ..., ratio: _Optional[float] = ..., lower: _Optional[float] = ..., upper: _Optional[float] = ...) -> None: ...
+
+class ReviewerStatsRow(_message.Message):
+    __slots__ = ("reviewer", "queue", "reviews", "has_median_seconds", "median_claim_to_submit_seconds", "has_approval_rate", "approval_rate", "has_agreement_ordinary", "agreement_ordinary", "has_agreement_blind", "agreement_blind", "blind_reviews", "gold_reviews", "has_gold_accuracy", "gold_accuracy", "gold_traps", "gold_traps_accepted", "override_ratio", "has_kappa", "kappa", "kappa_pairs", "flags")
+    REVIEWER_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_FIELD_NUMBER: _ClassVar[int]
+    REVIEWS_FIELD_NUMBER: _ClassVar[int]
+    HAS_MEDIAN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_CLAIM_TO_SUBMIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    HAS_APPROVAL_RATE_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_RATE_FIELD_NUMBER: _ClassVar[int]
+    HAS_AGREEMENT_ORDINARY_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_ORDINARY_FIELD_NUMBER: _ClassVar[int]
+    HAS_AGREEMENT_BLIND_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_BLIND_FIELD_NUMBER: _ClassVar[int]
+    BLIND_REVIEWS_FIELD_NUMBER: _ClassVar[int]
+    GOLD_REVIEWS_FIELD_NUMBER: _ClassVar[int]
+    HAS_GOLD_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    GOLD_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    GOLD_TRAPS_FIELD_NUMBER: _ClassVar[int]
+    GOLD_TRAPS_ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDE_RATIO_FIELD_NUMBER: _ClassVar[int]
+    HAS_KAPPA_FIELD_NUMBER: _ClassVar[int]
+    KAPPA_FIELD_NUMBER: _ClassVar[int]
+    KAPPA_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    reviewer: str
+    queue: str
+    reviews: int
+    has_median_seconds: bool
+    median_claim_to_submit_seconds: float
+    has_approval_rate: bool
+    approval_rate: float
+    has_agreement_ordinary: bool
+    agreement_ordinary: float
+    has_agreement_blind: bool
+    agreement_blind: float
+    blind_reviews: int
+    gold_reviews: int
+    has_gold_accuracy: bool
+    gold_accuracy: float
+    gold_traps: int
+    gold_traps_accepted: int
+    override_ratio: OverrideRatio
+    has_kappa: bool
+    kappa: float
+    kappa_pairs: int
+    flags: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, reviewer: _Optional[str] = ..., queue: _Optional[str] = ..., reviews: _Optional[int] = ..., has_median_seconds: _Optional[bool] = ..., median_claim_to_submit_seconds: _Optional[float] = ..., has_approval_rate: _Optional[bool] = ..., approval_rate: _Optional[float] = ..., has_agreement_ordinary: _Optional[bool] = ..., agreement_ordinary: _Optional[float] = ..., has_agreement_blind: _Optional[bool] = ..., agreement_blind: _Optional[float] = ..., blind_reviews: _Optional[int] = ..., gold_reviews: _Optional[int] = ..., has_gold_accuracy: _Optional[bool] = ..., gold_accuracy: _Optional[float] = ..., gold_traps: _Optional[int] = ..., gold_traps_accepted: _Optional[int] = ..., override_ratio: _Optional[_Union[OverrideRatio, _Mapping]] = ..., has_kappa: _Optional[bool] = ..., kappa: _Optional[float] = ..., kappa_pairs: _Optional[int] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReviewerStatsResponse(_message.Message):
+    __slots__ = ("rows",)
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    rows: _containers.RepeatedCompositeFieldContainer[ReviewerStatsRow]
+    def __init__(self, rows: _Optional[_Iterable[_Union[ReviewerStatsRow, _Mapping]]] = ...) -> None: ...

@@ -65,6 +65,11 @@ class AuditServiceStub:
                 request_serializer=signoff_dot_v1_dot_audit__pb2.OverrideStatsRequest.SerializeToString,
                 response_deserializer=signoff_dot_v1_dot_audit__pb2.OverrideStatsResponse.FromString,
                 _registered_method=True)
+        self.ReviewerStats = channel.unary_unary(
+                '/signoff.v1.AuditService/ReviewerStats',
+                request_serializer=signoff_dot_v1_dot_audit__pb2.ReviewerStatsRequest.SerializeToString,
+                response_deserializer=signoff_dot_v1_dot_audit__pb2.ReviewerStatsResponse.FromString,
+                _registered_method=True)
 
 
 class AuditServiceServicer:
@@ -113,6 +118,13 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReviewerStats(self, request, context):
+        """ReviewerStats is the evidence of reviewer engagement, with rubber-stamp flags.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +157,11 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.OverrideStats,
                     request_deserializer=signoff_dot_v1_dot_audit__pb2.OverrideStatsRequest.FromString,
                     response_serializer=signoff_dot_v1_dot_audit__pb2.OverrideStatsResponse.SerializeToString,
+            ),
+            'ReviewerStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReviewerStats,
+                    request_deserializer=signoff_dot_v1_dot_audit__pb2.ReviewerStatsRequest.FromString,
+                    response_serializer=signoff_dot_v1_dot_audit__pb2.ReviewerStatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -310,6 +327,33 @@ class AuditService:
             '/signoff.v1.AuditService/OverrideStats',
             signoff_dot_v1_dot_audit__pb2.OverrideStatsRequest.SerializeToString,
             signoff_dot_v1_dot_audit__pb2.OverrideStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReviewerStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/signoff.v1.AuditService/ReviewerStats',
+            signoff_dot_v1_dot_audit__pb2.ReviewerStatsRequest.SerializeToString,
+            signoff_dot_v1_dot_audit__pb2.ReviewerStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

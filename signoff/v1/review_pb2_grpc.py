@@ -55,6 +55,11 @@ class ReviewServiceStub:
                 request_serializer=signoff_dot_v1_dot_review__pb2.ReleaseRequest.SerializeToString,
                 response_deserializer=signoff_dot_v1_dot_review__pb2.ReleaseResponse.FromString,
                 _registered_method=True)
+        self.RenewLease = channel.unary_unary(
+                '/signoff.v1.ReviewService/RenewLease',
+                request_serializer=signoff_dot_v1_dot_review__pb2.RenewLeaseRequest.SerializeToString,
+                response_deserializer=signoff_dot_v1_dot_review__pb2.RenewLeaseResponse.FromString,
+                _registered_method=True)
 
 
 class ReviewServiceServicer:
@@ -89,6 +94,13 @@ class ReviewServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenewLease(self, request, context):
+        """RenewLease extends a live lease the caller holds, so a long review is not lost.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReviewServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +123,11 @@ def add_ReviewServiceServicer_to_server(servicer, server):
                     servicer.Release,
                     request_deserializer=signoff_dot_v1_dot_review__pb2.ReleaseRequest.FromString,
                     response_serializer=signoff_dot_v1_dot_review__pb2.ReleaseResponse.SerializeToString,
+            ),
+            'RenewLease': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewLease,
+                    request_deserializer=signoff_dot_v1_dot_review__pb2.RenewLeaseRequest.FromString,
+                    response_serializer=signoff_dot_v1_dot_review__pb2.RenewLeaseResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +239,33 @@ class ReviewService:
             '/signoff.v1.ReviewService/Release',
             signoff_dot_v1_dot_review__pb2.ReleaseRequest.SerializeToString,
             signoff_dot_v1_dot_review__pb2.ReleaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewLease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/signoff.v1.ReviewService/RenewLease',
+            signoff_dot_v1_dot_review__pb2.RenewLeaseRequest.SerializeToString,
+            signoff_dot_v1_dot_review__pb2.RenewLeaseResponse.FromString,
             options,
             channel_credentials,
             insecure,

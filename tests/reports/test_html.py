@@ -38,9 +38,9 @@ class TestHtmlContent:
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page) and "@import" not in page and "url(" not in page
 
     def test_has_inline_svg_charts(self, dataset: Dataset, tmp_path: Path) -> None:
-        """Route split, review rate, override rates and the time distribution are SVG charts."""
+        """Route split, review rate, override rates, the time distribution and reviewer approval are SVG charts."""
         page = _html(dataset, tmp_path).read_text()
-        assert page.count("<svg") - page.count('<svg class="reliability"') == 5
+        assert page.count("<svg") - page.count('<svg class="reliability"') == 6 and "Reviewer engagement" in page
         for caption in ("Route split", "Override rate by queue", "Override rate by confidence band", "Distribution of time to decision"):
             assert caption in page
 

@@ -126,6 +126,11 @@ class _Tx:
                   and t.lease_expires_at is not None and t.lease_expires_at < now]
         return sorted(lapsed, key=lambda t: (t.lease_expires_at, t.task_id))[:limit]  # type: ignore[arg-type, return-value]
 
+    def due_tasks(self, now: datetime, limit: int) -> list[Task]:
+        due = [t for t in self.s.tasks.values() if t.state is not TaskState.DONE
+               and t.due_at is not None and t.due_at <= now]
+        return sorted(due, key=lambda t: (t.due_at, t.task_id))[:limit]  # type: ignore[arg-type, return-value]
+
     def queue_depths(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:
         out: dict[str, tuple[int, datetime | None]] = {}
         for t in self.s.tasks.values():

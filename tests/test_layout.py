@@ -22,6 +22,8 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
      ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
      ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.errors", "signoff")),
+    ("gateway.console", {"starlette", "jinja2", "structlog", "uvicorn"},
+     ("gateway.console", "gateway.review", "gateway.policy.model", "gateway.errors")),
     ("gateway.reports", {"sqlalchemy", "pyarrow"},
      ("gateway.reports", "gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("audit", {"sqlalchemy"}, ("audit",)),

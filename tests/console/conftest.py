@@ -59,7 +59,7 @@ def clock(console_app: Any) -> ManualClock:
 
 
 @pytest.fixture
-def base_url(console_app: Any) -> str:
+def console_url(console_app: Any) -> str:
     """The console's URL."""
     return str(console_app.console.url)
 
@@ -86,7 +86,7 @@ def csrf_of(html: str) -> str:
 
 def sign_in(base: str, who: str) -> httpx.Client:
     """An HTTP client signed in with the development token of ``who``."""
-    c = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+    c = httpx.Client(console_url=base, follow_redirects=False, timeout=30)
     page = c.get("/signin")
     r = c.post("/signin", data={"token": TOKENS[who], "csrf": csrf_of(page.text)})
     assert r.status_code == 303, r.text
@@ -94,12 +94,12 @@ def sign_in(base: str, who: str) -> httpx.Client:
 
 
 @pytest.fixture
-def http_as(base_url: str) -> Iterator[Callable[[str], httpx.Client]]:
+def http_as(console_url: str) -> Iterator[Callable[[str], httpx.Client]]:
     """Make signed-in HTTP clients; all are closed at the end."""
     made: list[httpx.Client] = []
 
     def make(who: str) -> httpx.Client:
-        c = sign_in(base_url, who)
+        c = sign_in(console_url, who)
         made.append(c)
         return c
 

@@ -147,3 +147,38 @@ class TestEscapingInTheBrowser:
         assert script in text and attr in text
         assert page.locator("main img").count() == 0 and page.locator("main script").count() == 0
         assert dialogs == []
+
+
+class TestActiveTime:
+    """The case page counts active time: visible and not idle."""
+
+    def test_time_counts_while_active_and_stops_when_hidden_or_idle(  # type: ignore[no-untyped-def]
+        self, page, console_url: str, console_app, grpc_client
+    ) -> None:
+        """The counter grows while the reviewer acts, and stands still in a hidden tab or past the idle cut-off."""
+        import dataclasses
+
+        console = console_app.console.console
+        console.config = dataclasses.replace(console.config, idle_cutoff_seconds=2)
+        held(grpc_client)
+        sign_in(page, console_url, "alice")
+        page.goto(f"{console_url}/queues/junior")
+        page.keyboard.press("n")
+        page.wait_for_url(re.compile(r"/tasks/"))
+        value = lambda: int(page.locator("#active_ms").input_value() or 0)  # noqa: E731
+        for _ in range(3):
+            page.mouse.move(10, 10)
+            page.wait_for_timeout(600)
+            page.mouse.move(20, 20)
+        active = value()
+        assert active > 0
+        page.evaluate("""() => { Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
+                                 document.dispatchEvent(new Event('visibilitychange')); }""")
+        page.wait_for_timeout(1500)
+        hidden = value()
+        assert hidden - active < 1000  # at most the tick in flight, never the hidden 1.5 s
+        page.evaluate("() => { delete document.visibilityState; document.dispatchEvent(new Event('visibilitychange')); }")
+        page.wait_for_timeout(3500)  # no input: past the 2 s idle cut-off the counter stops
+        idle = value()
+        page.wait_for_timeout(1500)
+        assert value() == idle

@@ -111,6 +111,7 @@ def build_console_app(console: Console) -> Any:
         Route("/tasks/{task_id}/release", review_pages.release, methods=["POST"]),
         Route("/audit/decisions", audit_pages.decision_search),
         Route("/audit/decisions/{decision_id}", audit_pages.decision_trail),
+        Route("/audit/reviewers", audit_pages.reviewers),
         Route("/audit/report", audit_pages.report),
         Route("/audit/report.html", audit_pages.report),
         Route("/policies", audit_pages.policies),

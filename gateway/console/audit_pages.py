@@ -19,7 +19,9 @@ from gateway.console.web import console_of, render, signed_in
 from gateway.errors import InvalidRequest, NotFound
 from gateway.review.access import require_auditor
 
-__all__ = ["decision_search", "decision_trail", "parse_time", "policies", "policy_diff", "policy_text", "report"]
+__all__ = [
+    "decision_search", "decision_trail", "parse_time", "policies", "policy_diff", "policy_text", "report", "reviewers",
+]
 
 #: The search form's fields: (query parameter, label).
 FILTERS = (
@@ -120,6 +122,25 @@ async def report(request: Request) -> Response:
     q.setdefault("from", start.isoformat())
     q.setdefault("to", end.isoformat())
     return render(request, "audit_report.html", {"q": q, "report": data, "message": ""}, session=session)
+
+
+async def reviewers(request: Request) -> Response:
+    """GET /audit/reviewers: each reviewer's sign-offs, override rate and median time to decision.
+
+    The review-depth issue adds evidence of engagement (active time, gold-case accuracy) to
+    the ``review_submitted`` events; this page is where its columns go.
+    """
+    session = signed_in(request)
+    require_auditor(session.principal)
+    q = {k: v for k, v in request.query_params.items()}
+    try:
+        since, until = parse_time(q.get("from", ""), "from"), parse_time(q.get("to", ""), "to")
+    except InvalidRequest as exc:
+        return render(request, "audit_reviewers.html", {"q": q, "groups": [], "message": str(exc)},
+                      status=400, session=session)
+    groups = await run_in_threadpool(console_of(request).reader.override_stats, ["reviewer"],
+                                     since=since, until=until)
+    return render(request, "audit_reviewers.html", {"q": q, "groups": groups, "message": ""}, session=session)
 
 
 def _stored(console: Any) -> list[Any]:

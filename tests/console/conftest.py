@@ -86,7 +86,7 @@ def csrf_of(html: str) -> str:
 
 def sign_in(base: str, who: str) -> httpx.Client:
     """An HTTP client signed in with the development token of ``who``."""
-    c = httpx.Client(console_url=base, follow_redirects=False, timeout=30)
+    c = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
     page = c.get("/signin")
     r = c.post("/signin", data={"token": TOKENS[who], "csrf": csrf_of(page.text)})
     assert r.status_code == 303, r.text

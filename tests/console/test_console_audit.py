@@ -119,3 +119,23 @@ class TestPolicies:
         assert c.get("/policies/claims-triage/99").status_code == 404
         r = c.get("/policies/claims-triage/x")
         assert r.status_code == 400 and "version: must be a version number" in r.text
+
+
+class TestReviewerEvidence:
+    """GET /audit/reviewers: sign-offs per reviewer from the audit log."""
+
+    def test_a_reviewers_sign_off_is_counted(self, http_as, grpc_client) -> None:  # type: ignore[no-untyped-def]
+        """alice's override shows as one review, one override, 100% override rate."""
+        from tests.gateway.helpers import claim, submit
+
+        held(grpc_client)
+        task = claim(grpc_client, "junior", "alice").task
+        submit(grpc_client, task.task_id, "alice", "override", outcome="deny", reason="r")
+        page = http_as("carol").get("/audit/reviewers").text
+        assert "<td>alice</td><td>1</td><td>0</td><td>0</td><td>1</td><td>0</td>" in page and "100.0%" in page
+
+    def test_only_auditors_see_it_and_bad_times_are_named(self, http_as) -> None:  # type: ignore[no-untyped-def]
+        """alice gets 403; a malformed from is a 400 naming from."""
+        assert http_as("alice").get("/audit/reviewers").status_code == 403
+        r = http_as("carol").get("/audit/reviewers", params={"from": "soon"})
+        assert r.status_code == 400 and "from:" in r.text

@@ -40,6 +40,7 @@ def _pages(page: Any, base: str, grpc_client: Any) -> list[tuple[str, str]]:
         ("search", f"{base}/audit/decisions?subject=cust-axe&search=1"),
         ("trail", f"{base}/audit/decisions/{d.decision_id}"),
         ("report", f"{base}/audit/report"),
+        ("reviewers", f"{base}/audit/reviewers"),
     ]
 
 

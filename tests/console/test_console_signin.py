@@ -13,7 +13,7 @@ class TestSignIn:
 
     def test_a_known_token_starts_a_strict_httponly_session(self, console_url: str) -> None:
         """A good token answers 303 to the start page with an HttpOnly, SameSite=Strict cookie."""
-        with httpx.Client(console_url=console_url) as c:
+        with httpx.Client(base_url=console_url) as c:
             page = c.get("/signin")
             r = c.post("/signin", data={"token": TOKENS["alice"], "csrf": csrf_of(page.text)})
         assert r.status_code == 303 and r.headers["location"] == "/"
@@ -22,7 +22,7 @@ class TestSignIn:
 
     def test_a_wrong_token_gets_a_message_and_no_trace(self, console_url: str) -> None:
         """An unknown token is a 401 page that says so, without a stack trace or a session."""
-        with httpx.Client(console_url=console_url) as c:
+        with httpx.Client(base_url=console_url) as c:
             page = c.get("/signin")
             r = c.post("/signin", data={"token": "not-a-token", "csrf": csrf_of(page.text)})
         assert r.status_code == 401
@@ -31,14 +31,14 @@ class TestSignIn:
 
     def test_sign_in_without_its_form_token_is_refused(self, console_url: str) -> None:
         """A sign-in post that lacks the form's CSRF token starts no session (login CSRF)."""
-        with httpx.Client(console_url=console_url) as c:
+        with httpx.Client(base_url=console_url) as c:
             r = c.post("/signin", data={"token": TOKENS["alice"]})
         assert r.status_code == 400 and "sign-in form expired" in r.text
         assert "signoff_session" not in r.headers.get("set-cookie", "")
 
     def test_pages_without_a_session_send_the_browser_to_sign_in(self, console_url: str) -> None:
         """A page asked for without a session redirects to /signin."""
-        with httpx.Client(console_url=console_url) as c:
+        with httpx.Client(base_url=console_url) as c:
             r = c.get("/queues/junior")
         assert r.status_code == 303 and r.headers["location"] == "/signin"
 
@@ -79,7 +79,7 @@ class TestSession:
         cookie = c.cookies.get("signoff_session")
         r = c.post("/signout", data={"csrf": csrf_of(c.get("/").text)})
         assert r.status_code == 303 and r.headers["location"] == "/signin"
-        with httpx.Client(console_url=console_url, cookies={"signoff_session": cookie or ""}) as stale:
+        with httpx.Client(base_url=console_url, cookies={"signoff_session": cookie or ""}) as stale:
             assert stale.get("/", follow_redirects=False).headers["location"] == "/signin"
         c.close()
 

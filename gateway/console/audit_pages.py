@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from gateway.console import usecases
 from gateway.console.web import console_of, render, signed_in
 from gateway.errors import InvalidRequest, NotFound
 from gateway.review.access import require_auditor
@@ -144,8 +145,7 @@ async def reviewers(request: Request) -> Response:
 
 
 def _stored(console: Any) -> list[Any]:
-    return sorted(console.service.store.read(lambda tx: tx.policies()),
-                  key=lambda p: (p.ref.name, p.ref.version))
+    return sorted(usecases.stored_policies(console.service), key=lambda p: (p.ref.name, p.ref.version))
 
 
 async def policies(request: Request) -> Response:
@@ -158,7 +158,7 @@ async def policies(request: Request) -> Response:
 
 
 def _one(console: Any, name: str, version: int) -> Any:
-    stored = console.service.store.read(lambda tx: tx.policy(name, version))
+    stored = usecases.stored_policy(console.service, name, version)
     if stored is None:
         raise NotFound(f"no stored policy {name!r} version {version}")
     return stored

@@ -8,7 +8,6 @@ through the service's planned operations; reads run on a worker thread.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -16,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.console import usecases
 from gateway.console.web import Console, checked_form, console_of, redirect, render, signed_in
 from gateway.errors import InvalidRequest, NotFound, PermissionDenied, PreconditionFailed
 from gateway.review.commands import SubmitCommand
@@ -49,7 +49,7 @@ async def queue_page(request: Request) -> Response:
 def _queue_context(console: Console, principal: Principal, queue: str) -> dict[str, Any]:
     from gateway.console.signin import queue_rows
 
-    console.service.list_tasks(principal, queue, 1)  # the use case's check: may this principal review it?
+    usecases.may_review(console.service, principal, queue)
     return {"queue": queue, "row": queue_rows(console, [queue])[0], "empty": False}
 
 
@@ -59,8 +59,7 @@ async def claim(request: Request) -> Response:
     await checked_form(request, session)
     console = console_of(request)
     queue = request.path_params["queue"]
-    service = console.service
-    claimed = await service.perform(service.plan_claim(session.principal, queue, None))
+    claimed = await usecases.claim_next(console.service, session.principal, queue)
     if claimed is None:
         context = await run_in_threadpool(_queue_context, console, session.principal, queue)
         context["empty"] = True
@@ -72,7 +71,7 @@ async def claim(request: Request) -> Response:
 
 
 def _task(console: Console, principal: Principal, task_id: str, require_own: bool) -> Task:
-    task = console.service.store.read(lambda tx: tx.task(task_id))
+    task = usecases.task(console.service, task_id)
     if task is None:
         raise NotFound(f"no task {task_id!r}")
     if require_own and task.claimed_by != principal.name:
@@ -87,10 +86,10 @@ def case_context(console: Console, principal: Principal, task_id: str, require_o
     submit, to show how the case now stands to a reviewer who may see the decision.
     """
     task = _task(console, principal, task_id, require_own)
-    decision = console.service.get_decision(principal, task.decision_id)
+    decision = usecases.get_decision(console.service, principal, task.decision_id)
     policy = console.service.policies.get(decision.decision_type)
     events = list(console.reader.events(decision_id=decision.decision_id))
-    now = datetime.now(UTC)
+    now = console.service.clock.now()
     live = task.state is TaskState.CLAIMED and task.claimed_by == principal.name and task.lease_expires_at is not None and task.lease_expires_at > now
     blind = is_blind(task)
     return {
@@ -152,10 +151,9 @@ async def submit(request: Request) -> Response:
     form = dict(await checked_form(request, session))
     console = console_of(request)
     task_id = request.path_params["task_id"]
-    service = console.service
     try:
         cmd = _command(task_id, form)
-        decision, task = await service.perform(service.plan_submit(session.principal, cmd))
+        decision, task = await usecases.submit(console.service, session.principal, cmd)
     except (InvalidRequest, PreconditionFailed) as exc:
         context = await run_in_threadpool(case_context, console, session.principal, task_id,
                                           isinstance(exc, InvalidRequest))
@@ -180,9 +178,8 @@ async def release(request: Request) -> Response:
     session = signed_in(request)
     form = await checked_form(request, session)
     console = console_of(request)
-    service = console.service
-    task = await service.perform(service.plan_release(session.principal, request.path_params["task_id"],
-                                                      form.get("reason", "") or "released from the console"))
+    task = await usecases.release(console.service, session.principal, request.path_params["task_id"],
+                                  form.get("reason", "") or "released from the console")
     from urllib.parse import quote
 
     return redirect(f"/queues/{quote(task.queue)}?done={quote('Released the task back to the queue.')}")

@@ -6,13 +6,13 @@ since there is no session yet); a wrong token gets a message on the page, never 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 
 import structlog
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.console import usecases
 from gateway.console.sessions import new_token, same_token
 from gateway.console.web import (
     COOKIE,
@@ -101,9 +101,8 @@ async def home(request: Request) -> Response:
 
 def queue_rows(console: object, queues: list[str]) -> list[dict[str, object]]:
     """Depth, age of the oldest task, and SLA state for each queue (blocking read)."""
-    service = console.service  # type: ignore[attr-defined]
-    now = datetime.now(UTC)
-    depths = service.store.read(lambda tx: tx.queue_depths(now))
+    now = console.service.clock.now()  # type: ignore[attr-defined]
+    depths = usecases.queue_depths(console.service, now)  # type: ignore[attr-defined]
     rows = []
     for q in queues:
         depth, oldest = depths.get(q, (0, None))

@@ -114,6 +114,48 @@ def browser_type_launch_args() -> dict[str, Any]:
     return {"executable_path": str(CHROMIUM), "args": ["--no-sandbox"]}
 
 
+# pytest-playwright's Playwright lives for the whole session, and its sync API keeps an event
+# loop marked as running on the main thread: every later ``asyncio.run`` in the suite would
+# fail. These overrides give it the lifetime of this package instead; the rest of the plugin
+# (contexts, pages, artefacts, options) is unchanged.
+
+
+@pytest.fixture(scope="package")
+def playwright() -> Iterator[Any]:
+    """Playwright for this package's browser tests, stopped when the package is done."""
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    yield pw
+    pw.stop()
+
+
+@pytest.fixture(scope="package")
+def browser_type(playwright: Any, browser_name: str) -> Any:
+    """The browser type pytest-playwright was asked for (chromium by default)."""
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture(scope="package")
+def launch_browser(browser_type_launch_args: dict[str, Any], browser_type: Any) -> Callable[..., Any]:
+    """Launch Debian's Chromium with the arguments above."""
+    return lambda **kwargs: browser_type.launch(**{**browser_type_launch_args, **kwargs})
+
+
+@pytest.fixture(scope="package")
+def browser(launch_browser: Callable[..., Any]) -> Iterator[Any]:
+    """One browser for this package's tests."""
+    b = launch_browser()
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="package")
+def browser_context_args() -> dict[str, Any]:
+    """Contexts with no extra options (the console's URL is given to each goto)."""
+    return {}
+
+
 @pytest.fixture(scope="session")
 def artefacts() -> Path:
     """Where the browser tests keep their screenshots (a test artefact, not committed)."""

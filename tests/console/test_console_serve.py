@@ -104,3 +104,35 @@ class TestTrustedProxy:
         assert Settings().http_trusted_proxy_header == ""
         args = build_parser().parse_args(["serve"])
         assert args.http_trusted_proxy_header == "" and args.http_address is None
+
+
+class TestTls:
+    """Under TLS the console speaks HTTPS and its cookie is Secure."""
+
+    def test_the_session_cookie_is_secure_under_tls(self, db_url: str, policy_dir: Path, tmp_path: Path) -> None:
+        """With --tls-cert/--tls-key the console answers over HTTPS and marks the cookie Secure."""
+        from gateway.bootstrap import Settings, build_app, configure_logging
+        from tests.conftest import TOKENS
+        from tests.console.conftest import csrf_of
+
+        key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+            check=True, capture_output=True,
+        )
+        configure_logging("warning")
+        app = build_app(Settings(
+            address="127.0.0.1:0", database_url=db_url, policy_dir=policy_dir,
+            principals_file=ROOT / "config" / "dev-principals.yaml", http_address="127.0.0.1:0",
+            tls_cert=cert, tls_key=key,
+        ))
+        try:
+            assert app.console.url.startswith("https://")
+            with httpx.Client(base_url=app.console.url, verify=str(cert)) as c:
+                page = c.get("/signin")
+                r = c.post("/signin", data={"token": TOKENS["alice"], "csrf": csrf_of(page.text)})
+            cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith("signoff_session="))
+            assert r.status_code == 303 and "Secure" in cookie and "HttpOnly" in cookie
+        finally:
+            app.stop()

@@ -19,6 +19,7 @@ from audit.record import (
     NewEvent,
     PolicyRecord,
     canonical_json,
+    canonical_object,
     hashed_time,
     iso_utc,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "VerifyReport",
     "audit_events",
     "canonical_json",
+    "canonical_object",
     "chain",
     "chain_hash",
     "chain_with_times",

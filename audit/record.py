@@ -20,6 +20,7 @@ __all__ = [
     "NewEvent",
     "PolicyRecord",
     "canonical_json",
+    "canonical_object",
     "hashed_time",
     "iso_utc",
     "to_utc",
@@ -98,6 +99,20 @@ def canonical_json(obj: Any) -> str:
     if c_make_encoder is None:  # pragma: no cover - Pythons without the _json accelerator
         return _ENCODER.encode(obj)
     return "".join(c_make_encoder({}, *_C_ARGS)(obj, 0))
+
+
+def canonical_object(body: Mapping[str, Any], raw: Mapping[str, str]) -> str:
+    """``canonical_json`` of ``body`` with ``raw``'s keys taken as JSON text made already.
+
+    The same text ``canonical_json({**body, **parsed raw})`` gives, without encoding a large
+    value twice: a Decide's input is serialised once and reused in its digest and its event.
+    Each ``raw`` value must itself be canonical JSON.
+    """
+    keys = sorted({*body, *raw})
+    parts = [
+        canonical_json(k) + ":" + (raw[k] if k in raw else canonical_json(body[k])) for k in keys
+    ]
+    return "{" + ",".join(parts) + "}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ loosened; with ``--postgres-url`` also a fresh PostgreSQL schema):
 - ``SqlStore, 1 thread``: the gateway's unit of work, one caller, so every write is its own
   batch and its own commit;
 - ``SqlStore, T threads``: ``--threads`` callers (64) each looping on
-  ``store.write(lambda tx: tx.append(EventDraft(...)))``; the writer thread group-commits
+  ``await store.apply(Change(events=(event,)))``; the writer thread group-commits
   whatever queued meanwhile (up to ``batch_max`` 256 ops).
 
 Each event writes its table row (``seq`` is the rowid) and four index entries (decision id,
@@ -32,12 +32,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import platform
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -53,10 +53,10 @@ import grpc
 import sqlalchemy
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from audit import AuditLog, NewEvent
+from audit import AuditLog, NewEvent, canonical_json
 from gateway.adapters import SqlStore
 from gateway.adapters.db import WRITE, make_engine, upgrade
-from gateway.review.model import EventDraft
+from gateway.review.change import Change
 
 T0 = datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC)
 LOG = AuditLog()
@@ -102,10 +102,10 @@ def new_events(n: int, start: int = 0) -> list[NewEvent]:
     ]
 
 
-def drafts(n: int) -> list[EventDraft]:
-    """``n`` event drafts for the SqlStore modes (no decision id: the type is in the body)."""
+def drafts(n: int) -> list[NewEvent]:
+    """``n`` events for the SqlStore modes, their bodies canonical already (as use cases make them)."""
     return [
-        EventDraft(
+        NewEvent(
             type="routed",
             time=T0 + timedelta(milliseconds=i),
             actor="gateway",
@@ -113,6 +113,8 @@ def drafts(n: int) -> list[EventDraft]:
             policy_version=1,
             policy_digest="sha256:" + "1" * 64,
             body=_body(i),
+            decision_type="claims.payout",
+            body_json=canonical_json(_body(i)),
         )
         for i in range(n)
     ]
@@ -166,33 +168,26 @@ def run_append(engine: Engine, batch: int, seconds: float) -> tuple[int, float]:
 
 
 def run_store(engine: Engine, threads: int, seconds: float) -> tuple[int, float, int]:
-    """``threads`` callers looping on ``SqlStore.write``, one event per write, for ``seconds``."""
+    """``threads`` concurrent callers on one event loop, each awaiting ``SqlStore.apply`` of
+    one event at a time, for ``seconds``."""
     pool = drafts(4096)
     counts = [0] * threads
-    stop = threading.Event()
-    go = threading.Barrier(threads + 1)
     store = SqlStore(engine)
 
-    def caller(k: int) -> None:
+    async def caller(k: int, deadline: float) -> None:
         n = 0
-        go.wait()
-        while not stop.is_set():
-            draft = pool[(k * 64 + n) % len(pool)]
-            store.write(lambda tx, d=draft: tx.append(d))
+        while time.perf_counter() < deadline:
+            await store.apply(Change(events=(pool[(k * 64 + n) % len(pool)],)))
             n += 1
         counts[k] = n
 
-    workers = [threading.Thread(target=caller, args=(k,), daemon=True) for k in range(threads)]
-    for w in workers:
-        w.start()
-    try:
-        go.wait()
+    async def main() -> float:
         start = time.perf_counter()
-        time.sleep(seconds)
-        stop.set()
-        for w in workers:
-            w.join()
-        elapsed = time.perf_counter() - start
+        await asyncio.gather(*(caller(k, start + seconds) for k in range(threads)))
+        return time.perf_counter() - start
+
+    try:
+        elapsed = asyncio.run(main())
         return sum(counts), elapsed, store.committed_batches
     finally:
         store.close()

@@ -50,38 +50,28 @@ from bench._load import cpu_seconds as _cpu  # noqa: E402
 from bench.decide_load import Server, drive_process, process_result  # noqa: E402
 
 
-class _NullTx:
-    """A write transaction that stores nothing (``--mode no-store``)."""
-
-    def decision_by_request(self, request_id: str) -> None:
-        return None
-
-    def insert_decision(self, decision: Any) -> None: ...
-    def insert_task(self, task: Any) -> None: ...
-    def append(self, event: Any) -> None: ...
-
-
 def _no_store(store: Any) -> None:
-    """Answer ``write_async`` on the loop, once per loop turn, without a database."""
-    pending: list[tuple[asyncio.Future[Any], Any]] = []
+    """Answer ``apply`` on the loop, once per loop turn, without a database."""
+    from gateway.review.change import Applied
+
+    pending: list[asyncio.Future[Any]] = []
 
     def flush() -> None:
         batch = pending[:]
         pending.clear()
-        tx = _NullTx()
-        for fut, op in batch:
+        for fut in batch:
             if not fut.done():
-                fut.set_result(op(tx))
+                fut.set_result(Applied())
 
-    def write_async(op: Any) -> asyncio.Future[Any]:
+    def apply(change: Any) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         if not pending:
             loop.call_soon(flush)
-        pending.append((fut, op))
+        pending.append(fut)
         return fut
 
-    store.write_async = write_async
+    store.apply = apply
 
 
 class _WriterClock:
@@ -91,10 +81,10 @@ class _WriterClock:
         self.reset()
         original = store._transaction
 
-        def timed(batch: list[Any], *, fast: bool) -> Any:
+        def timed(batch: list[Any], *, exact: bool) -> Any:
             c, w = time.thread_time(), time.perf_counter()
             try:
-                return original(batch, fast=fast)
+                return original(batch, exact=exact)
             finally:
                 self.cpu += time.thread_time() - c
                 self.wall += time.perf_counter() - w

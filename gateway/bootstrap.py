@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import threading
@@ -37,6 +38,7 @@ class Settings:
     tls_key: Path | None = None
     reload_seconds: float = 2.0
     sweep_seconds: float = 5.0
+    watch_poll: float = 1.0
     max_workers: int = 64
     http_address: str | None = None
     """Serve the web console here (HOST:PORT); off when None."""
@@ -83,11 +85,11 @@ class App:
             return
         self._closed = True
         self._stop.set()
-        if self.console is not None:
+        if self.console is not None:  # no new sign-offs from the browser while draining
             self.console.stop()  # type: ignore[attr-defined]
-        self.rpc.stop()
-        for close in self._closers:
+        for close in self._closers:  # the replica listener and metrics first: the loop still runs
             close()
+        self.rpc.stop()
         for t in self._threads:
             t.join(timeout=5)
         self.store.close()  # type: ignore[attr-defined]
@@ -197,14 +199,14 @@ def build_app(settings: Settings) -> App:
     store = SqlStore(engine, on_commit=notifier.notify)
     clock = SystemClock()
     try:
-        registry = PolicyRegistry(settings.policy_dir, lambda ps: record_policies(store, clock, ps))
+        registry = PolicyRegistry(settings.policy_dir, lambda ps: asyncio.run(record_policies(store, clock, ps)))
         registry.load()
     except BaseException:
         store.close()
         engine.dispose()
         raise
     metrics = Metrics()
-    service = ReviewService(store, registry, clock, UuidIds(), notifier)
+    service = ReviewService(store, registry, clock, UuidIds(), notifier, watch_poll=settings.watch_poll)
     metrics.watch_queues(lambda: (clock.now(), store.read(lambda tx: tx.queue_depths(clock.now()))))
     reader = SqlAuditReader(engine, load_trail)
     rpc = build_server(
@@ -218,6 +220,11 @@ def build_app(settings: Settings) -> App:
 
     registry.on_reload = reloaded
     app = App(rpc=rpc, service=service, registry=registry, metrics=metrics, store=store, engine=engine)
+    if engine.dialect.name == "postgresql":  # other replicas' sign-offs wake our watchers at once
+        from gateway.adapters.pg_listen import libpq_url, listen
+
+        task = asyncio.run_coroutine_threadsafe(listen(libpq_url(engine.url), notifier.notify), rpc.loop)
+        app._closers.insert(0, task.cancel)
     if settings.metrics_port is not None:
         from prometheus_client import start_http_server
 
@@ -231,5 +238,5 @@ def build_app(settings: Settings) -> App:
             app.stop()
             raise
     app._threads.append(_every(app._stop, settings.reload_seconds, registry.refresh, "policy_reload"))
-    app._threads.append(_every(app._stop, settings.sweep_seconds, service.expire_leases, "lease_sweep"))
+    app._threads.append(_every(app._stop, settings.sweep_seconds, lambda: asyncio.run(service.expire_leases()), "lease_sweep"))
     return app

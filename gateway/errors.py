@@ -8,6 +8,7 @@
     ├── NotFound                no such decision, task or policy version
     ├── Conflict                the same request id came with a different body
     ├── PreconditionFailed      the state forbids it (second submit, lapsed lease)
+    │   └── Stale               a guarded update found its row changed since it was read
     ├── StoreUnavailable        the store or the audit log could not be written or read
     └── PolicyError             a policy file is invalid (carries every issue)
 
@@ -24,6 +25,7 @@ __all__ = [
     "PolicyError",
     "PreconditionFailed",
     "SignoffError",
+    "Stale",
     "StoreUnavailable",
     "Unauthenticated",
     "UnknownDecisionType",
@@ -69,6 +71,11 @@ class Conflict(SignoffError):
 
 class PreconditionFailed(SignoffError):
     """The object's state forbids the operation (already submitted, lease lapsed)."""
+
+
+class Stale(PreconditionFailed):
+    """A Change's guarded update found its row no longer as the use case read it (another
+    reviewer claimed the task, a second tab submitted first): that Change alone fails."""
 
 
 class StoreUnavailable(SignoffError):

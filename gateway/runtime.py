@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-__all__ = ["LocalNotifier", "SystemClock", "UuidIds"]
+__all__ = ["Listener", "LocalNotifier", "SystemClock", "UuidIds"]
 
 
 class SystemClock:
@@ -45,34 +46,80 @@ class UuidIds:
         return str(uuid.UUID(bytes=raw, version=4))
 
 
+class Listener:
+    """One waiter's interest in one decision, registered before it reads (so a change that
+    commits between its read and its wait is not missed: the wait returns at once)."""
+
+    __slots__ = ("_event", "_loop", "_owner", "decision_id")
+
+    def __init__(self, owner: LocalNotifier, decision_id: str) -> None:
+        self._owner = owner
+        self.decision_id = decision_id
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait until the decision changed since the last wait, or ``timeout``; True if it did."""
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        self._event.clear()
+        return True
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._owner._forget(self)
+
+
 class LocalNotifier:
-    """Wakes threads waiting on a decision; only watched ids are tracked, so memory stays flat."""
+    """Wakes listeners (asyncio, no thread each) when a decision changes in this process.
+
+    ``notify`` may be called from any thread (the store's writer calls it after each commit,
+    a replica listener after a notification): each event loop with listeners of the changed
+    decisions gets one ``call_soon_threadsafe``. Only watched ids are tracked, so memory stays
+    flat.
+    """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._watched: dict[str, list[int]] = {}  # decision id -> [waiters, generation]
+        self._lock = threading.Lock()
+        self._watched: dict[str, set[Listener]] = {}
+
+    def listen(self, decision_id: str) -> Listener:
+        """Register interest in ``decision_id`` (call on the event loop that will wait)."""
+        listener = Listener(self, decision_id)
+        with self._lock:
+            self._watched.setdefault(decision_id, set()).add(listener)
+        return listener
+
+    def _forget(self, listener: Listener) -> None:
+        with self._lock:
+            mine = self._watched.get(listener.decision_id)
+            if mine is not None:
+                mine.discard(listener)
+                if not mine:
+                    del self._watched[listener.decision_id]
 
     def notify(self, decision_ids: Iterable[str]) -> None:
         """Signal that these decisions changed."""
-        with self._cond:
-            hit = False
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Event]] = {}
+        with self._lock:
             for decision_id in decision_ids:
-                entry = self._watched.get(decision_id)
-                if entry is not None:
-                    entry[1] += 1
-                    hit = True
-            if hit:
-                self._cond.notify_all()
-
-    def wait(self, decision_id: str, timeout: float) -> bool:
-        """Block until the decision changes or ``timeout`` seconds pass; True if it changed."""
-        with self._cond:
-            entry = self._watched.setdefault(decision_id, [0, 0])
-            entry[0] += 1
-            start = entry[1]
+                for listener in self._watched.get(decision_id, ()):
+                    by_loop.setdefault(listener._loop, []).append(listener._event)
+        for loop, events in by_loop.items():
             try:
-                return self._cond.wait_for(lambda: entry[1] != start, timeout)
-            finally:
-                entry[0] -= 1
-                if entry[0] == 0:
-                    del self._watched[decision_id]
+                loop.call_soon_threadsafe(_set_all, events)
+            except RuntimeError:  # that loop is closed: its waiters are gone
+                continue
+
+    @property
+    def watched(self) -> int:
+        """How many decisions have a listener now."""
+        with self._lock:
+            return len(self._watched)
+
+
+def _set_all(events: list[asyncio.Event]) -> None:
+    for e in events:
+        e.set()

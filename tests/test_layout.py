@@ -17,7 +17,9 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("gateway.policy.loader", {"yaml", "jsonschema"}, ("gateway.policy", "gateway.errors")),
     ("gateway.policy.input_check", {"jsonschema", "fastjsonschema"}, ()),
     ("gateway.policy", set(), ("gateway.policy", "gateway.errors")),
-    ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors")),
+    # The domain may use the audit library's pure record module (events, canonical JSON,
+    # hashed time): one definition of each audit form, stdlib only.
+    ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
     ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg"},
      ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
@@ -26,6 +28,8 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
      ("gateway.console", "gateway.review", "gateway.policy.model", "gateway.errors")),
     ("gateway.reports", {"sqlalchemy", "pyarrow"},
      ("gateway.reports", "gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
+    ("audit.record", set(), ()),
+    ("audit.chain", set(), ("audit.record",)),
     ("audit", {"sqlalchemy"}, ("audit",)),
 ]
 

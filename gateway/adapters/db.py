@@ -149,26 +149,47 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     head = head_revision()
     try:
         with engine.connect() as conn:
-            conn.execution_options(**WRITE)
-            with conn.begin():
-                if conn.dialect.name == "postgresql":  # replicas starting together take turns
-                    conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
-                current = MigrationContext.configure(conn).get_current_revision()
-                if revision == "head" and current == head:
-                    return
-                try:
-                    command.upgrade(_config(conn), revision)
-                except ProgrammingError as exc:
-                    if _sqlstate(exc) != "42501":  # insufficient_privilege
-                        raise
-                    raise StoreUnavailable(
-                        f"database {describe_url(engine.url)} is at revision {current or 'none'}, "
-                        f"this gateway needs {head}, and this user may not migrate it "
-                        f"({_first_line(exc)}); run `signoff migrate --db OWNER_URL` as the "
-                        "schema owner"
-                    ) from None
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:  # table rebuilds need it off, outside the transaction (SQLite's procedure)
+                _sqlite_pragma(conn, "PRAGMA foreign_keys=OFF")
+            try:
+                _migrate(conn, engine, head, revision)
+            finally:
+                if sqlite:
+                    _sqlite_pragma(conn, "PRAGMA foreign_keys=ON")
     except DBAPIError as exc:
         raise unavailable(engine.url, exc) from exc
+
+
+def _sqlite_pragma(conn: Connection, sql: str) -> None:
+    """Run a PRAGMA on the driver connection itself, outside any SQLAlchemy transaction."""
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql)
+    finally:
+        cur.close()
+
+
+def _migrate(conn: Connection, engine: Engine, head: str | None, revision: str) -> None:
+    """``upgrade`` inside one write transaction on ``conn``."""
+    conn.execution_options(**WRITE)
+    with conn.begin():
+        if conn.dialect.name == "postgresql":  # replicas starting together take turns
+            conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+        current = MigrationContext.configure(conn).get_current_revision()
+        if revision == "head" and current == head:
+            return
+        try:
+            command.upgrade(_config(conn), revision)
+        except ProgrammingError as exc:
+            if _sqlstate(exc) != "42501":  # insufficient_privilege
+                raise
+            raise StoreUnavailable(
+                f"database {describe_url(engine.url)} is at revision {current or 'none'}, "
+                f"this gateway needs {head}, and this user may not migrate it "
+                f"({_first_line(exc)}); run `signoff migrate --db OWNER_URL` as the "
+                "schema owner"
+            ) from None
 
 
 def _sqlstate(exc: DBAPIError) -> str:

@@ -11,14 +11,12 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from audit import NewEvent, PolicyRecord, canonical_json, iso_utc
-from audit.record import to_utc
+from audit import PolicyRecord, canonical_json, iso_utc
 from gateway.policy.model import PolicyRef
 from gateway.review.model import (
     Action,
     Correction,
     Decision,
-    EventDraft,
     Proposal,
     Status,
     Task,
@@ -30,7 +28,6 @@ from gateway.review.ports import StoredPolicy
 __all__ = [
     "decision_from_row",
     "decision_values",
-    "new_event",
     "stored_policy",
     "task_from_row",
     "task_values",
@@ -75,7 +72,7 @@ def decision_values(d: Decision) -> dict[str, Any]:
         "request_digest": d.request_digest,
         "decision_type": d.decision_type,
         "subject_ref": d.subject_ref,
-        "input_json": canonical_json(d.input),
+        "input_json": d.input_json or canonical_json(d.input),
         "proposal_outcome": p.outcome,
         "proposal_confidence": float(p.confidence),
         "proposal_scores_json": canonical_json(p.scores),
@@ -114,6 +111,7 @@ def decision_from_row(r: Row[Any]) -> Decision:
         decision_type=r.decision_type,
         subject_ref=r.subject_ref,
         input=json.loads(r.input_json),
+        input_json=r.input_json,
         proposal=Proposal(
             outcome=r.proposal_outcome,
             confidence=r.proposal_confidence,
@@ -184,28 +182,4 @@ def stored_policy(p: PolicyRecord) -> StoredPolicy:
         decision_type=p.decision_type,
         text=p.text,
         loaded_at=p.loaded_at,
-    )
-
-
-def new_event(draft: EventDraft, decision_type: str, *, check: bool = True) -> NewEvent:
-    """The audit library's event for a use case's draft.
-
-    Checks now what chaining needs later (an aware time and, unless ``check`` is off or the
-    draft brings its body's canonical JSON, a JSON-able body), so a bad draft fails its own op
-    instead of the whole batch's commit. A draft's ``body_json`` is passed on as made.
-    """
-    body_json = draft.body_json
-    if check and not body_json:
-        canonical_json(draft.body)
-    return NewEvent(
-        type=draft.type,
-        time=to_utc(draft.time),
-        actor=draft.actor,
-        decision_id=draft.decision_id,
-        policy_name=draft.policy_name,
-        policy_version=draft.policy_version,
-        policy_digest=draft.policy_digest,
-        body=draft.body,
-        decision_type=decision_type,
-        body_json=body_json,
     )

@@ -64,7 +64,7 @@ decisions = Table(
     Column("sample_probability", Float, nullable=False),
     Column("correction_json", Text, nullable=True),
     PrimaryKeyConstraint("decision_id"),
-    UniqueConstraint("request_id"),
+    UniqueConstraint("requested_by", "request_id"),  # idempotency keys are per caller (0005)
     Index(None, "decision_type", "created_at"),
     Index(None, "subject_ref"),
     Index(None, "status"),

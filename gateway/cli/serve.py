@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--http-trusted-proxy", action="append", default=None, metavar="ADDRESS",
                    help="client address the proxy header is believed from (repeatable; default 127.0.0.1 and ::1)")
     p.add_argument("--reload-seconds", type=float, default=2.0, help="how often to look for policy changes")
+    p.add_argument("--watch-poll", type=float, default=1.0,
+                   help="seconds a watcher or waiting Decide re-reads its decision when no notification "
+                        "woke it (on PostgreSQL, replicas notify each other at once; default 1)")
     p.add_argument("--log-level", default=_env("SIGNOFF_LOG_LEVEL", "info"), help="debug, info, warning or error")
     p.add_argument("--log-format", choices=("json", "console"), default="json", help="log line format")
     p.set_defaults(handler=run)
@@ -57,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
     """Build the app from flags, serve, and shut down cleanly on a signal."""
     from gateway.bootstrap import Settings, build_app, configure_logging
 
+    if not args.watch_poll > 0:
+        print(f"signoff serve: --watch-poll must be a positive number of seconds, got {args.watch_poll}",
+              file=sys.stderr)
+        return 2
     configure_logging(args.log_level, json=args.log_format == "json")
     url = args.database_url
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
@@ -71,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
         reload_seconds=args.reload_seconds,
+        watch_poll=args.watch_poll,
         http_address=args.http_address or None,
         http_idle_minutes=args.http_idle_minutes,
         http_trusted_proxy_header=args.http_trusted_proxy_header,

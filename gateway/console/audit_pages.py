@@ -144,21 +144,21 @@ async def reviewers(request: Request) -> Response:
     return render(request, "audit_reviewers.html", {"q": q, "groups": groups, "message": ""}, session=session)
 
 
-def _stored(console: Any) -> list[Any]:
-    return sorted(usecases.stored_policies(console.service), key=lambda p: (p.ref.name, p.ref.version))
+async def _stored(console: Any) -> list[Any]:
+    return sorted(await usecases.stored_policies(console.service), key=lambda p: (p.ref.name, p.ref.version))
 
 
 async def policies(request: Request) -> Response:
     """GET /policies: every stored policy version."""
     session = signed_in(request)
     console = console_of(request)
-    stored = await run_in_threadpool(_stored, console)
+    stored = await _stored(console)
     active = {p.ref for p in console.service.policies.all()}
     return render(request, "policies.html", {"stored": stored, "active": active}, session=session)
 
 
-def _one(console: Any, name: str, version: int) -> Any:
-    stored = usecases.stored_policy(console.service, name, version)
+async def _one(console: Any, name: str, version: int) -> Any:
+    stored = await usecases.stored_policy(console.service, name, version)
     if stored is None:
         raise NotFound(f"no stored policy {name!r} version {version}")
     return stored
@@ -176,8 +176,8 @@ async def policy_text(request: Request) -> Response:
     console = console_of(request)
     name = request.path_params["name"]
     version = _version(request.path_params["version"], "version")
-    stored = await run_in_threadpool(_one, console, name, version)
-    versions = [p.ref.version for p in await run_in_threadpool(_stored, console) if p.ref.name == name]
+    stored = await _one(console, name, version)
+    versions = [p.ref.version for p in await _stored(console) if p.ref.name == name]
     return render(request, "policy.html", {"p": stored, "versions": versions}, session=session)
 
 
@@ -188,8 +188,8 @@ async def policy_diff(request: Request) -> Response:
     name = request.path_params["name"]
     a = _version(request.query_params.get("a", ""), "a")
     b = _version(request.query_params.get("b", ""), "b")
-    old = await run_in_threadpool(_one, console, name, a)
-    new = await run_in_threadpool(_one, console, name, b)
+    old = await _one(console, name, a)
+    new = await _one(console, name, b)
     lines = []
     for line in difflib.unified_diff(old.text.splitlines(), new.text.splitlines(),
                                      f"{name} v{a}", f"{name} v{b}", lineterm=""):

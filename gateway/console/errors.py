@@ -19,6 +19,7 @@ HTTP_STATUS_FOR: dict[type[errors.SignoffError], int] = {
     errors.PermissionDenied: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.Stale: 409,
     errors.PreconditionFailed: 409,
     errors.StoreUnavailable: 503,
     errors.PolicyError: 409,

@@ -41,16 +41,16 @@ async def queue_page(request: Request) -> Response:
     session = signed_in(request)
     console = console_of(request)
     queue = request.path_params["queue"]
-    context = await run_in_threadpool(_queue_context, console, session.principal, queue)
+    context = await _queue_context(console, session.principal, queue)
     context["notice"] = request.query_params.get("done", "")
     return render(request, "queue.html", context, session=session)
 
 
-def _queue_context(console: Console, principal: Principal, queue: str) -> dict[str, Any]:
+async def _queue_context(console: Console, principal: Principal, queue: str) -> dict[str, Any]:
     from gateway.console.signin import queue_rows
 
-    usecases.may_review(console.service, principal, queue)
-    return {"queue": queue, "row": queue_rows(console, [queue])[0], "empty": False}
+    await usecases.may_review(console.service, principal, queue)
+    return {"queue": queue, "row": (await queue_rows(console, [queue]))[0], "empty": False}
 
 
 async def claim(request: Request) -> Response:
@@ -61,7 +61,7 @@ async def claim(request: Request) -> Response:
     queue = request.path_params["queue"]
     claimed = await usecases.claim_next(console.service, session.principal, queue)
     if claimed is None:
-        context = await run_in_threadpool(_queue_context, console, session.principal, queue)
+        context = await _queue_context(console, session.principal, queue)
         context["empty"] = True
         context["notice"] = ""
         return render(request, "queue.html", context, session=session)
@@ -70,8 +70,8 @@ async def claim(request: Request) -> Response:
     return redirect(f"/tasks/{task.task_id}")
 
 
-def _task(console: Console, principal: Principal, task_id: str, require_own: bool) -> Task:
-    task = usecases.task(console.service, task_id)
+async def _task(console: Console, principal: Principal, task_id: str, require_own: bool) -> Task:
+    task = await usecases.task(console.service, task_id)
     if task is None:
         raise NotFound(f"no task {task_id!r}")
     if require_own and task.claimed_by != principal.name:
@@ -79,16 +79,16 @@ def _task(console: Console, principal: Principal, task_id: str, require_own: boo
     return task
 
 
-def case_context(console: Console, principal: Principal, task_id: str, require_own: bool = True) -> dict[str, Any]:
-    """Everything the case view shows for a task (blocking reads).
+async def case_context(console: Console, principal: Principal, task_id: str, require_own: bool = True) -> dict[str, Any]:
+    """Everything the case view shows for a task.
 
     ``require_own``: only for the task's holder (the normal view); False after a refused
     submit, to show how the case now stands to a reviewer who may see the decision.
     """
-    task = _task(console, principal, task_id, require_own)
-    decision = usecases.get_decision(console.service, principal, task.decision_id)
+    task = await _task(console, principal, task_id, require_own)
+    decision = await usecases.get_decision(console.service, principal, task.decision_id)
     policy = console.service.policies.get(decision.decision_type)
-    events = list(console.reader.events(decision_id=decision.decision_id))
+    events = await run_in_threadpool(lambda: list(console.reader.events(decision_id=decision.decision_id)))
     now = console.service.clock.now()
     live = task.state is TaskState.CLAIMED and task.claimed_by == principal.name and task.lease_expires_at is not None and task.lease_expires_at > now
     blind = is_blind(task)
@@ -110,7 +110,7 @@ async def task_page(request: Request) -> Response:
     """GET /tasks/{task_id}: the case view, or how the case now stands."""
     session = signed_in(request)
     console = console_of(request)
-    context = await run_in_threadpool(case_context, console, session.principal, request.path_params["task_id"])
+    context = await case_context(console, session.principal, request.path_params["task_id"])
     return render(request, "task.html", context, session=session)
 
 
@@ -155,8 +155,7 @@ async def submit(request: Request) -> Response:
         cmd = _command(task_id, form)
         decision, task = await usecases.submit(console.service, session.principal, cmd)
     except (InvalidRequest, PreconditionFailed) as exc:
-        context = await run_in_threadpool(case_context, console, session.principal, task_id,
-                                          isinstance(exc, InvalidRequest))
+        context = await case_context(console, session.principal, task_id, isinstance(exc, InvalidRequest))
         context["message"] = str(exc)
         if isinstance(exc, InvalidRequest):
             context["form"] = {k: form.get(k, "") for k in ("action", "outcome", "reason", "payload")}

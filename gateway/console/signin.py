@@ -8,7 +8,6 @@ from __future__ import annotations
 
 
 import structlog
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -95,14 +94,14 @@ async def home(request: Request) -> Response:
         return redirect("/signin?expired=1" if exc.expired else "/signin")
     console = console_of(request)
     queues = nav(session.principal, console)["queues"]
-    rows = await run_in_threadpool(queue_rows, console, queues) if queues else []
+    rows = await queue_rows(console, queues) if queues else []
     return render(request, "home.html", {"rows": rows}, session=session)
 
 
-def queue_rows(console: object, queues: list[str]) -> list[dict[str, object]]:
-    """Depth, age of the oldest task, and SLA state for each queue (blocking read)."""
+async def queue_rows(console: object, queues: list[str]) -> list[dict[str, object]]:
+    """Depth, age of the oldest task, and SLA state for each queue."""
     now = console.service.clock.now()  # type: ignore[attr-defined]
-    depths = usecases.queue_depths(console.service, now)  # type: ignore[attr-defined]
+    depths = await usecases.queue_depths(console.service, now)  # type: ignore[attr-defined]
     rows = []
     for q in queues:
         depth, oldest = depths.get(q, (0, None))

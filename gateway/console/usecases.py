@@ -1,13 +1,13 @@
 """The console's one seam to the application layer: every use case and store read it calls.
 
-The pages call only these functions, so the move of the write path to plain-data Changes
-(``await service.claim_next(...)``, ``await service.submit(...)``, ``await service.release(...)``)
-changes this file alone. Writes are awaited on the console's event loop; reads block, and the
-pages run them on a worker thread.
+The pages call only these functions, all coroutines on the console's event loop: the service's
+async use cases (which plan a Change and await its group commit), and the few snapshot reads
+the pages need beyond them, each run on a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,44 +30,44 @@ __all__ = [
 async def claim_next(service: Any, principal: Principal, queue: str,
                      lease: timedelta | None = None) -> tuple[Task, Decision] | None:
     """Lease the oldest claimable task of ``queue`` (the use case checks the role)."""
-    return await service.perform(service.plan_claim(principal, queue, lease))  # type: ignore[no-any-return]
+    return await service.claim_next(principal, queue, lease)  # type: ignore[no-any-return]
 
 
 async def submit(service: Any, principal: Principal, cmd: SubmitCommand) -> tuple[Decision, Task]:
     """Sign off a task the principal holds under a live lease."""
-    return await service.perform(service.plan_submit(principal, cmd))  # type: ignore[no-any-return]
+    return await service.submit(principal, cmd)  # type: ignore[no-any-return]
 
 
 async def release(service: Any, principal: Principal, task_id: str, reason: str) -> Task:
     """Hand a held task back to its queue."""
-    return await service.perform(service.plan_release(principal, task_id, reason))  # type: ignore[no-any-return]
+    return await service.release(principal, task_id, reason)  # type: ignore[no-any-return]
 
 
-def may_review(service: Any, principal: Principal, queue: str) -> None:
+async def may_review(service: Any, principal: Principal, queue: str) -> None:
     """Raise unless the principal may review from ``queue`` (the use case's own check)."""
-    service.list_tasks(principal, queue, 1)
+    await service.list_tasks(principal, queue, 1)
 
 
-def get_decision(service: Any, principal: Principal, decision_id: str) -> Decision:
+async def get_decision(service: Any, principal: Principal, decision_id: str) -> Decision:
     """The decision, if the principal may see it."""
-    return service.get_decision(principal, decision_id)  # type: ignore[no-any-return]
+    return await service.get_decision(principal, decision_id)  # type: ignore[no-any-return]
 
 
-def task(service: Any, task_id: str) -> Task | None:
+async def task(service: Any, task_id: str) -> Task | None:
     """One task by id, whoever holds it (the page checks who may open it)."""
-    return service.store.read(lambda tx: tx.task(task_id))  # type: ignore[no-any-return]
+    return await asyncio.to_thread(service.store.read, lambda tx: tx.task(task_id))  # type: ignore[no-any-return]
 
 
-def queue_depths(service: Any, now: datetime) -> dict[str, tuple[int, datetime | None]]:
+async def queue_depths(service: Any, now: datetime) -> dict[str, tuple[int, datetime | None]]:
     """Per queue: tasks not done, and the creation time of the oldest."""
-    return service.store.read(lambda tx: tx.queue_depths(now))  # type: ignore[no-any-return]
+    return await asyncio.to_thread(service.store.read, lambda tx: tx.queue_depths(now))  # type: ignore[no-any-return]
 
 
-def stored_policies(service: Any) -> list[Any]:
+async def stored_policies(service: Any) -> list[Any]:
     """Every stored policy version."""
-    return service.store.read(lambda tx: tx.policies())  # type: ignore[no-any-return]
+    return await asyncio.to_thread(service.store.read, lambda tx: tx.policies())  # type: ignore[no-any-return]
 
 
-def stored_policy(service: Any, name: str, version: int) -> Any:
+async def stored_policy(service: Any, name: str, version: int) -> Any:
     """One stored policy version, or None."""
-    return service.store.read(lambda tx: tx.policy(name, version))
+    return await asyncio.to_thread(service.store.read, lambda tx: tx.policy(name, version))

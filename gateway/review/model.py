@@ -1,4 +1,6 @@
-"""The review domain's value types: decisions, review tasks, principals and audit event drafts.
+"""The review domain's value types: decisions, review tasks and principals.
+
+Audit events are the audit library's own ``audit.NewEvent``: one definition of each form.
 
 Pure: stdlib only. Records are frozen; use cases make changed copies with ``dataclasses.replace``.
 """
@@ -15,7 +17,6 @@ __all__ = [
     "Action",
     "Correction",
     "Decision",
-    "EventDraft",
     "Principal",
     "Proposal",
     "Status",
@@ -70,10 +71,16 @@ class Principal:
 
     name: str
     roles: frozenset[str]
+    decision_types: frozenset[str] | None = None
+    """The decision types this principal may ask for as a caller; None: any."""
 
     def has(self, role: str) -> bool:
         """True when the principal holds ``role``."""
         return role in self.roles
+
+    def may_request(self, decision_type: str) -> bool:
+        """True when the principal's allow-list (if any) names ``decision_type``."""
+        return self.decision_types is None or decision_type in self.decision_types
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +138,8 @@ class Decision:
     sampled: bool = False
     sample_probability: float = 0.0
     correction: Correction | None = None
+    input_json: str = field(default="", compare=False, repr=False)
+    """``canonical_json(input)`` when made already (once per Decide); empty: make it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,20 +156,3 @@ class Task:
     claimed_by: str = ""
     claimed_at: datetime | None = None
     lease_expires_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EventDraft:
-    """An audit event before the log gives it a sequence number and chains it."""
-
-    type: str
-    time: datetime
-    actor: str
-    decision_id: str = ""
-    policy_name: str = ""
-    policy_version: int = 0
-    policy_digest: str = ""
-    body: Mapping[str, Any] = field(default_factory=dict)
-    body_json: str = ""
-    """The body's canonical JSON (sorted keys, no spaces, UTF-8 as is, no NaN) when the use case
-    made it already, on its request thread; empty: the store serialises ``body`` itself."""

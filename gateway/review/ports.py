@@ -1,8 +1,8 @@
 """Ports the review use cases depend on; adapters implement them, tests use in-memory fakes.
 
-Every write goes through ``Store.write``: the operation runs inside one transaction of the
-group-commit writer, and ``write`` returns only when that transaction is durable, so nothing
-is acknowledged that is not in the audit log.
+Every write is a ``Change`` (plain data) that ``Store.apply`` applies inside one transaction
+of the group-commit writer; it settles only when that transaction is durable, so nothing is
+acknowledged that is not in the audit log. No domain code runs inside the writer.
 """
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from gateway.policy.model import Policy, PolicyRef
-from gateway.review.model import Decision, EventDraft, Task
+from gateway.review.change import Applied, Change
+from gateway.review.model import Decision, Task
 
 __all__ = [
     "Clock",
     "IdGenerator",
+    "Listener",
     "Notifier",
     "PolicySource",
     "ReadTx",
     "Store",
     "StoredPolicy",
-    "WriteTx",
 ]
 
 T = TypeVar("T")
@@ -43,11 +44,20 @@ class ReadTx(Protocol):
     """Reads inside one consistent snapshot."""
 
     def decision(self, decision_id: str) -> Decision | None: ...
-    def decision_by_request(self, request_id: str) -> Decision | None: ...
+    def decision_by_request(self, requested_by: str, request_id: str) -> Decision | None:
+        """The decision ``requested_by`` asked for under ``request_id`` (keys are per caller)."""
+        ...
     def task(self, task_id: str) -> Task | None: ...
     def tasks_for_decision(self, decision_id: str) -> list[Task]: ...
     def open_tasks(self, queue: str, now: datetime, limit: int) -> list[Task]:
         """Tasks in ``queue`` not done and not under a live lease, oldest first."""
+        ...
+    def claimable(self, queue: str, now: datetime, claimer: str, limit: int) -> list[Task]:
+        """Tasks ``claimer`` may claim in ``queue``, oldest first: open, or claimed under a
+        lease that ended before ``now``; never one whose decision ``claimer`` requested."""
+        ...
+    def lapsed_leases(self, now: datetime, limit: int) -> list[Task]:
+        """Claimed tasks whose lease ended before ``now``."""
         ...
     def queue_depths(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:
         """Per queue: tasks not done, and the creation time of the oldest."""
@@ -56,55 +66,20 @@ class ReadTx(Protocol):
     def policies(self) -> list[StoredPolicy]: ...
 
 
-class WriteTx(ReadTx, Protocol):
-    """Writes inside the one transaction of a group-commit batch."""
-
-    def insert_decision(self, decision: Decision) -> None: ...
-    def update_decision(self, decision: Decision) -> None: ...
-    def insert_task(self, task: Task) -> None: ...
-    def update_task(self, task: Task) -> None: ...
-    def claim_next(
-        self, queue: str, now: datetime, lease_until: datetime, claimer: str
-    ) -> Task | None:
-        """Lease the oldest claimable task in ``queue`` to ``claimer`` and return it.
-
-        Claimable: open, or claimed with a lease that ended before ``now``; never a task
-        whose decision ``claimer`` requested (separation of duties). Uses
-        ``FOR UPDATE SKIP LOCKED`` where the database has it.
-        """
-        ...
-    def lapsed_leases(self, now: datetime, limit: int) -> list[Task]:
-        """Claimed tasks whose lease ended before ``now``."""
-        ...
-    def store_policy(self, policy: StoredPolicy) -> bool:
-        """Store a policy version's text once; True if it was new.
-
-        Raises ``gateway.errors.Conflict`` when the same name and version is stored with a
-        different digest.
-        """
-        ...
-    def append(self, event: EventDraft) -> None:
-        """Queue an audit event; it is chained and inserted when the batch commits."""
-        ...
-
-
 class Store(Protocol):
-    """The unit of work: durable writes in group-committed batches, and reads."""
+    """The unit of work: Changes applied in group-committed batches, and snapshot reads."""
 
-    def write(self, op: Callable[[WriteTx], T]) -> T:
-        """Run ``op`` in a write transaction and return its result once the batch is durable.
+    def apply(self, change: Change) -> Awaitable[Applied]:
+        """Apply ``change`` all or nothing in the next batch; settle once the batch is durable.
 
-        If ``op`` raises, its writes and events are discarded and the error re-raised; the
-        rest of the batch commits. If the commit fails, raises ``StoreUnavailable``.
+        A guard that no longer holds fails only this Change (``PreconditionFailed``), a key
+        already taken ``Conflict``; the rest of the batch commits. If the commit fails, every
+        Change of the batch fails with ``StoreUnavailable``. Call it on an event loop.
         """
-        ...
-
-    def write_async(self, op: Callable[[WriteTx], T]) -> Awaitable[T]:
-        """``write`` for an event loop: an awaitable of the result, settled once durable."""
         ...
 
     def read(self, op: Callable[[ReadTx], T]) -> T:
-        """Run ``op`` against a read snapshot."""
+        """Run ``op`` against a read snapshot (blocking: use cases run it off the loop)."""
         ...
 
 
@@ -127,10 +102,24 @@ class IdGenerator(Protocol):
     def new(self) -> str: ...
 
 
-class Notifier(Protocol):
-    """Wakes watchers of a decision when it changes in this process."""
+class Listener(Protocol):
+    """One waiter's interest in one decision."""
 
-    def notify(self, decision_ids: Iterable[str]) -> None: ...
-    def wait(self, decision_id: str, timeout: float) -> bool: ...
+    async def wait(self, timeout: float) -> bool:
+        """Wait on the event loop until the decision changed since the last wait, or
+        ``timeout`` passes; True if it changed."""
+        ...
+    def close(self) -> None: ...
+
+
+class Notifier(Protocol):
+    """Wakes watchers of a decision when it changes (here, or on another replica)."""
+
+    def notify(self, decision_ids: Iterable[str]) -> None:
+        """Signal that these decisions changed; callable from any thread."""
+        ...
+    def listen(self, decision_id: str) -> Listener:
+        """Register interest before reading, so no change is missed between read and wait."""
+        ...
 
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from audit.record import canonical_json, canonical_object
 from gateway.errors import InvalidRequest
 from gateway.policy.model import AUTO, EvalRequest, Policy, Route
 from gateway.review.commands import DecideCommand, SubmitCommand
 from gateway.review.model import Action, Decision, Principal, Proposal, Status
 
 __all__ = [
-    "body_json",
+    "decide_texts",
     "decision_body",
     "evaluate",
     "final_body",
@@ -32,27 +32,6 @@ __all__ = [
 MAX_ID_LENGTH = 200
 
 
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-"""Built once (``json.dumps`` with options builds an encoder per call)."""
-
-
-def _canonical(obj: Any) -> str:
-    return _ENCODER.encode(obj)
-
-
-def body_json(body: Mapping[str, Any]) -> str:
-    """An event body's canonical JSON, made on the request thread; "" if not plain JSON.
-
-    For plain JSON values (dicts, lists, tuples, strings, numbers, booleans, None) this is the
-    audit log's canonical form exactly (the same C encoder with the same options). Anything
-    else (a datetime, a set, NaN) gives "", and the store serialises and checks the body itself.
-    """
-    try:
-        return _ENCODER.encode(body)
-    except (TypeError, ValueError):
-        return ""
-
-
 def proposal_body(p: Proposal) -> dict[str, Any]:
     """The proposal as a plain JSON-able mapping."""
     return {
@@ -65,15 +44,32 @@ def proposal_body(p: Proposal) -> dict[str, Any]:
     }
 
 
+def decide_texts(cmd: DecideCommand) -> tuple[str, str]:
+    """The input's canonical JSON, made once per Decide, and the request digest over it.
+
+    The digest is sha256 of what the caller sent (``canonical_json`` of decision type, subject,
+    input and proposal), so a reused request id with another body is caught. A number JSON
+    cannot hold (NaN, infinity) is the caller's mistake, named here before anything is stored.
+    """
+    try:
+        input_json = canonical_json(cmd.input)
+    except (TypeError, ValueError):
+        raise InvalidRequest("input", "must be JSON: numbers finite, keys strings") from None
+    try:
+        body = {
+            "decision_type": cmd.decision_type,
+            "subject_ref": cmd.subject_ref,
+            "proposal": proposal_body(cmd.proposal),
+        }
+        text = canonical_object(body, {"input": input_json})
+    except (TypeError, ValueError):
+        raise InvalidRequest("proposal", "must be JSON: numbers finite") from None
+    return input_json, hashlib.sha256(text.encode()).hexdigest()
+
+
 def request_digest(cmd: DecideCommand) -> str:
-    """sha256 of what the caller sent, so a reused request id with another body is caught."""
-    body = {
-        "decision_type": cmd.decision_type,
-        "subject_ref": cmd.subject_ref,
-        "input": cmd.input,
-        "proposal": proposal_body(cmd.proposal),
-    }
-    return hashlib.sha256(_canonical(body).encode()).hexdigest()
+    """The request digest alone (see ``decide_texts``)."""
+    return decide_texts(cmd)[1]
 
 
 def sample_draw(decision_id: str) -> float:
@@ -184,7 +180,7 @@ def final_body(d: Decision, *, by: str) -> dict[str, Any]:
 
 def new_decision(
     principal: Principal, cmd: DecideCommand, policy: Policy, route: Route, digest: str,
-    decision_id: str, now: datetime,
+    decision_id: str, now: datetime, input_json: str = "",
 ) -> Decision:
     """The decision a routed request becomes, sampled for audit by its id's hash if automatic."""
     auto = route.auto
@@ -197,6 +193,7 @@ def new_decision(
         decision_type=cmd.decision_type,
         subject_ref=cmd.subject_ref,
         input=dict(cmd.input),
+        input_json=input_json,
         proposal=cmd.proposal,
         requested_by=principal.name,
         status=Status.AUTO_DECIDED if auto else Status.PENDING_REVIEW,

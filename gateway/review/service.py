@@ -1,60 +1,70 @@
-"""The use cases: decide, watch, claim, submit, release; each a short story over the ports.
+"""The use cases: decide, watch, claim, submit, release; each reads, checks, and plans a Change.
 
-Every state change and its audit events are written in one ``Store.write`` operation, so
-the decision tables and the hash-chained log can never disagree, and nothing is answered
-before it is durable.
+A use case never runs inside the store: it reads a snapshot (off the event loop), checks what
+it read, and returns a ``Change`` (plain data: records, guarded updates, canonical audit
+events) that ``Store.apply`` makes durable in a group-committed batch. State changes and their
+audit events share one Change, so the decision tables and the hash-chained log never disagree,
+and nothing is answered before it is durable. A guard that no longer holds (another reviewer
+claimed the task meanwhile) fails only that Change, with ``Stale``.
+
+One async API: every use case is a coroutine on the caller's event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from audit.record import NewEvent
 from gateway.errors import (
     Conflict,
     InvalidRequest,
     NotFound,
     PermissionDenied,
     PreconditionFailed,
+    Stale,
     UnknownDecisionType,
 )
-from gateway.policy.model import Policy, Route
+from gateway.policy.model import Policy
+from gateway.review.change import Change, Update
 from gateway.review.commands import DecideCommand, SubmitCommand
 from gateway.review.model import (
     Action,
     Correction,
     Decision,
-    EventDraft,
     Principal,
     Status,
     Task,
     TaskKind,
     TaskState,
 )
-from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, Store, WriteTx
+from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, ReadTx, Store
+from gateway.review.events import decision_records, event, task_guard
 from gateway.review.rules import (
-    body_json,
-    decision_body,
+    decide_texts,
     evaluate,
     final_body,
     new_decision,
     payload_of,
-    request_digest,
-    sample_draw,
     signed_outcome,
     validate_decide,
 )
 
-__all__ = ["CALLER", "AUDITOR", "DEFAULT_LEASE", "ReviewService"]
+__all__ = ["AUDITOR", "CALLER", "DEFAULT_LEASE", "ReviewService"]
 T = TypeVar("T")
 CALLER = "caller"
 AUDITOR = "auditor"
 DEFAULT_LEASE = timedelta(minutes=5)
 MAX_LEASE = timedelta(hours=8)
 _NEEDS_REASON = (Action.EDIT, Action.OVERRIDE, Action.REJECT)
+_CLAIM_TRIES = 8
+"""A claim reads the oldest claimable tasks, then guards its update; when other reviewers
+took them meanwhile it reads again, trying the next candidates, this many times."""
+_HELD = frozenset({Status.PENDING_REVIEW, Status.IN_REVIEW})
 
 
 class ReviewService:
@@ -69,6 +79,7 @@ class ReviewService:
         notifier: Notifier,
         *,
         default_lease: timedelta = DEFAULT_LEASE,
+        watch_poll: float = 1.0,
     ) -> None:
         self.store = store
         self.policies = policies
@@ -76,169 +87,110 @@ class ReviewService:
         self.ids = ids
         self.notifier = notifier
         self.default_lease = default_lease
+        self.watch_poll = watch_poll
+        """Seconds a watcher waits at most between reads when no notification wakes it."""
+
+    async def _read(self, op: Callable[[ReadTx], T]) -> T:
+        """A snapshot read, off the event loop (in a copy of the call's context)."""
+        return await asyncio.to_thread(self.store.read, op)
 
     # -- decide -------------------------------------------------------------------------
 
-    def decide(self, principal: Principal, cmd: DecideCommand) -> Decision:
-        """Route a request by its policy; hold it for review or decide it at once."""
-        op, digest = self._prepare_decide(principal, cmd)
-        decision = self._check_same_request(cmd, digest, self.store.write(op))
+    async def decide(self, principal: Principal, cmd: DecideCommand) -> Decision:
+        """Route a request by its policy; hold it for review or decide it at once.
+
+        A retry under the same request id (per caller) returns the stored decision; the same
+        id with another body is ``Conflict``. With ``cmd.wait``, wait for a sign-off.
+        """
+        change, decision = self.plan_decide(principal, cmd)
+        applied = await self.store.apply(change)
+        if applied.prior is not None:
+            if applied.prior.request_digest != decision.request_digest:
+                raise Conflict(f"request_id {cmd.request_id!r} was used with a different request")
+            decision = applied.prior
         if cmd.wait and not decision.status.final:
-            decision = self._wait_final(decision, cmd.wait.total_seconds())
+            decision = await self._wait_final(decision, cmd.wait.total_seconds())
         return decision
 
-    async def decide_async(
-        self,
-        principal: Principal,
-        cmd: DecideCommand,
-        blocking: Callable[..., Awaitable[Decision]],
-    ) -> Decision:
-        """``decide`` on an event loop: the durable write is awaited; waiting for a sign-off
-        (``cmd.wait``) blocks, so it runs through ``blocking(fn, *args)`` (a thread pool)."""
-        op, digest = self._prepare_decide(principal, cmd)
-        decision = self._check_same_request(cmd, digest, await self.store.write_async(op))
-        if cmd.wait and not decision.status.final:
-            decision = await blocking(self._wait_final, decision, cmd.wait.total_seconds())
-        return decision
-
-    def _prepare_decide(
-        self, principal: Principal, cmd: DecideCommand
-    ) -> tuple[Callable[[WriteTx], Decision], str]:
-        """Check, route and build the records of a Decide: the write op and the request digest."""
+    def plan_decide(self, principal: Principal, cmd: DecideCommand) -> tuple[Change, Decision]:
+        """Check and route a Decide: its Change and the decision it records (no I/O)."""
         if not principal.has(CALLER):
             raise PermissionDenied(f"{principal.name} lacks the role {CALLER!r}")
         if not cmd.decision_type:
             raise InvalidRequest("decision_type", "must not be empty")
+        if not principal.may_request(cmd.decision_type):
+            raise PermissionDenied(f"{principal.name} may not ask for {cmd.decision_type!r} decisions")
         policy = self.policies.get(cmd.decision_type)
         if policy is None:
             raise UnknownDecisionType(cmd.decision_type)
         validate_decide(cmd, policy)
-        digest = request_digest(cmd)
-        # No read before the write: the op looks the request id up in its own transaction (a
-        # retry gets the stored decision back), so a retry racing its original is still caught.
+        input_json, digest = decide_texts(cmd)
         route = evaluate(policy, cmd)
-        draft = new_decision(principal, cmd, policy, route, digest, self.ids.new(), self.clock.now())
-        # The task, the events and their JSON are made here; the writer only inserts and chains.
-        task, events = self._decision_records(draft, policy)
-        return (lambda tx: self._record_decision(tx, draft, task, events)), digest
-
-    @staticmethod
-    def _check_same_request(cmd: DecideCommand, digest: str, decision: Decision) -> Decision:
-        if decision.request_digest != digest:
-            raise Conflict(f"request_id {cmd.request_id!r} was used with a different request")
-        return decision
-
-    def _decision_records(self, d: Decision, policy: Policy) -> tuple[Task | None, list[EventDraft]]:
-        """The task (if any) and the audit events that record a new decision ``d``."""
-        ev = self._event_factory(d, with_json=True)
-        events = [ev("decision_received", d.requested_by, decision_body(d))]
-        routed = {
-            "route": d.route,
-            "rule": d.rule,
-            "reasons": list(d.reasons),
-            "failed_closed": d.rule == "fail_closed",
-            "significant": d.significant,
-        }
-        events.append(ev("routed", "gateway", routed))
-        task: Task | None = None
-        if d.status is Status.AUTO_DECIDED:
-            events.append(ev("decision_finalized", "gateway", final_body(d, by="auto")))
-            if d.sampled:
-                queue = policy.sampling.queue or "audit"
-                task = self._new_task(d, queue, TaskKind.AUDIT)
-                body = {"task_id": task.task_id, "queue": queue, "probability": d.sample_probability}
-                events.append(ev("audit_sampled", "gateway", body))
-        else:
-            task = self._new_task(d, d.queue, TaskKind.REVIEW)
-        return task, events
-
-    def _record_decision(
-        self, tx: WriteTx, d: Decision, task: Task | None, events: list[EventDraft]
-    ) -> Decision:
-        prior = tx.decision_by_request(d.request_id)
-        if prior is not None:  # a concurrent retry won the race
-            return prior
-        tx.insert_decision(d)
-        for event in events:
-            tx.append(event)
-        if task is not None:
-            tx.insert_task(task)
-        return d
-
-    def _new_task(self, d: Decision, queue: str, kind: TaskKind) -> Task:
-        return Task(
-            task_id=self.ids.new(),
-            decision_id=d.decision_id,
-            queue=queue,
-            kind=kind,
-            state=TaskState.OPEN,
-            created_at=d.created_at,
-            requested_by=d.requested_by,
-        )
-
-    def _event_factory(
-        self, d: Decision, *, with_json: bool = False
-    ) -> Callable[[str, str, dict], EventDraft]:
-        now = self.clock.now()
-
-        def make(type_: str, actor: str, body: dict) -> EventDraft:
-            full = {"decision_type": d.decision_type, **body}
-            return EventDraft(
-                type=type_,
-                time=now,
-                actor=actor,
-                decision_id=d.decision_id,
-                policy_name=d.policy_name,
-                policy_version=d.policy_version,
-                policy_digest=d.policy_digest,
-                body=full,
-                body_json=body_json(full) if with_json else "",
-            )
-
-        return make
+        now = self.clock.now()  # once: the decision's time is its events' time
+        d = new_decision(principal, cmd, policy, route, digest, self.ids.new(), now, input_json)
+        task, events = decision_records(d, policy, input_json, self.ids.new)
+        inserts: tuple[Any, ...] = (d,) if task is None else (d, task)
+        change = Change(inserts=inserts, events=events, request_key=(d.requested_by, d.request_id))
+        return change, d
 
     # -- read and watch -------------------------------------------------------------------
 
-    def get_decision(self, principal: Principal, decision_id: str) -> Decision:
-        """The decision's current state, for its requester, an auditor or its reviewers."""
+    async def get_decision(self, principal: Principal, decision_id: str) -> Decision:
+        """The decision's current state, for those allowed to see it (``_check_may_see``)."""
         if not decision_id:
             raise InvalidRequest("decision_id", "must not be empty")
-        decision = self.store.read(lambda tx: tx.decision(decision_id))
+        decision, tasks = await self._read(
+            lambda tx: (tx.decision(decision_id), tx.tasks_for_decision(decision_id))
+        )
         if decision is None:
             raise NotFound(f"no decision {decision_id!r}")
-        self._check_may_see(principal, decision)
+        self._check_may_see(principal, decision, tasks)
         return decision
 
-    def watch(
-        self, principal: Principal, decision_id: str, *, active: Callable[[], bool] = lambda: True,
-        poll_seconds: float = 1.0,
-    ) -> Iterator[Decision]:
-        """Yield the decision's state now and at each change; stop once it is final."""
-        current = self.get_decision(principal, decision_id)
-        yield current
-        while not current.status.final and active():
-            self.notifier.wait(decision_id, poll_seconds)
-            latest = self.store.read(lambda tx: tx.decision(decision_id))
-            if latest is not None and latest != current:
-                current = latest
-                yield current
+    async def watch(self, principal: Principal, decision_id: str) -> AsyncIterator[Decision]:
+        """Yield the decision's state now and at each change; stop once it is final.
 
-    def _wait_final(self, decision: Decision, seconds: float) -> Decision:
+        Waits on the event loop (no thread per watcher); the notifier wakes it after each
+        commit here, or a replica's notification; ``watch_poll`` bounds a missed one.
+        """
+        listener = self.notifier.listen(decision_id)
+        try:
+            current = await self.get_decision(principal, decision_id)
+            yield current
+            while not current.status.final:
+                await listener.wait(self.watch_poll)
+                latest = await self._read(lambda tx: tx.decision(decision_id))
+                if latest is not None and latest != current:
+                    current = latest
+                    yield current
+        finally:
+            listener.close()
+
+    async def _wait_final(self, decision: Decision, seconds: float) -> Decision:
         deadline = time.monotonic() + seconds
         current = decision
-        while not current.status.final:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            self.notifier.wait(decision.decision_id, min(left, 1.0))
-            current = self.store.read(lambda tx: tx.decision(decision.decision_id)) or current
+        listener = self.notifier.listen(decision.decision_id)
+        try:
+            while not current.status.final:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                await listener.wait(min(left, self.watch_poll))
+                current = await self._read(lambda tx: tx.decision(decision.decision_id)) or current
+        finally:
+            listener.close()
         return current
 
-    def _check_may_see(self, principal: Principal, d: Decision) -> None:
+    def _check_may_see(self, principal: Principal, d: Decision, tasks: list[Task]) -> None:
+        """Who may read a decision: its requester; an auditor; a reviewer who may work a
+        queue one of its tasks is (or was) in, or who reviewed it. Nobody else, so a junior
+        reviewer cannot read senior-queue cases."""
         if principal.name == d.requested_by or principal.has(AUDITOR):
             return
-        policy = self.policies.get(d.decision_type)
-        if policy is not None and any(principal.roles & set(q.roles) for q in policy.queues.values()):
+        if principal.name and principal.name in {d.reviewer, *(t.claimed_by for t in tasks)}:
+            return
+        queues = {t.queue for t in tasks} | ({d.queue} if d.queue else set())
+        if any(principal.roles & self.queue_roles(q) for q in queues):
             return
         raise PermissionDenied(f"{principal.name} may not see decision {d.decision_id}")
 
@@ -262,99 +214,116 @@ class ReviewService:
         if not principal.roles & roles:
             raise PermissionDenied(f"{principal.name} may not review from queue {queue!r}")
 
-    def list_tasks(self, principal: Principal, queue: str, limit: int = 100) -> list[Task]:
-        """The queue's tasks not yet done, oldest first."""
+    async def list_tasks(self, principal: Principal, queue: str, limit: int = 100) -> list[Task]:
+        """The queue's tasks not yet done and not under a live lease, oldest first."""
         self._check_reviewer(principal, queue)
         if limit < 0 or limit > 1000:
             raise InvalidRequest("page_size", "must be between 0 and 1000")
         now = self.clock.now()
-        return self.store.read(lambda tx: tx.open_tasks(queue, now, limit or 100))
+        return await self._read(lambda tx: tx.open_tasks(queue, now, limit or 100))
 
-    async def perform(self, op: Callable[[WriteTx], T]) -> T:
-        """Run a planned write (``plan_claim``, ``plan_submit``, ``plan_release``) on an event
-        loop: the same op ``claim_next``, ``submit`` and ``release`` give ``Store.write``."""
-        return await self.store.write_async(op)
-
-    def claim_next(
+    async def claim_next(
         self, principal: Principal, queue: str, lease: timedelta | None = None
     ) -> tuple[Task, Decision] | None:
         """Lease the oldest claimable task of ``queue`` to the principal, or None if empty."""
-        return self.store.write(self.plan_claim(principal, queue, lease))
-
-    def plan_claim(
-        self, principal: Principal, queue: str, lease: timedelta | None = None
-    ) -> Callable[[WriteTx], tuple[Task, Decision] | None]:
-        """Check a claim and return its write op (see ``claim_next``)."""
         self._check_reviewer(principal, queue)
         lease = lease or self.default_lease
         if lease <= timedelta(0) or lease > MAX_LEASE:
             raise InvalidRequest("lease", f"must be positive and at most {MAX_LEASE}")
-
-        def op(tx: WriteTx) -> tuple[Task, Decision] | None:
+        for attempt in range(_CLAIM_TRIES):
             now = self.clock.now()
-            self._release_lapsed(tx, now)
-            task = tx.claim_next(queue, now, now + lease, principal.name)
-            if task is None:
+            found = await self._read(
+                lambda tx: _candidates(tx, queue, now, principal.name, _CLAIM_TRIES)
+            )
+            if not found:
                 return None
-            d = tx.decision(task.decision_id)
-            assert d is not None
-            if task.kind is TaskKind.REVIEW:
-                d = dataclasses.replace(d, status=Status.IN_REVIEW)
-                tx.update_decision(d)
-            body = {
-                "task_id": task.task_id,
-                "queue": task.queue,
-                "kind": task.kind.value,
-                "lease_expires_at": task.lease_expires_at.isoformat() if task.lease_expires_at else "",
-            }
-            tx.append(self._event_factory(d)("review_claimed", principal.name, body))
-            return task, d
+            task, d = found[attempt % len(found)]
+            change, claimed, d = self.plan_claim(principal, task, d, now, lease)
+            try:
+                await self.store.apply(change)
+            except Stale:
+                continue  # another reviewer took it between the read and the write
+            return claimed, d
+        raise Stale(f"every claimable task of {queue!r} was taken meanwhile; claim again")
 
-        return op
+    def plan_claim(
+        self, principal: Principal, task: Task, d: Decision, now: datetime, lease: timedelta
+    ) -> tuple[Change, Task, Decision]:
+        """The Change leasing ``task`` (read as claimable) to the principal."""
+        events: list[NewEvent] = []
+        if task.state is TaskState.CLAIMED:  # a lapsed lease: record its release first
+            events.append(self._released_event(d, task, "gateway", "lease_expired", now))
+        claimed = dataclasses.replace(
+            task, state=TaskState.CLAIMED, claimed_by=principal.name, claimed_at=now,
+            lease_expires_at=now + lease,
+        )
+        updates = [Update(claimed, task_guard(task), f"task {task.task_id} was claimed meanwhile")]
+        if task.kind is TaskKind.REVIEW:
+            d = dataclasses.replace(d, status=Status.IN_REVIEW)
+            updates.append(Update(d, {"status": _HELD}, f"decision {d.decision_id} is no longer held"))
+        body = {
+            "task_id": task.task_id,
+            "queue": task.queue,
+            "kind": task.kind.value,
+            "lease_expires_at": claimed.lease_expires_at.isoformat() if claimed.lease_expires_at else "",
+        }
+        events.append(event(d, "review_claimed", principal.name, body, now))
+        return Change(updates=tuple(updates), events=tuple(events)), claimed, d
 
-    def release(self, principal: Principal, task_id: str, reason: str = "") -> Task:
+    async def release(self, principal: Principal, task_id: str, reason: str = "") -> Task:
         """Hand a claimed task back to its queue."""
-        return self.store.write(self.plan_release(principal, task_id, reason))
+        now = self.clock.now()
+        task, d = await self._own_live_task(principal, task_id, now)
+        change, released = self._plan_release(task, d, principal.name, reason or "released", now)
+        await self.store.apply(change)
+        return released
 
-    def plan_release(self, principal: Principal, task_id: str, reason: str = "") -> Callable[[WriteTx], Task]:
-        """The write op of ``release``."""
-
-        def op(tx: WriteTx) -> Task:
-            now = self.clock.now()
-            task = self._own_live_task(tx, principal, task_id, now)
-            return self._release(tx, task, principal.name, reason or "released")
-
-        return op
-
-    def expire_leases(self) -> int:
+    async def expire_leases(self) -> int:
         """Return every lapsed lease's task to its queue; the count released."""
-        return self.store.write(lambda tx: self._release_lapsed(tx, self.clock.now()))
+        now = self.clock.now()
+        lapsed = await self._read(lambda tx: [
+            (t, tx.decision(t.decision_id)) for t in tx.lapsed_leases(now, 100)
+        ])
+        released = 0
+        for task, d in lapsed:
+            if d is None:
+                continue
+            change, _ = self._plan_release(task, d, "gateway", "lease_expired", now)
+            try:
+                await self.store.apply(change)
+            except Stale:
+                continue  # claimed again or submitted meanwhile: nothing to release
+            released += 1
+        return released
 
-    def _release_lapsed(self, tx: WriteTx, now: datetime) -> int:
-        lapsed = tx.lapsed_leases(now, 100)
-        for task in lapsed:
-            self._release(tx, task, "gateway", "lease_expired")
-        return len(lapsed)
-
-    def _release(self, tx: WriteTx, task: Task, actor: str, reason: str) -> Task:
+    def _plan_release(
+        self, task: Task, d: Decision, actor: str, reason: str, now: datetime
+    ) -> tuple[Change, Task]:
         released = dataclasses.replace(
             task, state=TaskState.OPEN, claimed_by="", claimed_at=None, lease_expires_at=None
         )
-        tx.update_task(released)
-        d = tx.decision(task.decision_id)
-        assert d is not None
+        updates = [Update(released, task_guard(task), f"task {task.task_id} changed meanwhile")]
         if task.kind is TaskKind.REVIEW and d.status is Status.IN_REVIEW:
             d = dataclasses.replace(d, status=Status.PENDING_REVIEW)
-            tx.update_decision(d)
-        body = {"task_id": task.task_id, "queue": task.queue, "reason": reason, "claimed_by": task.claimed_by}
-        tx.append(self._event_factory(d)("review_released", actor, body))
-        return released
+            updates.append(Update(d, {"status": Status.IN_REVIEW}, f"decision {d.decision_id} changed meanwhile"))
+        events = (self._released_event(d, task, actor, reason, now),)
+        return Change(updates=tuple(updates), events=events), released
 
-    def _own_live_task(self, tx: WriteTx, principal: Principal, task_id: str, now: datetime) -> Task:
+    @staticmethod
+    def _released_event(d: Decision, task: Task, actor: str, reason: str, now: datetime) -> NewEvent:
+        body = {"task_id": task.task_id, "queue": task.queue, "reason": reason, "claimed_by": task.claimed_by}
+        return event(d, "review_released", actor, body, now)
+
+    async def _own_live_task(self, principal: Principal, task_id: str, now: datetime) -> tuple[Task, Decision]:
         if not task_id:
             raise InvalidRequest("task_id", "must not be empty")
-        task = tx.task(task_id)
-        if task is None:
+
+        def read(tx: ReadTx) -> tuple[Task | None, Decision | None]:
+            t = tx.task(task_id)
+            return t, (None if t is None else tx.decision(t.decision_id))
+
+        task, d = await self._read(read)
+        if task is None or d is None:
             raise NotFound(f"no task {task_id!r}")
         if task.state is TaskState.DONE:
             raise PreconditionFailed(f"task {task_id} was already submitted")
@@ -362,89 +331,107 @@ class ReviewService:
             raise PreconditionFailed(f"task {task_id} is not claimed by {principal.name}")
         if task.lease_expires_at is None or task.lease_expires_at <= now:
             raise PreconditionFailed(f"the lease on task {task_id} has expired; claim it again")
-        return task
+        return task, d
 
     # -- submit ---------------------------------------------------------------------------
 
-    def submit(self, principal: Principal, cmd: SubmitCommand) -> tuple[Decision, Task]:
+    async def submit(self, principal: Principal, cmd: SubmitCommand) -> tuple[Decision, Task]:
         """Sign off a claimed task once: approve, edit, override or reject, with a reason."""
-        return self.store.write(self.plan_submit(principal, cmd))
-
-    def plan_submit(self, principal: Principal, cmd: SubmitCommand) -> Callable[[WriteTx], tuple[Decision, Task]]:
-        """Check a sign-off and return its write op (see ``submit``)."""
         if cmd.action is None:
             raise InvalidRequest("action", "must be APPROVE, EDIT, OVERRIDE or REJECT")
         if cmd.action in _NEEDS_REASON and not cmd.reason.strip():
             raise InvalidRequest("reason", f"{cmd.action.value} needs a reason")
+        now = self.clock.now()
+        task, d = await self._own_live_task(principal, cmd.task_id, now)
+        change, d, done = self.plan_submit(principal, cmd, task, d, now)
+        try:
+            await self.store.apply(change)
+        except Stale:
+            # Another submit (a second tab, a lapsed lease reclaimed) got there first: say
+            # what the task is now if that is clearer than "changed meanwhile".
+            await self._own_live_task(principal, cmd.task_id, self.clock.now())
+            raise
+        return d, done
 
-        def op(tx: WriteTx) -> tuple[Decision, Task]:
-            now = self.clock.now()
-            task = self._own_live_task(tx, principal, cmd.task_id, now)
-            d = tx.decision(task.decision_id)
-            assert d is not None
-            if d.requested_by == principal.name:
-                raise PermissionDenied("the principal that requested a decision may not review it")
-            outcome = signed_outcome(d, cmd, self.policies.get(d.decision_type))
-            done = dataclasses.replace(task, state=TaskState.DONE)
-            tx.update_task(done)
-            ev = self._event_factory(d)
-            took = (now - d.created_at).total_seconds()
-            tx.append(ev("review_submitted", principal.name, {
-                "task_id": task.task_id,
-                "queue": task.queue,
-                "kind": task.kind.value,
-                "rule": d.rule,
-                "reviewer": principal.name,
-                "action": cmd.action.value,
-                "outcome": outcome,
-                "proposal_outcome": d.proposal.outcome,
-                "confidence": d.proposal.confidence,
-                "was_override": outcome != d.proposal.outcome,
-                "payload": payload_of(cmd.payload),
-                "reason": cmd.reason,
-                "policy_name": d.policy_name,
-                "policy_version": d.policy_version,
-                "time_to_decision_seconds": took,
-            }))
-            if task.kind is TaskKind.AUDIT:
-                d = self._correct(tx, d, cmd, outcome, principal, now)
-            else:
-                d = dataclasses.replace(
-                    d,
-                    status=Status.HUMAN_DECIDED,
-                    final_outcome=outcome,
-                    final_payload=payload_of(cmd.payload),
-                    action=cmd.action,
-                    reviewer=principal.name,
-                    review_reason=cmd.reason,
-                    decided_at=now,
-                )
-                tx.update_decision(d)
-                tx.append(ev("decision_finalized", principal.name, final_body(d, by="human")))
-            return d, done
-
-        return op
+    def plan_submit(
+        self, principal: Principal, cmd: SubmitCommand, task: Task, d: Decision, now: datetime
+    ) -> tuple[Change, Decision, Task]:
+        """The Change signing off ``task`` (read as the principal's, under a live lease)."""
+        assert cmd.action is not None
+        if d.requested_by == principal.name:
+            raise PermissionDenied("the principal that requested a decision may not review it")
+        outcome = signed_outcome(d, cmd, self.policies.get(d.decision_type))
+        done = dataclasses.replace(task, state=TaskState.DONE)
+        updates = [Update(done, task_guard(task), f"task {task.task_id} was submitted or reclaimed meanwhile")]
+        took = (now - d.created_at).total_seconds()
+        events = [event(d, "review_submitted", principal.name, {
+            "task_id": task.task_id,
+            "queue": task.queue,
+            "kind": task.kind.value,
+            "rule": d.rule,
+            "reviewer": principal.name,
+            "action": cmd.action.value,
+            "outcome": outcome,
+            "proposal_outcome": d.proposal.outcome,
+            "confidence": d.proposal.confidence,
+            "was_override": outcome != d.proposal.outcome,
+            "payload": payload_of(cmd.payload),
+            "reason": cmd.reason,
+            "policy_name": d.policy_name,
+            "policy_version": d.policy_version,
+            "time_to_decision_seconds": took,
+        }, now)]
+        if task.kind is TaskKind.AUDIT:
+            if cmd.action is not Action.APPROVE:
+                d = self._correct(d, cmd, outcome, principal, now, updates, events)
+        else:
+            d = dataclasses.replace(
+                d,
+                status=Status.HUMAN_DECIDED,
+                final_outcome=outcome,
+                final_payload=payload_of(cmd.payload),
+                action=cmd.action,
+                reviewer=principal.name,
+                review_reason=cmd.reason,
+                decided_at=now,
+            )
+            updates.append(Update(d, {"status": Status.IN_REVIEW}, f"decision {d.decision_id} changed meanwhile"))
+            events.append(event(d, "decision_finalized", principal.name, final_body(d, by="human"), now))
+        return Change(updates=tuple(updates), events=tuple(events)), d, done
 
     def _correct(
-        self, tx: WriteTx, d: Decision, cmd: SubmitCommand, outcome: str, principal: Principal, now: datetime
+        self, d: Decision, cmd: SubmitCommand, outcome: str, principal: Principal, now: datetime,
+        updates: list[Update], events: list[NewEvent],
     ) -> Decision:
-        if cmd.action is Action.APPROVE:
-            return d
+        assert cmd.action is not None
         correction = Correction(
             outcome=outcome,
             payload=payload_of(cmd.payload),
-            action=cmd.action,  # type: ignore[arg-type]
+            action=cmd.action,
             reviewer=principal.name,
             reason=cmd.reason,
             at=now,
         )
+        original = d.correction
         d = dataclasses.replace(d, correction=correction)
-        tx.update_decision(d)
-        tx.append(self._event_factory(d)("correction", principal.name, {
+        updates.append(Update(d, {"correction": original}, f"decision {d.decision_id} was corrected meanwhile"))
+        events.append(event(d, "correction", principal.name, {
             "original_outcome": d.final_outcome,
             "outcome": outcome,
             "payload": dict(correction.payload),
             "action": correction.action.value,
             "reason": cmd.reason,
-        }))
+        }, now))
         return d
+
+
+def _candidates(
+    tx: ReadTx, queue: str, now: datetime, claimer: str, limit: int
+) -> list[tuple[Task, Decision]]:
+    out = []
+    for t in tx.claimable(queue, now, claimer, limit):
+        d = tx.decision(t.decision_id)
+        if d is not None:
+            out.append((t, d))
+    return out
+

@@ -122,6 +122,21 @@ class Guard:
 
         return call
 
+    def stream(self, method: str, behavior: Callable[[Any, Any], AsyncIterator[Any]]) -> Callable:
+        """A server-streaming handler over an async iterator, on the event loop."""
+
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            try:
+                self._enter(method, context)
+                async for item in behavior(request, context):
+                    yield item
+            except Exception as exc:  # noqa: BLE001 - mapped to a status, never a traceback to the caller
+                if isinstance(exc, grpc.aio.AbortError):
+                    raise
+                await self._fail(context, exc)
+
+        return call
+
     def unary_blocking(self, method: str, behavior: Callable[[Any, Any], Any]) -> Callable:
         """A unary handler whose body is blocking: it runs on the pool."""
 

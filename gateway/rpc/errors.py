@@ -16,6 +16,7 @@ STATUS_FOR: dict[type[errors.SignoffError], grpc.StatusCode] = {
     errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     errors.NotFound: grpc.StatusCode.NOT_FOUND,
     errors.Conflict: grpc.StatusCode.ALREADY_EXISTS,
+    errors.Stale: grpc.StatusCode.FAILED_PRECONDITION,
     errors.PreconditionFailed: grpc.StatusCode.FAILED_PRECONDITION,
     errors.StoreUnavailable: grpc.StatusCode.UNAVAILABLE,
     errors.PolicyError: grpc.StatusCode.FAILED_PRECONDITION,

@@ -114,7 +114,9 @@ def _handlers(
     methods: dict[str, Callable] = {}
     for m in descriptor.methods:
         full = f"/{descriptor.full_name}/{m.name}"
-        if m.name in on_loop:
+        if m.name in on_loop and m.server_streaming:
+            methods[m.name] = guard.stream(full, on_loop[m.name])
+        elif m.name in on_loop:
             methods[m.name] = guard.unary(full, on_loop[m.name])
         elif m.server_streaming:
             methods[m.name] = guard.stream_blocking(full, getattr(servicer, m.name))
@@ -134,13 +136,22 @@ async def _start(
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     server = grpc.aio.server(options=_OPTIONS)
     guard = Guard(auth, metrics, pool)
-    decisions = DecisionServicer(service, metrics, guard.blocking)
+    asyncio.get_running_loop().set_default_executor(pool)  # the use cases' reads run here
+    decisions = DecisionServicer(service, metrics)
     decision_d, review_d, audit_d, policy_d = _DESCRIPTORS
-    decision_pb2_grpc.add_DecisionServiceServicer_to_server(
-        _handlers(decision_d, decisions, guard, {"Decide": decisions.decide}), server
-    )
+    on_loop: dict[str, Callable[[Any, Any], Any]] = {
+        "Decide": decisions.decide,
+        "GetDecision": decisions.get_decision,
+        "WatchDecision": decisions.watch_decision,
+    }
+    decision_pb2_grpc.add_DecisionServiceServicer_to_server(_handlers(decision_d, decisions, guard, on_loop), server)
     reviews = ReviewServicer(service, metrics)
-    on_loop = {"ClaimNext": reviews.claim_next, "Submit": reviews.submit, "Release": reviews.release}
+    on_loop = {
+        "ListTasks": reviews.list_tasks,
+        "ClaimNext": reviews.claim_next,
+        "Submit": reviews.submit,
+        "Release": reviews.release,
+    }
     review_pb2_grpc.add_ReviewServiceServicer_to_server(_handlers(review_d, reviews, guard, on_loop), server)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(_handlers(audit_d, AuditServicer(audit), guard), server)
     policy_pb2_grpc.add_PolicyServiceServicer_to_server(_handlers(policy_d, PolicyServicer(service), guard), server)

@@ -1,15 +1,15 @@
 """Thin servicers: convert the request, call the use case, convert the answer back.
 
-The capitalised methods are plain blocking code that ``gateway.rpc.server`` runs on a thread
-pool (through ``Guard``). The writes are coroutines on the event loop that await their durable
-group commit: ``DecisionServicer.decide`` (the hot path) and ``ReviewServicer.claim_next``,
-``submit`` and ``release``.
+The lower-case methods are coroutines on the event loop (the use cases are async: writes
+await their durable group commit, reads run off the loop, watchers wait on the loop with no
+thread each). The capitalised methods are plain blocking code that ``gateway.rpc.server``
+runs on a thread pool (through ``Guard``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -42,12 +42,9 @@ __all__ = [
 class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
     """Decide, GetDecision, WatchDecision."""
 
-    def __init__(
-        self, service: ReviewService, metrics: Metrics, blocking: Callable[..., Awaitable[Any]]
-    ) -> None:
+    def __init__(self, service: ReviewService, metrics: Metrics) -> None:
         self.service = service
         self.metrics = metrics
-        self.blocking = blocking
         self._latency = metrics.decide_latency
         self._counted: dict[tuple[str, str], Any] = {}
 
@@ -58,7 +55,7 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
         started = time.perf_counter()
         try:
             cmd = convert.decide_command(request)
-            decision = await self.service.decide_async(current_principal(), cmd, self.blocking)
+            decision = await self.service.decide(current_principal(), cmd)
         finally:  # as ``Histogram.time()`` did: failures are timed too
             self._latency.observe(time.perf_counter() - started)
         _bind(decision_id=decision.decision_id, policy=decision.policy_name, policy_version=decision.policy_version)
@@ -69,37 +66,37 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
         counter.inc()
         return decision_pb2.DecideResponse(decision=convert.decision_to_proto(decision))
 
-    def GetDecision(
-        self, request: decision_pb2.GetDecisionRequest, context: ThreadContext
+    async def get_decision(
+        self, request: decision_pb2.GetDecisionRequest, context: Any
     ) -> decision_pb2.GetDecisionResponse:
-        decision = self.service.get_decision(current_principal(), request.decision_id)
+        """GetDecision."""
+        decision = await self.service.get_decision(current_principal(), request.decision_id)
         return decision_pb2.GetDecisionResponse(decision=convert.decision_to_proto(decision))
 
-    def WatchDecision(
-        self, request: decision_pb2.WatchDecisionRequest, context: ThreadContext
-    ) -> Iterator[decision_pb2.WatchDecisionResponse]:
-        for decision in self.service.watch(current_principal(), request.decision_id, active=context.is_active):
+    async def watch_decision(
+        self, request: decision_pb2.WatchDecisionRequest, context: Any
+    ) -> AsyncIterator[decision_pb2.WatchDecisionResponse]:
+        """WatchDecision: the state now and at each change, until final (on the loop)."""
+        async for decision in self.service.watch(current_principal(), request.decision_id):
             yield decision_pb2.WatchDecisionResponse(decision=convert.decision_to_proto(decision))
 
 
 class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
-    """ListTasks (blocking, on the pool); ClaimNext, Submit, Release (on the loop)."""
+    """ListTasks, ClaimNext, Submit, Release: all on the loop."""
 
     def __init__(self, service: ReviewService, metrics: Metrics) -> None:
         self.service = service
         self.metrics = metrics
 
-    def ListTasks(self, request: review_pb2.ListTasksRequest, context: ThreadContext) -> review_pb2.ListTasksResponse:
-        tasks = self.service.list_tasks(current_principal(), request.queue, request.page_size)
+    async def list_tasks(self, request: review_pb2.ListTasksRequest, context: Any) -> review_pb2.ListTasksResponse:
+        """ListTasks."""
+        tasks = await self.service.list_tasks(current_principal(), request.queue, request.page_size)
         return review_pb2.ListTasksResponse(tasks=[convert.task_to_proto(t) for t in tasks])
-
-    # ClaimNext, Submit and Release are coroutines on the event loop: they check the call, plan
-    # the write and await it, like Decide, instead of holding a pool thread while it commits.
 
     async def claim_next(self, request: review_pb2.ClaimNextRequest, context: Any) -> review_pb2.ClaimNextResponse:
         """ClaimNext: lease the oldest claimable task of the queue."""
         lease = convert.duration(request.lease, "lease") if request.HasField("lease") else None
-        claimed = await self.service.perform(self.service.plan_claim(current_principal(), request.queue, lease))
+        claimed = await self.service.claim_next(current_principal(), request.queue, lease)
         if claimed is None:
             return review_pb2.ClaimNextResponse()
         task, decision = claimed
@@ -109,8 +106,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
 
     async def submit(self, request: review_pb2.SubmitRequest, context: Any) -> review_pb2.SubmitResponse:
         """Submit: sign off a claimed task."""
-        op = self.service.plan_submit(current_principal(), convert.submit_command(request))
-        decision, task = await self.service.perform(op)
+        decision, task = await self.service.submit(current_principal(), convert.submit_command(request))
         self.metrics.reviews.labels(task.queue, decision_pb2.ReviewAction.Name(request.action).removeprefix("REVIEW_ACTION_")).inc()
         return review_pb2.SubmitResponse(
             decision=convert.decision_to_proto(decision), task=convert.task_to_proto(task)
@@ -118,7 +114,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
 
     async def release(self, request: review_pb2.ReleaseRequest, context: Any) -> review_pb2.ReleaseResponse:
         """Release: hand a claimed task back to its queue."""
-        task = await self.service.perform(self.service.plan_release(current_principal(), request.task_id, request.reason))
+        task = await self.service.release(current_principal(), request.task_id, request.reason)
         return review_pb2.ReleaseResponse(task=convert.task_to_proto(task))
 
 

@@ -18,7 +18,7 @@ from gateway.adapters import SqlStore, make_engine, upgrade
 from gateway.adapters.db import current_revision, head_revision
 from gateway.errors import StoreUnavailable
 from tests.adapters.conftest import NO_POSTGRES, POSTGRES_URL
-from tests.adapters.test_sql_store_contract import decision, hold, task
+from tests.adapters.test_sql_store_contract import apply, claim, decision, hold, task
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)]
 
@@ -105,9 +105,8 @@ class TestAppRole:
         """Writes, claims and reads through SqlStore succeed as the app role; the chain verifies."""
         with SqlStore(schema.app) as store:
             for n in range(3):
-                store.write(hold(decision(n), task(n, age=n)))
-            claimed = store.write(lambda tx: tx.claim_next(
-                "junior", datetime.now(UTC), datetime.now(UTC).replace(year=2100), "ana"))
+                apply(store, hold(decision(n), task(n, age=n)))
+            claimed = claim(store, "junior", "ana", datetime.now(UTC))
             read = store.read(lambda tx: tx.decision("d-1"))
 
         assert claimed is not None and read is not None
@@ -128,7 +127,7 @@ class TestAppRole:
     def test_app_role_may_not_alter_history(self, schema: Schema, sql: str) -> None:
         """The app role lacks the privilege: PostgreSQL refuses before any trigger runs."""
         with SqlStore(schema.app) as store:
-            store.write(hold(decision(1)))
+            apply(store, hold(decision(1)))
 
         with pytest.raises(DBAPIError) as err, schema.app.begin() as conn:
             conn.execute(text(sql))
@@ -148,7 +147,7 @@ class TestAppRole:
     def test_owner_is_stopped_by_the_triggers(self, schema: Schema, sql: str) -> None:
         """Even the schema owner cannot change the log: the triggers refuse."""
         with SqlStore(schema.owner) as store:
-            store.write(hold(decision(1)))
+            apply(store, hold(decision(1)))
 
         with pytest.raises(DBAPIError, match="append-only"), schema.owner.begin() as conn:
             conn.execute(text(sql))

@@ -13,7 +13,7 @@ from gateway.adapters.audit_reader import SqlAuditReader
 from gateway.reports.explain import check_events, load_trail
 from gateway.errors import InvalidRequest
 from gateway.review.model import Action, Correction, Status
-from tests.adapters.test_sql_store_contract import T0, decision, hold
+from tests.adapters.test_sql_store_contract import T0, apply, decision, hold
 
 
 def seed(store: SqlStore) -> None:
@@ -36,7 +36,7 @@ def seed(store: SqlStore) -> None:
     ]
     for n, spec in enumerate(specs):
         at = T0 + timedelta(seconds=max(0, n - 3))  # decisions 0..3 share created_at T0
-        store.write(hold(decision(f"{n:02d}", created_at=at, **spec)))
+        apply(store, hold(decision(f"{n:02d}", created_at=at, **spec)))
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ class TestPageTokens:
     def test_rows_added_later_do_not_shift_pages(self, reader: SqlAuditReader, store: SqlStore) -> None:
         """A decision created after the first page was read appears after it, nothing repeats."""
         first = reader.decision_page({}, 4)
-        store.write(hold(decision("99", created_at=T0 + timedelta(hours=1))))
+        apply(store, hold(decision("99", created_at=T0 + timedelta(hours=1))))
 
         rest = reader.decision_page({}, 100, first.next_page_token)
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, create_engine, event
 
 from gateway.adapters import SqlStore, make_engine, upgrade
-from tests.adapters.test_sql_store_contract import T0, claim, decision, hold, task
+from tests.adapters.test_sql_store_contract import T0, apply, claim, decision, hold, task
 
 
 def _task_selects(engine: Engine, run) -> list[tuple[str, tuple]]:  # type: ignore[no-untyped-def]
@@ -32,10 +32,10 @@ def test_claim_list_and_depths_search_an_index_instead_of_scanning_done_tasks(tm
     store = SqlStore(engine)
     try:
         for n in range(3):
-            store.write(hold(decision(n), task(n, age=n)))
+            apply(store, hold(decision(n), task(n, age=n)))
         later = T0 + timedelta(minutes=1)
         selects = _task_selects(engine, lambda: (
-            store.write(claim("junior", "ana", later)),
+            claim(store, "junior", "ana", later),
             store.read(lambda tx: tx.open_tasks("junior", later, 10)),
             store.read(lambda tx: tx.queue_depths(later)),
         ))

@@ -1,93 +1,98 @@
-"""``SqlStore.write_async``: the event loop's way to write, with the same answers as ``write``."""
+"""``SqlStore.apply``: Changes from event loops, group-committed, each answered once durable."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from sqlalchemy import Engine, text
 
 from gateway.adapters import SqlStore
 from gateway.errors import Conflict, StoreUnavailable
-from gateway.review.model import EventDraft
-from tests.adapters.test_sql_store_contract import T0, decision
+from gateway.review.change import Applied, Change
+from tests.adapters.test_sql_store_contract import decision, event
 
 
-def _event(decision_id: str) -> EventDraft:
-    return EventDraft(
-        type="decision_received", time=T0, actor="claims-svc", decision_id=decision_id,
-        policy_name="claims-triage", policy_version=3, policy_digest="sha256:" + "b" * 64,
-        body={"n": decision_id},
-    )
-
-
-def _record(n: int):  # type: ignore[no-untyped-def]
+def _record(n: int) -> Change:
     d = decision(n)
-
-    def op(tx):  # type: ignore[no-untyped-def]
-        tx.insert_decision(d)
-        tx.append(_event(d.decision_id))
-        return d.decision_id
-
-    return op
+    return Change(inserts=(d,), events=(event(d),))
 
 
-def test_many_concurrent_async_writes_commit_and_answer_in_order_of_their_ops(store: SqlStore, engine: Engine) -> None:
-    async def main() -> list[str]:
-        return await asyncio.gather(*(store.write_async(_record(i)) for i in range(200)))
+def test_many_concurrent_changes_commit_and_answer_in_order(store: SqlStore, engine: Engine) -> None:
+    """Two hundred Changes applied at once all commit, their receipts in chain order."""
+    async def main() -> list[Applied]:
+        return await asyncio.gather(*(store.apply(_record(i)) for i in range(200)))
 
-    assert asyncio.run(main()) == [f"d-{i}" for i in range(200)]
+    applied = asyncio.run(main())
+
+    seqs = [a.receipts[0].seq for a in applied]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 200
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM decisions")).scalar() == 200
         assert conn.execute(text("SELECT count(*) FROM audit_events")).scalar() == 200
-    assert store.committed_batches < 200  # group commit: batches hold several writes
+    assert store.committed_batches < 200  # group commit: batches hold several Changes
 
 
-def test_a_failing_op_raises_its_own_error_and_the_rest_of_its_batch_commits(store: SqlStore, engine: Engine) -> None:
+def test_a_taken_key_fails_its_own_change_and_the_rest_of_its_batch_commits(store: SqlStore, engine: Engine) -> None:
+    """A second insert of the same decision id is Conflict for that Change only."""
     async def main() -> list[object]:
-        first = store.write_async(_record(1))
-        again = store.write_async(_record(1))  # same decision id: Conflict for this op only
-        other = store.write_async(_record(2))
+        first = store.apply(_record(1))
+        again = store.apply(_record(1))  # same decision id: Conflict for this Change only
+        other = store.apply(_record(2))
         return await asyncio.gather(first, again, other, return_exceptions=True)
 
     first, again, other = asyncio.run(main())
-    assert first == "d-1" and other == "d-2"
+
+    assert isinstance(first, Applied) and isinstance(other, Applied)
     assert isinstance(again, Conflict)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM decisions")).scalar() == 2
+        assert conn.execute(text("SELECT count(*) FROM audit_events")).scalar() == 2
 
 
-def test_a_cancelled_waiter_leaves_the_write_durable_and_the_writer_working(store: SqlStore, engine: Engine) -> None:
-    async def main() -> str:
-        fut = store.write_async(_record(1))
+def test_a_cancelled_waiter_leaves_the_change_durable_and_the_writer_working(store: SqlStore, engine: Engine) -> None:
+    """A caller that goes away does not undo its Change nor stop the writer."""
+    async def main() -> Applied:
+        fut = store.apply(_record(1))
         fut.cancel()  # the caller went away (a cancelled RPC); the write still happens
         await asyncio.sleep(0)
-        return await store.write_async(_record(2))
+        return await store.apply(_record(2))
 
-    assert asyncio.run(main()) == "d-2"
+    assert isinstance(asyncio.run(main()), Applied)
     with engine.connect() as conn:
         ids = {r[0] for r in conn.execute(text("SELECT decision_id FROM decisions"))}
     assert ids == {"d-1", "d-2"}
 
 
-def test_async_and_thread_writes_share_one_writer(store: SqlStore, engine: Engine) -> None:
-    async def main() -> list[str]:
-        loop = asyncio.get_running_loop()
-        threaded = [loop.run_in_executor(None, store.write, _record(i)) for i in range(0, 40, 2)]
-        awaited = [store.write_async(_record(i)) for i in range(1, 40, 2)]
-        return await asyncio.gather(*threaded, *awaited)
+def test_changes_from_two_event_loops_share_one_writer(store: SqlStore, engine: Engine) -> None:
+    """Each loop's callers are answered on their own loop, by the one writer."""
+    out: dict[int, list[Applied]] = {}
 
-    assert sorted(asyncio.run(main())) == sorted(f"d-{i}" for i in range(40))
+    def loop_thread(k: int) -> None:
+        async def main() -> list[Applied]:
+            return await asyncio.gather(*(store.apply(_record(i)) for i in range(k, 40, 2)))
+
+        out[k] = asyncio.run(main())
+
+    threads = [threading.Thread(target=loop_thread, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(out[0]) == len(out[1]) == 20
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_events")).scalar() == 40
 
 
-def test_a_closed_store_refuses_async_writes(engine: Engine) -> None:
+def test_a_closed_store_refuses_changes(engine: Engine) -> None:
+    """After close, apply raises StoreUnavailable."""
     s = SqlStore(engine)
     s.close()
 
     async def main() -> None:
-        await s.write_async(_record(1))
+        await s.apply(_record(1))
 
     with pytest.raises(StoreUnavailable):
         asyncio.run(main())

@@ -1,10 +1,12 @@
-"""The Store port's contract, run against every backend (SQLite file; PostgreSQL when set)."""
+"""The Store port's contract, run against every backend (SQLite file; PostgreSQL when set;
+the in-memory fake of ``tests/review/fakes.py`` too, where no SQL is involved)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -13,22 +15,23 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from audit import AuditLog
+from audit import CHAIN_LOCK_KEY, AuditLog, NewEvent, canonical_json
 from gateway.adapters import SqlStore, make_engine
-from gateway.errors import Conflict, NotFound, StoreUnavailable
+from gateway.errors import Conflict, Stale, StoreUnavailable
 from gateway.policy.model import PolicyRef
+from gateway.review.change import Applied, Change, Update
 from gateway.review.model import (
     Action,
     Correction,
     Decision,
-    EventDraft,
     Proposal,
     Status,
     Task,
     TaskKind,
     TaskState,
 )
-from gateway.review.ports import StoredPolicy, WriteTx
+from gateway.review.ports import StoredPolicy
+from tests.review.fakes import FakeStore
 
 T0 = datetime(2026, 11, 24, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -78,9 +81,10 @@ def task(n: int | str, *, queue: str = "junior", age: int = 0, **changes: Any) -
     return replace(base, **changes)
 
 
-def event(d: Decision, type_: str = "decision_received") -> EventDraft:
-    """An audit event draft about ``d``."""
-    return EventDraft(
+def event(d: Decision, type_: str = "decision_received") -> NewEvent:
+    """An audit event about ``d``."""
+    body = {"route": d.route}
+    return NewEvent(
         type=type_,
         time=T0,
         actor=d.requested_by,
@@ -88,25 +92,67 @@ def event(d: Decision, type_: str = "decision_received") -> EventDraft:
         policy_name=d.policy_name,
         policy_version=d.policy_version,
         policy_digest=d.policy_digest,
-        body={"route": d.route},
+        body=body,
+        decision_type=d.decision_type,
+        body_json=canonical_json(body),
     )
 
 
-def hold(d: Decision, t: Task | None = None) -> Callable[[WriteTx], None]:
-    """An op storing a held decision, its task and an event."""
-
-    def op(tx: WriteTx) -> None:
-        tx.insert_decision(d)
-        if t is not None:
-            tx.insert_task(t)
-        tx.append(event(d))
-
-    return op
+def hold(d: Decision, t: Task | None = None) -> Change:
+    """The Change storing a held decision, its task and an event."""
+    return Change(
+        inserts=(d,) if t is None else (d, t),
+        events=(event(d),),
+        request_key=(d.requested_by, d.request_id),
+    )
 
 
-def claim(queue: str, claimer: str, now: datetime = T0 + timedelta(hours=1)) -> Any:
-    """An op leasing the next task of ``queue`` to ``claimer`` for five minutes."""
-    return lambda tx: tx.claim_next(queue, now, now + timedelta(minutes=5), claimer)
+async def _apply(store: Any, change: Change) -> Applied:
+    return await store.apply(change)
+
+
+def apply(store: Any, change: Change) -> Applied:
+    """Apply ``change`` and wait until it is durable (from a plain thread)."""
+    return asyncio.run(_apply(store, change))
+
+
+def claim(store: Any, queue: str, claimer: str, now: datetime = T0 + timedelta(hours=1)) -> Task | None:
+    """Lease the oldest claimable task of ``queue`` to ``claimer`` for five minutes, as the
+    claim use case does: read the candidates, then a guarded update (the next one if taken)."""
+    for attempt in range(20):
+        found = store.read(lambda tx: tx.claimable(queue, now, claimer, 20))
+        if not found:
+            return None
+        t = found[attempt % len(found)]
+        leased = replace(t, state=TaskState.CLAIMED, claimed_by=claimer, claimed_at=now,
+                         lease_expires_at=now + timedelta(minutes=5))
+        guard = {"state": t.state, "claimed_by": t.claimed_by, "lease_expires_at": t.lease_expires_at}
+        try:
+            apply(store, Change(updates=(Update(leased, guard, "taken"),)))
+        except Stale:
+            continue
+        return leased
+    raise AssertionError("could not claim in 20 tries")
+
+
+def _events(store: Any) -> list[Any]:
+    """Every event in the store's log, in order."""
+    if isinstance(store, FakeStore):
+        return list(store.events)
+    with store.engine.connect() as conn:
+        return list(store.audit.iter_events(conn))
+
+
+@contextlib.contextmanager
+def writer_blocked(engine: Engine) -> Iterator[None]:
+    """Hold the database's write lock (SQLite) or the chain's advisory lock (PostgreSQL), so
+    the store's writer waits at the start of its next transaction until this block ends."""
+    with engine.connect() as conn:
+        conn.execution_options(signoff_write=True)
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
+            yield
 
 
 def in_threads(n: int, fn: Callable[[int], Any]) -> list[Any]:
@@ -154,7 +200,7 @@ class TestDecisions:
                 at=T0 + timedelta(days=1),
             ),
         )
-        store.write(lambda tx: tx.insert_decision(d))
+        apply(store, Change(inserts=(d,)))
 
         got = store.read(lambda tx: tx.decision("d-1"))
 
@@ -164,9 +210,9 @@ class TestDecisions:
 
     def test_lookup_by_request_id(self, store: SqlStore) -> None:
         """A decision is found by its caller's request id."""
-        store.write(lambda tx: tx.insert_decision(decision(1)))
+        apply(store, Change(inserts=(decision(1),)))
 
-        got = store.read(lambda tx: tx.decision_by_request("r-1"))
+        got = store.read(lambda tx: tx.decision_by_request("claims-svc", "r-1"))
 
         assert got is not None and got.decision_id == "d-1"
 
@@ -174,54 +220,115 @@ class TestDecisions:
         """Reading a decision that was never stored gives None."""
         assert store.read(lambda tx: tx.decision("nope")) is None
 
-    def test_request_id_is_unique(self, store: SqlStore) -> None:
-        """A second decision with a taken request id raises Conflict and is not stored."""
-        store.write(lambda tx: tx.insert_decision(decision(1)))
+    def test_request_id_is_unique_per_caller(self, store: SqlStore) -> None:
+        """A second decision with a caller's taken request id raises Conflict and is not stored."""
+        apply(store, Change(inserts=(decision(1),)))
 
         with pytest.raises(Conflict):
-            store.write(lambda tx: tx.insert_decision(decision(2, request_id="r-1")))
+            apply(store, Change(inserts=(decision(2, request_id="r-1"),)))
 
         assert store.read(lambda tx: tx.decision("d-2")) is None
 
+    def test_request_ids_of_two_callers_never_meet(self, store: SqlStore) -> None:
+        """Two callers may use the same request id; each finds only its own decision."""
+        apply(store, hold(decision(1)))
+        applied = apply(store, hold(decision(2, request_id="r-1", requested_by="other-svc")))
+
+        mine = store.read(lambda tx: tx.decision_by_request("claims-svc", "r-1"))
+        theirs = store.read(lambda tx: tx.decision_by_request("other-svc", "r-1"))
+
+        assert applied.prior is None
+        assert mine is not None and mine.decision_id == "d-1"
+        assert theirs is not None and theirs.decision_id == "d-2"
+
+    def test_a_stored_request_key_answers_with_the_stored_decision(self, store: SqlStore) -> None:
+        """A Change whose request key is stored writes nothing and returns the stored decision."""
+        apply(store, hold(decision(1)))
+
+        applied = apply(store, hold(decision(2, request_id="r-1"), task(2)))
+
+        assert applied.prior == decision(1) and applied.receipts == ()
+        assert store.read(lambda tx: (tx.decision("d-2"), tx.task("t-2"))) == (None, None)
+
     def test_update_persists(self, store: SqlStore) -> None:
-        """An updated decision reads back with its new state."""
+        """A guarded update whose guard holds reads back with its new state."""
         d = decision(1)
-        store.write(lambda tx: tx.insert_decision(d))
+        apply(store, Change(inserts=(d,)))
         done = replace(d, status=Status.HUMAN_DECIDED, final_outcome="pay", decided_at=T0)
 
-        store.write(lambda tx: tx.update_decision(done))
+        apply(store, Change(updates=(Update(done, {"status": Status.PENDING_REVIEW}, "moved"),)))
 
         assert store.read(lambda tx: tx.decision("d-1")) == done
 
-    def test_update_of_unknown_decision_is_not_found(self, store: SqlStore) -> None:
-        """Updating a decision that does not exist raises NotFound."""
-        with pytest.raises(NotFound):
-            store.write(lambda tx: tx.update_decision(decision(9)))
+    def test_a_guard_that_fails_fails_its_change_alone_and_writes_nothing(self, store: SqlStore) -> None:
+        """An update whose expected state no longer holds is Stale with its message; the
+        Change's other writes and events are not stored."""
+        d = decision(1)
+        apply(store, hold(d, task(1)))
+        done = replace(d, status=Status.HUMAN_DECIDED, final_outcome="pay", decided_at=T0)
+        change = Change(
+            inserts=(decision(2),),
+            updates=(Update(done, {"status": (Status.IN_REVIEW, Status.AUTO_DECIDED)}, "decision d-1 moved"),),
+            events=(event(d, "decision_finalized"),),
+        )
+
+        with pytest.raises(Stale, match="decision d-1 moved"):
+            apply(store, change)
+
+        assert store.read(lambda tx: (tx.decision("d-1"), tx.decision("d-2"))) == (d, None)
+        assert [e.type for e in _events(store)] == ["decision_received"]
+
+    def test_guards_compare_times_and_unset_values(self, store: SqlStore) -> None:
+        """A task guard on holder and lease end (None or a time) holds only on exact values."""
+        apply(store, hold(decision(1), task(1)))
+        leased = claim(store, "junior", "ana")
+        assert leased is not None
+        stale = replace(leased, state=TaskState.DONE)
+
+        with pytest.raises(Stale):
+            apply(store, Change(updates=(Update(stale, {"lease_expires_at": None}, "x"),)))
+        apply(store, Change(updates=(Update(stale, {"claimed_by": "ana", "lease_expires_at": leased.lease_expires_at}, "x"),)))
+
+        assert store.read(lambda tx: tx.task("t-1")) == stale
+
+    def test_update_of_unknown_decision_is_stale(self, store: SqlStore) -> None:
+        """Updating a decision that does not exist is Stale: nothing matched the guard."""
+        with pytest.raises(Stale):
+            apply(store, Change(updates=(Update(decision(9), {"status": Status.PENDING_REVIEW}, "gone"),)))
+
+    def test_receipts_name_each_event_in_the_chain(self, store: SqlStore) -> None:
+        """A Change's receipts give its events' seq and hash as the log stored them."""
+        apply(store, hold(decision(1)))
+
+        applied = apply(store, Change(inserts=(decision(2),), events=(event(decision(2)), event(decision(2), "routed"))))
+
+        stored = _events(store)
+        assert [(r.seq, r.hash) for r in applied.receipts] == [(e.seq, e.hash) for e in stored[1:]]
 
 
 class TestTasks:
     def test_tasks_for_decision(self, store: SqlStore) -> None:
         """Tasks are listed per decision."""
-        store.write(hold(decision(1), task(1)))
+        apply(store, hold(decision(1), task(1)))
 
         assert store.read(lambda tx: tx.tasks_for_decision("d-1")) == [task(1)]
 
     def test_claim_takes_the_oldest_first(self, store: SqlStore) -> None:
         """claim_next leases the task created first."""
         for n, age in ((1, 30), (2, 10), (3, 20)):
-            store.write(hold(decision(n), task(n, age=age)))
+            apply(store, hold(decision(n), task(n, age=age)))
 
-        got = store.write(claim("junior", "ana"))
+        got = claim(store, "junior", "ana")
 
         assert got is not None and got.task_id == "t-2"
         assert got.state is TaskState.CLAIMED and got.claimed_by == "ana"
 
     def test_claim_persists_the_lease(self, store: SqlStore) -> None:
         """The claimed task reads back leased to the claimer until the lease end."""
-        store.write(hold(decision(1), task(1)))
+        apply(store, hold(decision(1), task(1)))
         now = T0 + timedelta(hours=1)
 
-        store.write(claim("junior", "ana", now))
+        claim(store, "junior", "ana", now)
 
         got = store.read(lambda tx: tx.task("t-1"))
         assert got is not None and got.claimed_by == "ana"
@@ -229,29 +336,29 @@ class TestTasks:
 
     def test_claim_skips_leased_tasks(self, store: SqlStore) -> None:
         """A task under a live lease is not claimed again."""
-        store.write(hold(decision(1), task(1)))
-        store.write(claim("junior", "ana"))
+        apply(store, hold(decision(1), task(1)))
+        claim(store, "junior", "ana")
 
-        assert store.write(claim("junior", "bob")) is None
+        assert claim(store, "junior", "bob") is None
 
     def test_claim_takes_lapsed_leases(self, store: SqlStore) -> None:
         """A task whose lease ended is claimable by someone else."""
-        store.write(hold(decision(1), task(1)))
-        store.write(claim("junior", "ana", T0))
+        apply(store, hold(decision(1), task(1)))
+        claim(store, "junior", "ana", T0)
 
-        got = store.write(claim("junior", "bob", T0 + timedelta(minutes=6)))
+        got = claim(store, "junior", "bob", T0 + timedelta(minutes=6))
 
         assert got is not None and got.task_id == "t-1" and got.claimed_by == "bob"
 
     def test_claim_takes_the_older_of_a_lapsed_lease_and_an_open_task(self, store: SqlStore) -> None:
         """Open and lapsed tasks compete by age: the oldest claimable one is leased first."""
-        store.write(hold(decision(1), task(1, age=0)))
-        store.write(claim("junior", "ana", T0))  # t-1 leased until T0 + 5 min
-        store.write(hold(decision(2), task(2, age=10)))
+        apply(store, hold(decision(1), task(1, age=0)))
+        claim(store, "junior", "ana", T0)  # t-1 leased until T0 + 5 min
+        apply(store, hold(decision(2), task(2, age=10)))
         later = T0 + timedelta(minutes=6)
 
-        first = store.write(claim("junior", "bob", later))
-        second = store.write(claim("junior", "cid", later))
+        first = claim(store, "junior", "bob", later)
+        second = claim(store, "junior", "cid", later)
 
         assert first is not None and first.task_id == "t-1"  # the lapsed one is older
         assert second is not None and second.task_id == "t-2"
@@ -260,27 +367,27 @@ class TestTasks:
 
     def test_claim_respects_separation_of_duties(self, store: SqlStore) -> None:
         """A principal never claims a task for a decision it requested."""
-        store.write(hold(decision(1), task(1, age=0, requested_by="ana")))
-        store.write(hold(decision(2), task(2, age=5)))
+        apply(store, hold(decision(1), task(1, age=0, requested_by="ana")))
+        apply(store, hold(decision(2), task(2, age=5)))
 
-        got = store.write(claim("junior", "ana"))
+        got = claim(store, "junior", "ana")
 
         assert got is not None and got.task_id == "t-2"
 
     def test_claim_stays_in_its_queue(self, store: SqlStore) -> None:
         """claim_next never hands out a task from another queue."""
-        store.write(hold(decision(1), task(1, queue="senior")))
+        apply(store, hold(decision(1), task(1, queue="senior")))
 
-        assert store.write(claim("junior", "ana")) is None
+        assert claim(store, "junior", "ana") is None
 
     def test_concurrent_claims_never_share_a_task(self, engine: Engine) -> None:
         """Eight threads claiming from two stores (as two replicas) never get the same task."""
         a, b = SqlStore(engine), SqlStore(engine)
         try:
             for n in range(12):
-                a.write(hold(decision(n), task(n, age=n)))
+                apply(a, hold(decision(n), task(n, age=n)))
 
-            got = in_threads(16, lambda i: (a if i % 2 else b).write(claim("junior", f"r{i}")))
+            got = in_threads(16, lambda i: claim(a if i % 2 else b, "junior", f"r{i}"))
         finally:
             a.close()
             b.close()
@@ -292,8 +399,8 @@ class TestTasks:
     def test_open_tasks_hide_live_leases(self, store: SqlStore) -> None:
         """open_tasks lists claimable tasks oldest first, not those under a live lease."""
         for n in range(3):
-            store.write(hold(decision(n), task(n, age=n)))
-        store.write(claim("junior", "ana"))
+            apply(store, hold(decision(n), task(n, age=n)))
+        claim(store, "junior", "ana")
 
         got = store.read(lambda tx: tx.open_tasks("junior", T0 + timedelta(hours=1), 10))
 
@@ -301,18 +408,18 @@ class TestTasks:
 
     def test_lapsed_leases_are_listed(self, store: SqlStore) -> None:
         """lapsed_leases returns claimed tasks whose lease ended."""
-        store.write(hold(decision(1), task(1)))
-        store.write(claim("junior", "ana", T0))
+        apply(store, hold(decision(1), task(1)))
+        claim(store, "junior", "ana", T0)
 
-        got = store.write(lambda tx: tx.lapsed_leases(T0 + timedelta(minutes=6), 10))
+        got = store.read(lambda tx: tx.lapsed_leases(T0 + timedelta(minutes=6), 10))
 
         assert [t.task_id for t in got] == ["t-1"]
 
     def test_queue_depths_count_undone_tasks(self, store: SqlStore) -> None:
         """queue_depths gives each queue's undone count and oldest creation time."""
-        store.write(hold(decision(1), task(1, age=5)))
-        store.write(hold(decision(2), task(2, age=9)))
-        store.write(hold(decision(3), task(3, queue="senior", state=TaskState.DONE)))
+        apply(store, hold(decision(1), task(1, age=5)))
+        apply(store, hold(decision(2), task(2, age=9)))
+        apply(store, hold(decision(3), task(3, queue="senior", state=TaskState.DONE)))
 
         got = store.read(lambda tx: tx.queue_depths(T0))
 
@@ -320,40 +427,37 @@ class TestTasks:
 
 
 class TestGroupCommit:
-    def test_failing_op_leaves_no_trace_while_its_batch_commits(self, store: SqlStore) -> None:
-        """An op that raises loses its writes and events; the others in its batch commit."""
+    def test_failing_change_leaves_no_trace_while_its_batch_commits(self, store: SqlStore) -> None:
+        """A Change whose guard fails loses its inserts and events; the Changes queued with it
+        (held back behind a writer blocked on the database's write lock) commit."""
+        stale = Change(
+            inserts=(decision(2), task(2)),
+            updates=(Update(decision(99), {"status": Status.PENDING_REVIEW}, "no such decision"),),
+            events=(event(decision(2)),),
+        )
+        changes = [hold(decision(1)), stale, hold(decision(3))]
 
-        def gate(tx: WriteTx) -> None:
-            deadline = time.monotonic() + 10
-            while store.queued < 3 and time.monotonic() < deadline:
-                time.sleep(0.005)
+        async def run() -> list[Any]:
+            with writer_blocked(store.engine):
+                gate = store.apply(hold(decision(0)))
+                await asyncio.sleep(0.2)  # the writer takes the gate and waits for the lock
+                before = store.committed_batches
+                futures = [store.apply(c) for c in changes]
+            results = await asyncio.gather(gate, *futures, return_exceptions=True)
+            return [before, *results]
 
-        def failing(tx: WriteTx) -> None:
-            hold(decision(2), task(2))(tx)
-            raise RuntimeError("boom")
+        before, _, first, failed, third = asyncio.run(run())
 
-        ops = [hold(decision(1)), failing, hold(decision(3))]
-        gate_thread = threading.Thread(target=store.write, args=(gate,))
-        gate_thread.start()
-        time.sleep(0.05)
-        before = store.committed_batches + 1
-
-        results = in_threads(3, lambda i: store.write(ops[i]))
-        gate_thread.join()
-
-        assert isinstance(results[1], RuntimeError) and results[0] is None is results[2]
-        assert store.committed_batches == before + 1
-        assert store.read(lambda tx: tx.decision("d-2")) is None
-        assert store.read(lambda tx: tx.task("t-2")) is None
-        with store.engine.connect() as conn:
-            ids = [e.decision_id for e in store.audit.iter_events(conn)]
-        assert sorted(ids) == ["d-1", "d-3"]
+        assert isinstance(failed, Stale) and isinstance(first, Applied) and isinstance(third, Applied)
+        assert store.committed_batches - before <= 2  # the gate's batch, then the other three
+        assert store.read(lambda tx: (tx.decision("d-2"), tx.task("t-2"))) == (None, None)
+        assert sorted(e.decision_id for e in _events(store)) == ["d-0", "d-1", "d-3"]
 
     def test_concurrent_writes_share_batches(self, store: SqlStore) -> None:
         """Two hundred concurrent writes commit in fewer than two hundred transactions."""
         before = store.committed_batches
 
-        in_threads(200, lambda i: store.write(hold(decision(i))))
+        in_threads(200, lambda i: apply(store, hold(decision(i))))
 
         assert store.committed_batches - before < 200
 
@@ -363,7 +467,7 @@ class TestGroupCommit:
         try:
             in_threads(
                 40,
-                lambda i: [(a if i % 2 else b).write(hold(decision(f"{i}-{k}"))) for k in range(3)],
+                lambda i: [apply(a if i % 2 else b, hold(decision(f"{i}-{k}"))) for k in range(3)],
             )
         finally:
             a.close()
@@ -379,7 +483,7 @@ class TestGroupCommit:
             conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_gone"))
 
         with pytest.raises(StoreUnavailable):
-            store.write(hold(decision(1)))
+            apply(store, hold(decision(1)))
 
         assert store.read(lambda tx: tx.decision("d-1")) is None
 
@@ -395,7 +499,7 @@ class TestGroupCommit:
         """The on_commit hook receives the decision ids of the committed batch's events."""
         heard: list[set[str]] = []
         with SqlStore(engine, on_commit=heard.append) as s:
-            s.write(hold(decision(1)))
+            apply(s, hold(decision(1)))
 
         assert heard == [{"d-1"}]
 
@@ -405,11 +509,11 @@ class TestGroupCommit:
         s.close()
 
         with pytest.raises(StoreUnavailable):
-            s.write(hold(decision(1)))
+            apply(s, hold(decision(1)))
 
     def test_events_get_the_decision_type(self, store: SqlStore) -> None:
         """Appended events carry their decision's type, so the log can be filtered by it."""
-        store.write(hold(decision(1)))
+        apply(store, hold(decision(1)))
 
         with store.engine.connect() as conn:
             got = list(store.audit.iter_events(conn, decision_type="claims.payout"))
@@ -421,7 +525,7 @@ class TestAuditLog:
     def test_chain_verifies_after_writes(self, store: SqlStore) -> None:
         """After ordinary writes the chain verifies and its head is the last event."""
         for n in range(5):
-            store.write(hold(decision(n), task(n)))
+            apply(store, hold(decision(n), task(n)))
 
         report = store.audit.verify(store.engine)
 
@@ -437,7 +541,7 @@ class TestAuditLog:
     )
     def test_triggers_refuse_changes(self, store: SqlStore, sql: str) -> None:
         """The database itself refuses UPDATE and DELETE on audit_events."""
-        store.write(hold(decision(1)))
+        apply(store, hold(decision(1)))
 
         with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
             conn.execute(text(sql))
@@ -447,7 +551,7 @@ class TestAuditLog:
     def test_emptying_the_whole_table_is_refused(self, store: SqlStore) -> None:
         """PostgreSQL refuses TRUNCATE; SQLite has none, and its unconditional DELETE (which
         it would run as a truncate) is refused by the trigger too. The log keeps its event."""
-        store.write(hold(decision(1)))
+        apply(store, hold(decision(1)))
         sql = "TRUNCATE audit_events" if store.engine.dialect.name == "postgresql" else "DELETE FROM audit_events"
 
         with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
@@ -466,19 +570,21 @@ class TestPolicies:
 
     def test_store_policy_stores_once(self, store: SqlStore) -> None:
         """The first store of a version is new; storing it again is not."""
-        first = store.write(lambda tx: tx.store_policy(self.POLICY))
-        second = store.write(lambda tx: tx.store_policy(self.POLICY))
+        first = apply(store, Change(inserts=(self.POLICY,)))
 
-        assert (first, second) == (True, False)
+        with pytest.raises(Conflict):  # stored already: a Change planned on an old read fails
+            apply(store, Change(inserts=(self.POLICY,)))
+
+        assert isinstance(first, Applied)
         assert store.read(lambda tx: tx.policies()) == [self.POLICY]
 
     def test_same_version_with_other_digest_conflicts(self, store: SqlStore) -> None:
         """The same name and version with a different digest raises Conflict."""
-        store.write(lambda tx: tx.store_policy(self.POLICY))
+        apply(store, Change(inserts=(self.POLICY,)))
         forged = replace(self.POLICY, ref=PolicyRef("claims-triage", 3, "sha256:" + "d" * 64))
 
         with pytest.raises(Conflict):
-            store.write(lambda tx: tx.store_policy(forged))
+            apply(store, Change(inserts=(forged,)))
 
         assert store.read(lambda tx: tx.policy("claims-triage", 3)) == self.POLICY
 
@@ -487,7 +593,7 @@ class TestDurability:
     def test_decision_survives_reopening(self, db_url: str, engine: Engine) -> None:
         """A written decision and its pending task are there after the store and engine close."""
         with SqlStore(engine) as s:
-            s.write(hold(decision(1), task(1)))
+            apply(s, hold(decision(1), task(1)))
         engine.dispose()
 
         reopened = make_engine(db_url)
@@ -498,3 +604,21 @@ class TestDurability:
             reopened.dispose()
 
         assert got == (decision(1), task(1))
+
+
+class TestDecisionsOnTheFake(TestDecisions):
+    """The in-memory fake the use-case tests run on holds to the same contract."""
+
+    @pytest.fixture
+    def store(self) -> FakeStore:  # type: ignore[override]
+        """The fake, instead of a SQL store."""
+        return FakeStore()
+
+
+class TestTasksOnTheFake(TestTasks):
+    """The fake's task reads and guarded claims hold to the same contract."""
+
+    @pytest.fixture
+    def store(self) -> FakeStore:  # type: ignore[override]
+        """The fake, instead of a SQL store."""
+        return FakeStore()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,20 @@ class ManualClock:
         self.now += seconds
 
 
+def off_loop(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn`` on a thread of its own: Playwright's sync API keeps an event loop marked
+    running on the main thread, and start-up and shutdown use ``asyncio.run``."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
+
+
 @pytest.fixture
 def console_app(db_url: str, policy_dir: Path) -> Iterator[Any]:
     """A running gateway (gRPC and the console) on 127.0.0.1, both on port 0."""
     from gateway.bootstrap import Settings, build_app, configure_logging
 
     configure_logging("warning")
-    app = build_app(Settings(
+    app = off_loop(build_app, Settings(
         address="127.0.0.1:0",
         database_url=db_url,
         policy_dir=policy_dir,
@@ -49,7 +57,7 @@ def console_app(db_url: str, policy_dir: Path) -> Iterator[Any]:
     ))
     app.console.console.sessions.clock = ManualClock()
     yield app
-    app.stop()
+    off_loop(app.stop)
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ real held decision, so the page's rule (``review_pages.is_blind``) is fixed now.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from gateway.console.review_pages import is_blind
@@ -31,7 +33,10 @@ def _context(console_app: Any, grpc_client: Any, blind: bool) -> dict[str, Any]:
     task = claim(grpc_client, "junior", "alice").task
     console = console_app.console.console
     alice = console.principal_named("alice")
-    ctx = case_context(console, alice, task.task_id)
+    # case_context is a coroutine of the console's loop; run it on a thread of its own, since the
+    # browser tests' Playwright keeps a loop marked running on this one.
+    with ThreadPoolExecutor(1) as pool:
+        ctx = pool.submit(asyncio.run, case_context(console, alice, task.task_id)).result()
     if blind:
         ctx["task"] = BlindTask(**{f.name: getattr(ctx["task"], f.name) for f in dataclasses.fields(Task)})
         ctx["blind"] = is_blind(ctx["task"])

@@ -15,6 +15,7 @@ import pytest
 
 from gateway.cli import main as cli
 from tests.conftest import ROOT
+from tests.console.conftest import off_loop
 
 
 class TestServeCommand:
@@ -41,7 +42,7 @@ class TestServeCommand:
 
     def test_a_malformed_http_address_is_one_line(self, capsys, tmp_path: Path, policy_dir: Path) -> None:  # type: ignore[no-untyped-def]
         """--http-address without a port: one line naming the flag, exit 1."""
-        code = cli(["serve", "--db", f"sqlite:///{tmp_path}/x.db", "--address", "127.0.0.1:0",
+        code = off_loop(cli, ["serve", "--db", f"sqlite:///{tmp_path}/x.db", "--address", "127.0.0.1:0",
                     "--policies", str(policy_dir), "--http-address", "localhost"])
         err = capsys.readouterr().err
         assert code == 1 and err.startswith("signoff: --http-address:") and len(err.splitlines()) == 1
@@ -51,7 +52,7 @@ class TestServeCommand:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             s.listen()
-            code = cli(["serve", "--db", f"sqlite:///{tmp_path}/x.db", "--address", "127.0.0.1:0",
+            code = off_loop(cli, ["serve", "--db", f"sqlite:///{tmp_path}/x.db", "--address", "127.0.0.1:0",
                         "--policies", str(policy_dir), "--http-address", f"127.0.0.1:{s.getsockname()[1]}"])
         err = capsys.readouterr().err
         assert code == 1 and "--http-address: cannot serve on" in err and len(err.strip().splitlines()) == 1
@@ -63,13 +64,13 @@ def proxied(db_url: str, policy_dir: Path, request: pytest.FixtureRequest) -> It
     from gateway.bootstrap import Settings, build_app, configure_logging
 
     configure_logging("warning")
-    app = build_app(Settings(
+    app = off_loop(build_app, Settings(
         address="127.0.0.1:0", database_url=db_url, policy_dir=policy_dir,
         principals_file=ROOT / "config" / "dev-principals.yaml", http_address="127.0.0.1:0",
         http_trusted_proxy_header="X-Forwarded-User", http_trusted_proxies=tuple(request.param),
     ))
     yield app
-    app.stop()
+    off_loop(app.stop)
 
 
 class TestTrustedProxy:
@@ -122,7 +123,7 @@ class TestTls:
             check=True, capture_output=True,
         )
         configure_logging("warning")
-        app = build_app(Settings(
+        app = off_loop(build_app, Settings(
             address="127.0.0.1:0", database_url=db_url, policy_dir=policy_dir,
             principals_file=ROOT / "config" / "dev-principals.yaml", http_address="127.0.0.1:0",
             tls_cert=cert, tls_key=key,
@@ -135,4 +136,4 @@ class TestTls:
             cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith("signoff_session="))
             assert r.status_code == 303 and "Secure" in cookie and "HttpOnly" in cookie
         finally:
-            app.stop()
+            off_loop(app.stop)

@@ -7,6 +7,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import grpc
@@ -51,6 +53,53 @@ class TestRestart:
         finally:
             proc.terminate()
             proc.wait(30)
+
+    def test_kill_9_under_load_loses_no_acknowledged_write_and_leaves_no_task_stuck(self, db_url, policy_dir):
+        """SIGKILL while 8 callers decide and a reviewer holds a lease: after a restart every
+        acknowledged decision and sign-off is stored, the chain verifies, and the claimed task
+        comes back to its queue once its lease lapses."""
+        proc, address = _serve(db_url, policy_dir)
+        acknowledged: list[str] = []
+        stop = threading.Event()
+        with grpc.insecure_channel(address) as ch:
+            c = Client(ch, address)
+            decide(c, claim_request(confidence=0.8))
+            leased = claim(c, "junior", "alice", lease=1.0).task
+
+            def caller() -> None:
+                while not stop.is_set():
+                    try:
+                        d = decide(c, claim_request(confidence=0.97))
+                    except grpc.RpcError:
+                        return  # the process died under this call: not acknowledged
+                    acknowledged.append(d.decision_id)
+
+            threads = [threading.Thread(target=caller) for _ in range(8)]
+            for t in threads:
+                t.start()
+            while len(acknowledged) < 200:
+                time.sleep(0.01)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            stop.set()
+            for t in threads:
+                t.join()
+        proc, address = _serve(db_url, policy_dir)
+        try:
+            with grpc.insecure_channel(address) as ch:
+                c = Client(ch, address)
+                for decision_id in acknowledged:
+                    got = c.decisions.GetDecision(decision_pb2.GetDecisionRequest(decision_id=decision_id),
+                                                  metadata=auth("caller"), timeout=30).decision
+                    assert got.status == decision_pb2.DECISION_STATUS_AUTO_DECIDED
+                time.sleep(1.1)  # the lease taken before the kill lapses (a fact of the data, not a timing check)
+                again = claim(c, "junior", "bob")
+            assert again.task.task_id == leased.task_id
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        code = cli(["audit", "verify", "--db", db_url])
+        assert code == 0
 
     def test_pending_review_and_lease_survive_restart(self, db_url, policy_dir):
         """A claimed task keeps its lease across a restart and its holder can still submit."""

@@ -73,12 +73,12 @@ class Replica:
             self.process.wait()
 
 
-def serve(db_url: str, policies: Path) -> Replica:
+def serve(db_url: str, policies: Path, *extra: str) -> Replica:
     """Start `signoff serve` on port 0 and wait for its 'serving on' line."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0", "--db", db_url,
          "--policies", str(policies), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
-         "--log-level", "warning"],
+         "--log-level", "warning", *extra],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     assert proc.stdout is not None
@@ -98,8 +98,11 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(policy_dir: Path) -> Iterator[Cluster]:
-    """A fresh schema, migrated by its owner, served by two replicas connected as signoff_app."""
+def cluster(request: pytest.FixtureRequest, policy_dir: Path) -> Iterator[Cluster]:
+    """A fresh schema, migrated by its owner, served by two replicas connected as signoff_app
+    (with the ``serve`` flags of the test's ``serve_flags`` marker, if any)."""
+    marker = request.node.get_closest_marker("serve_flags")
+    flags: tuple[str, ...] = tuple(marker.args) if marker else ()
     schema = f"signoff_replicas_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -109,7 +112,7 @@ def cluster(policy_dir: Path) -> Iterator[Cluster]:
         migrated = cli("migrate", "--db", schema_url(schema))
         assert migrated.returncode == 0, migrated.stderr
         with ThreadPoolExecutor(2) as pool:
-            replicas = list(pool.map(lambda _: serve(schema_url(schema, APP_ROLE), policy_dir), range(2)))
+            replicas = list(pool.map(lambda _: serve(schema_url(schema, APP_ROLE), policy_dir, *flags), range(2)))
         yield Cluster(replicas, schema_url(schema))
     finally:
         for r in replicas:
@@ -195,3 +198,50 @@ class TestTwoReplicas:
         assert all(kinds[(d, "decision_finalized")] == 1 for d in held)
         assert verify.returncode == 0, verify.stdout + verify.stderr
         assert f"chain ok: {len(events)} events" in verify.stdout
+
+
+class TestCrossReplicaWakeUps:
+    """A sign-off on one replica reaches waiters on the other through LISTEN/NOTIFY.
+
+    Both replicas re-read a watched decision only once an hour (``--watch-poll 3600``), so a
+    waiter that sees the sign-off within its deadline was woken by the notification: a poll
+    could not have done it. (No timing is asserted: only that it arrives at all.)
+    """
+
+    @pytest.mark.serve_flags("--watch-poll", "3600")
+    def test_a_watcher_on_one_replica_sees_a_sign_off_on_the_other(self, cluster: Cluster) -> None:
+        """WatchDecision on replica A ends with the human decision submitted on replica B."""
+        a, b = cluster.replicas
+        held = a.client.decisions.Decide(claim_request(confidence=0.8), metadata=auth("caller"), timeout=30).decision
+        stream = a.client.decisions.WatchDecision(
+            decision_pb2.WatchDecisionRequest(decision_id=held.decision_id), metadata=auth("caller"), timeout=60
+        )
+        first = next(stream)
+        task = b.client.review.ClaimNext(review_pb2.ClaimNextRequest(queue="junior"), metadata=auth("alice"), timeout=30).task
+        b.client.review.Submit(review_pb2.SubmitRequest(task_id=task.task_id, action=decision_pb2.REVIEW_ACTION_APPROVE),
+                               metadata=auth("alice"), timeout=30)
+
+        rest = [r.decision.status for r in stream]
+
+        assert first.decision.status == decision_pb2.DECISION_STATUS_PENDING_REVIEW
+        assert rest[-1] == decision_pb2.DECISION_STATUS_HUMAN_DECIDED
+
+    @pytest.mark.serve_flags("--watch-poll", "3600")
+    def test_a_waiting_decide_on_one_replica_returns_the_sign_off_on_the_other(self, cluster: Cluster) -> None:
+        """Decide with ``wait`` on replica A returns the outcome signed off on replica B."""
+        a, b = cluster.replicas
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(lambda: a.client.decisions.Decide(
+                claim_request(confidence=0.8, wait=50), metadata=auth("caller"), timeout=60).decision)
+            task = None
+            while task is None:  # the held case appears in the queue once its Decide committed
+                got = b.client.review.ClaimNext(review_pb2.ClaimNextRequest(queue="junior"), metadata=auth("alice"), timeout=30)
+                task = got.task if got.HasField("task") else None
+                if task is None:
+                    time.sleep(0.05)
+            b.client.review.Submit(review_pb2.SubmitRequest(
+                task_id=task.task_id, action=decision_pb2.REVIEW_ACTION_OVERRIDE, outcome="deny", reason="excluded peril"),
+                metadata=auth("alice"), timeout=30)
+            decided = waiting.result(timeout=60)
+
+        assert decided.status == decision_pb2.DECISION_STATUS_HUMAN_DECIDED and decided.final_outcome == "deny"

@@ -6,6 +6,8 @@ a hand-stepped clock fixes each time to decision, and hand-picked ids fix the au
 
 from __future__ import annotations
 
+import asyncio
+
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -98,7 +100,7 @@ def build_dataset(db_url: str, policy_dir: Path) -> Dataset:
     store = SqlStore(engine)
     clock = StepClock(START - timedelta(hours=1))
     ids = QueuedIds()
-    registry = PolicyRegistry(policy_dir, lambda ps: record_policies(store, clock, ps))
+    registry = PolicyRegistry(policy_dir, lambda ps: asyncio.run(record_policies(store, clock, ps)))
     registry.load()
     svc = ReviewService(store, registry, clock, ids, LocalNotifier())
     data = Dataset(db_url=db_url, engine=engine)
@@ -112,16 +114,16 @@ def build_dataset(db_url: str, policy_dir: Path) -> Dataset:
             proposal=Proposal(outcome=outcome, confidence=confidence, scores={outcome: confidence},
                               model="claims-gbm", model_version="2026.03", explanation="similar claims paid"),
         )
-        d = svc.decide(CALLER, cmd)
+        d = asyncio.run(svc.decide(CALLER, cmd))
         data.decisions[decision_id] = d
         return d
 
     def review(who: Principal, queue: str, after: float, action: Action, outcome: str = "", reason: str = "") -> None:
         clock.advance(after)
-        got = svc.claim_next(who, queue)
+        got = asyncio.run(svc.claim_next(who, queue))
         assert got is not None
         task, _ = got
-        svc.submit(who, SubmitCommand(task_id=task.task_id, action=action, outcome=outcome, reason=reason))
+        asyncio.run(svc.submit(who, SubmitCommand(task_id=task.task_id, action=action, outcome=outcome, reason=reason)))
 
     try:
         decide("early-1", 0.97)  # before the period: must not count
@@ -145,9 +147,9 @@ def build_dataset(db_url: str, policy_dir: Path) -> Dataset:
         review(ALICE, "junior", 60, Action.OVERRIDE, outcome="deny", reason="claim filed after the deadline")
         review(ALICE, "junior", 60, Action.APPROVE)
         # junior-5 stays pending. senior: one claim lapses back to the queue first.
-        got = svc.claim_next(BOB, "senior")
+        got = asyncio.run(svc.claim_next(BOB, "senior"))
         assert got is not None
-        svc.release(BOB, got[0].task_id, "need the police report")
+        asyncio.run(svc.release(BOB, got[0].task_id, "need the police report"))
         review(BOB, "senior", 30, Action.REJECT, reason="duplicate of an earlier claim")
         review(BOB, "senior", 30, Action.OVERRIDE, outcome="partial", reason="deductible applies")
         review(BOB, "senior", 30, Action.APPROVE)

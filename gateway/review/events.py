@@ -1,0 +1,92 @@
+"""The audit events and records the use cases write, built on the event loop as plain data.
+
+Every event body is canonical JSON already (``audit.record.canonical_json``), and carries its
+decision type, so the store's writer only chains and inserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from audit.record import NewEvent, canonical_json, canonical_object
+from gateway.policy.model import Policy
+from gateway.review.model import Decision, Status, Task, TaskKind, TaskState
+from gateway.review.rules import decision_body, final_body
+
+__all__ = ["decision_records", "event", "new_task", "task_guard"]
+
+
+def event(d: Decision, type_: str, actor: str, body: dict[str, Any], now: datetime) -> NewEvent:
+    """An audit event about ``d``, its body canonical JSON already (made on the loop)."""
+    full = {"decision_type": d.decision_type, **body}
+    return NewEvent(
+        type=type_,
+        time=now,
+        actor=actor,
+        decision_id=d.decision_id,
+        policy_name=d.policy_name,
+        policy_version=d.policy_version,
+        policy_digest=d.policy_digest,
+        body=full,
+        decision_type=d.decision_type,
+        body_json=canonical_json(full),
+    )
+
+
+def task_guard(t: Task) -> dict[str, Any]:
+    """What a task must still be for a change planned from this read of it to apply."""
+    return {"state": t.state, "claimed_by": t.claimed_by, "lease_expires_at": t.lease_expires_at}
+
+
+def decision_records(
+    d: Decision, policy: Policy, input_json: str, new_id: Callable[[], str]
+) -> tuple[Task | None, tuple[NewEvent, ...]]:
+    """The task (if any) and the audit events that record a new decision ``d``."""
+    now = d.created_at
+    received = {"decision_type": d.decision_type, **decision_body(d)}
+    events = [NewEvent(
+        type="decision_received",
+        time=now,
+        actor=d.requested_by,
+        decision_id=d.decision_id,
+        policy_name=d.policy_name,
+        policy_version=d.policy_version,
+        policy_digest=d.policy_digest,
+        body=received,
+        decision_type=d.decision_type,
+        body_json=canonical_object(received, {"input": input_json}),
+    )]
+    routed = {
+        "route": d.route,
+        "rule": d.rule,
+        "reasons": list(d.reasons),
+        "failed_closed": d.rule == "fail_closed",
+        "significant": d.significant,
+    }
+    events.append(event(d, "routed", "gateway", routed, now))
+    task: Task | None = None
+    if d.status is Status.AUTO_DECIDED:
+        events.append(event(d, "decision_finalized", "gateway", final_body(d, by="auto"), now))
+        if d.sampled:
+            queue = policy.sampling.queue or "audit"
+            task = new_task(d, queue, TaskKind.AUDIT, new_id())
+            body = {"task_id": task.task_id, "queue": queue, "probability": d.sample_probability}
+            events.append(event(d, "audit_sampled", "gateway", body, now))
+    else:
+        task = new_task(d, d.queue, TaskKind.REVIEW, new_id())
+    return task, tuple(events)
+
+
+def new_task(d: Decision, queue: str, kind: TaskKind, task_id: str) -> Task:
+    """A new open task in ``queue`` for ``d``."""
+    return Task(
+        task_id=task_id,
+        decision_id=d.decision_id,
+        queue=queue,
+        kind=kind,
+        state=TaskState.OPEN,
+        created_at=d.created_at,
+        requested_by=d.requested_by,
+    )

@@ -161,8 +161,7 @@ async def submit(request: Request) -> Response:
             context["form"] = {k: form.get(k, "") for k in ("action", "outcome", "reason", "payload")}
         return render(request, "task.html", context, status=400 if isinstance(exc, InvalidRequest) else 409,
                       session=session)
-    # The command carries the measured active time; it is logged here as well until the use
-    # case copies it into the review_submitted event (the review-depth issue's evidence).
+    # The use case records the measured active time in the review_submitted event.
     log.info("console_review_submitted", task_id=task.task_id, decision_id=decision.decision_id,
              action=cmd.action.value if cmd.action else "", principal=session.principal.name,
              active_seconds=cmd.active_seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import time
 from typing import Any
 
@@ -55,6 +56,32 @@ class TestClaimAndSubmit:
         got = grpc_client.decisions.GetDecision(decision_pb2.GetDecisionRequest(decision_id=d.decision_id),
                                                 metadata=auth("caller"), timeout=10).decision
         assert got.status == decision_pb2.DECISION_STATUS_HUMAN_DECIDED and got.final_outcome == "partial"
+
+    def test_the_active_time_is_recorded_with_the_sign_off(self, http_as, grpc_client) -> None:  # type: ignore[no-untyped-def]
+        """active_ms from the page becomes active_seconds in the review_submitted event, shown in the trail."""
+        from signoff.v1 import audit_pb2
+
+        d = held(grpc_client)
+        c = http_as("alice")
+        task_id = _claim(c)
+        c.post(f"/tasks/{task_id}/submit", data={"csrf": csrf_of(c.get(f"/tasks/{task_id}").text),
+                                                 "action": "approve", "active_ms": "4200"})
+        events = grpc_client.audit.ListEvents(audit_pb2.ListEventsRequest(
+            decision_id=d.decision_id, types=["review_submitted"]), metadata=auth("carol"), timeout=10).events
+        assert [json.loads(e.body_json)["active_seconds"] for e in events] == [4.2]
+        assert "Active time on task: 4.2 s" in http_as("carol").get(f"/audit/decisions/{d.decision_id}").text
+
+    def test_without_javascript_no_active_time_is_claimed(self, http_as, grpc_client) -> None:  # type: ignore[no-untyped-def]
+        """A form posted without active_ms records no active_seconds at all (unknown, not zero)."""
+        from signoff.v1 import audit_pb2
+
+        d = held(grpc_client)
+        c = http_as("alice")
+        task_id = _claim(c)
+        c.post(f"/tasks/{task_id}/submit", data={"csrf": csrf_of(c.get(f"/tasks/{task_id}").text), "action": "approve"})
+        events = grpc_client.audit.ListEvents(audit_pb2.ListEventsRequest(
+            decision_id=d.decision_id, types=["review_submitted"]), metadata=auth("carol"), timeout=10).events
+        assert len(events) == 1 and "active_seconds" not in json.loads(events[0].body_json)
 
     def test_a_missing_reason_keeps_what_was_typed(self, http_as, grpc_client) -> None:  # type: ignore[no-untyped-def]
         """An override without a reason is 400 naming the field, with the chosen outcome kept."""

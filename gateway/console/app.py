@@ -109,6 +109,7 @@ def build_console_app(console: Console) -> Any:
         Route("/tasks/{task_id}", review_pages.task_page),
         Route("/tasks/{task_id}/submit", review_pages.submit, methods=["POST"]),
         Route("/tasks/{task_id}/release", review_pages.release, methods=["POST"]),
+        Route("/tasks/{task_id}/renew", review_pages.renew, methods=["POST"]),
         Route("/audit/decisions", audit_pages.decision_search),
         Route("/audit/decisions/{decision_id}", audit_pages.decision_trail),
         Route("/audit/reviewers", audit_pages.reviewers),

@@ -21,7 +21,7 @@ from gateway.errors import InvalidRequest, NotFound, PermissionDenied, Precondit
 from gateway.review.commands import SubmitCommand
 from gateway.review.model import Action, Principal, Task, TaskState
 
-__all__ = ["case_context", "claim", "queue_page", "release", "submit", "task_page"]
+__all__ = ["case_context", "claim", "queue_page", "release", "renew", "submit", "task_page"]
 
 log = structlog.get_logger("signoff.console")
 _ACTIONS = {a.value.lower(): a for a in Action}
@@ -181,3 +181,18 @@ async def release(request: Request) -> Response:
     from urllib.parse import quote
 
     return redirect(f"/queues/{quote(task.queue)}?done={quote('Released the task back to the queue.')}")
+
+
+async def renew(request: Request) -> Response:
+    """POST /tasks/{task_id}/renew: extend the lease, back to the case."""
+    session = signed_in(request)
+    await checked_form(request, session)
+    console = console_of(request)
+    task_id = request.path_params["task_id"]
+    try:
+        await usecases.renew(console.service, session.principal, task_id)
+    except PreconditionFailed as exc:
+        context = await case_context(console, session.principal, task_id, False)
+        context["message"] = str(exc)
+        return render(request, "task.html", context, status=409, session=session)
+    return redirect(f"/tasks/{task_id}")

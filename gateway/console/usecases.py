@@ -20,6 +20,7 @@ __all__ = [
     "may_review",
     "queue_depths",
     "release",
+    "renew",
     "stored_policies",
     "stored_policy",
     "submit",
@@ -41,6 +42,11 @@ async def submit(service: Any, principal: Principal, cmd: SubmitCommand) -> tupl
 async def release(service: Any, principal: Principal, task_id: str, reason: str) -> Task:
     """Hand a held task back to its queue."""
     return await service.release(principal, task_id, reason)  # type: ignore[no-any-return]
+
+
+async def renew(service: Any, principal: Principal, task_id: str) -> Task:
+    """Extend the principal's live lease on a task by the default lease from now."""
+    return await service.renew(principal, task_id)  # type: ignore[no-any-return]
 
 
 async def may_review(service: Any, principal: Principal, queue: str) -> None:

@@ -118,6 +118,29 @@ class TestClaimAndSubmit:
                                                 metadata=auth("caller"), timeout=10).decision
         assert got.status != decision_pb2.DECISION_STATUS_HUMAN_DECIDED
 
+    def test_renew_extends_the_lease_and_is_logged(self, http_as, grpc_client) -> None:  # type: ignore[no-untyped-def]
+        """A renew moves the lease end later and records review_renewed by the reviewer."""
+        from signoff.v1 import audit_pb2
+
+        d = held(grpc_client)
+        task = claim(grpc_client, "junior", "alice", lease=60).task
+        c = http_as("alice")
+        r = c.post(f"/tasks/{task.task_id}/renew", data={"csrf": csrf_of(c.get(f"/tasks/{task.task_id}").text)})
+        assert r.status_code == 303 and r.headers["location"] == f"/tasks/{task.task_id}"
+        events = grpc_client.audit.ListEvents(audit_pb2.ListEventsRequest(
+            decision_id=d.decision_id, types=["review_renewed"]), metadata=auth("carol"), timeout=10).events
+        assert [e.actor for e in events] == ["alice"]
+        renewed_until = json.loads(events[0].body_json)["lease_expires_at"]
+        assert renewed_until > task.lease_expires_at.ToDatetime().isoformat()
+
+    def test_renew_by_someone_else_is_refused(self, http_as, grpc_client) -> None:  # type: ignore[no-untyped-def]
+        """erin cannot renew alice's lease: a 409 page saying whose it is."""
+        held(grpc_client)
+        task = claim(grpc_client, "junior", "alice").task
+        c = http_as("erin")
+        r = c.post(f"/tasks/{task.task_id}/renew", data={"csrf": csrf_of(c.get("/").text)})
+        assert r.status_code == 409 and "not claimed by erin" in r.text
+
     def test_release_hands_the_task_back(self, http_as, grpc_client) -> None:  # type: ignore[no-untyped-def]
         """A released task can be claimed again by someone else."""
         held(grpc_client)

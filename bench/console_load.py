@@ -1,7 +1,7 @@
 """Benchmark: Decide over gRPC with and without 50 reviewers working through the HTTP console.
 
     .venv/bin/python bench/console_load.py                 # 15 s per phase (about 40 s)
-    .venv/bin/python bench/console_load.py --reviewers 50 --think 0.5 --concurrency 16
+    .venv/bin/python bench/console_load.py --think 0.5     # reviewers ten times faster than people: a stress
     .venv/bin/python bench/console_load.py --smoke         # a few seconds, for CI
 
 One ``signoff serve --http-address`` (shipped policies, a fresh SQLite file in WAL with
@@ -104,6 +104,8 @@ async def _reviewer(c: Any, queue: str, think: float, until: float, warm_until: 
             pages[kind].append(took * 1000)
         if resp.status_code not in ok:
             counts["errors"] += 1
+            key = f"{kind} {resp.status_code}"
+            counts[key] = counts.get(key, 0) + 1  # type: ignore[assignment]
         return resp
 
     while time.monotonic() < until:
@@ -152,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each phase")
     parser.add_argument("--concurrency", type=int, default=16, help="Decide calls in flight (default 16)")
     parser.add_argument("--reviewers", type=int, default=50, help="simulated console reviewers (default 50)")
-    parser.add_argument("--think", type=float, default=0.5, help="a reviewer's pause between cases, seconds")
+    parser.add_argument("--think", type=float, default=5.0, help="a reviewer's pause between cases, seconds")
     parser.add_argument("--smoke", action="store_true", help="about 2 s per phase (CI)")
+    parser.add_argument("--profile", default=None, help="py-spy raw profile of the gateway during phase 2, to PATH")
     args = parser.parse_args(argv)
     if args.smoke:
         args.duration, args.warmup = 1.5, 0.5
@@ -175,7 +178,15 @@ def main(argv: list[str] | None = None) -> int:
                 rev = _reviewer_process(gw.url, args.reviewers, args.think, args.duration, args.warmup)
                 if rev.stdout.readline().strip() != "ready":  # type: ignore[union-attr]
                     raise RuntimeError(f"reviewers did not sign in: {rev.communicate()[1].strip()[-500:]}")
+                spy = None
+                if args.profile:
+                    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(gw.proc.pid),
+                                            "-r", "200", "-f", "raw", "-o", args.profile, "--gil", "--nonblocking",
+                                            "-d", str(int(args.duration + args.warmup))],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 loaded = process_result(drive_process(gw.address, args.concurrency, args.duration, args.warmup, "with"))
+                if spy is not None:
+                    spy.wait()
                 out, err = rev.communicate(timeout=args.duration + args.warmup + 120)
                 if rev.returncode != 0:
                     raise RuntimeError(f"reviewers failed: {err.strip()[-500:]}")
@@ -200,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"Decide throughput with the console's load: {ratio:.2f} of alone; console page p99 "
           f"{console['all']['p99_ms']:.1f} ms; sign-offs {console['signed_off']:,}, empty claims "
-          f"{console['empty_claims']:,}, page errors {console['errors']}")
+          f"{console['empty_claims']:,}, page errors {console['errors']}"
+          + "".join(f", {k} x{v}" for k, v in console.items() if k[:1].isalpha() and " " in k))
     return 0
 
 

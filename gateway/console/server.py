@@ -29,7 +29,7 @@ class ConsoleServer:
             options = {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])}
         self.config = uvicorn.Config(
             app, host=host.strip("[]"), port=int(port), log_config=None, access_log=False,
-            lifespan="off", loop="asyncio", http="h11", timeout_graceful_shutdown=5, **options,
+            lifespan="off", loop="asyncio", http="httptools", timeout_graceful_shutdown=5, **options,
         )
         self.server = uvicorn.Server(self.config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # signoff serve owns signals

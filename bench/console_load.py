@@ -111,13 +111,15 @@ async def _reviewer(c: Any, queue: str, think: float, until: float, warm_until: 
     while time.monotonic() < until:
         qp = await timed("queue", c.get(f"/queues/{queue}"), (200,))
         claim = await timed("claim", c.post(f"/queues/{queue}/claim",
-                                            data={"csrf": _CSRF.search(qp.text).group(1)}), (200, 303))  # type: ignore[union-attr]
+                                            data={"csrf": _CSRF.search(qp.text).group(1)}), (200, 303, 409))  # type: ignore[union-attr]
         if claim.status_code == 303:
             case = await timed("case", c.get(claim.headers["location"]), (200,))
             task = claim.headers["location"].rsplit("/", 1)[-1]
             done = await timed("submit", c.post(f"/tasks/{task}/submit", data={
                 "csrf": _CSRF.search(case.text).group(1), "action": "approve", "active_ms": "1000"}), (303,))  # type: ignore[union-attr]
             counts["signed_off"] += done.status_code == 303
+        elif claim.status_code == 409:  # others took every candidate at the same instant: "claim again"
+            counts["lost_races"] += 1
         else:
             counts["empty_claims"] += 1
         await asyncio.sleep(think)
@@ -126,7 +128,7 @@ async def _reviewer(c: Any, queue: str, think: float, until: float, warm_until: 
 
 async def _reviewers(base: str, n: int, think: float, duration: float, warmup: float) -> dict[str, Any]:
     pages: dict[str, list[float]] = {k: [] for k in ("queue", "claim", "case", "submit")}
-    counts = {"signed_off": 0, "empty_claims": 0, "errors": 0}
+    counts = {"signed_off": 0, "empty_claims": 0, "lost_races": 0, "errors": 0}
     sessions = await asyncio.gather(*(_sign_in(base, i) for i in range(n)))
     print("ready", flush=True)  # every reviewer is signed in: the parent starts the Decide load now
     start = time.monotonic()
@@ -211,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"Decide throughput with the console's load: {ratio:.2f} of alone; console page p99 "
           f"{console['all']['p99_ms']:.1f} ms; sign-offs {console['signed_off']:,}, empty claims "
-          f"{console['empty_claims']:,}, page errors {console['errors']}"
+          f"{console['empty_claims']:,}, claims lost to a race (409) {console['lost_races']:,}, page errors {console['errors']}"
           + "".join(f", {k} x{v}" for k, v in console.items() if k[:1].isalpha() and " " in k))
     return 0
 

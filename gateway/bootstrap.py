@@ -40,6 +40,9 @@ class Settings:
     sweep_seconds: float = 5.0
     watch_poll: float = 1.0
     max_workers: int = 64
+    page_token_key: str | None = None
+    """Signs audit page tokens (at least 32 characters; the same on every replica). Unset: a
+    random key per process, so tokens stop working when the gateway restarts."""
     http_address: str | None = None
     """Serve the web console here (HOST:PORT); off when None."""
     http_idle_minutes: float = 15.0
@@ -135,6 +138,18 @@ def _read_tls(settings: Settings) -> tuple[bytes, bytes] | None:
         raise InvalidRequest(str(exc.filename), f"cannot read: {exc.strerror}") from None
 
 
+MIN_PAGE_TOKEN_KEY = 32
+
+
+def _page_token_key(value: str | None) -> bytes | None:
+    """The configured page-token key as bytes; a short one is refused in one line."""
+    if value is None:
+        return None
+    if len(value) < MIN_PAGE_TOKEN_KEY:
+        raise InvalidRequest("SIGNOFF_PAGE_TOKEN_KEY", f"must be at least {MIN_PAGE_TOKEN_KEY} characters")
+    return value.encode()
+
+
 def _every(stop: threading.Event, seconds: float, fn, name: str) -> threading.Thread:  # type: ignore[no-untyped-def]
     log = structlog.get_logger("signoff.bootstrap")
 
@@ -193,6 +208,7 @@ def build_app(settings: Settings) -> App:
 
     auth = load_principals(settings.principals_file)
     tls = _read_tls(settings)
+    token_key = _page_token_key(settings.page_token_key)
     engine = make_engine(settings.database_url)
     upgrade(engine)
     notifier = LocalNotifier()
@@ -207,8 +223,9 @@ def build_app(settings: Settings) -> App:
         raise
     metrics = Metrics()
     service = ReviewService(store, registry, clock, UuidIds(), notifier, watch_poll=settings.watch_poll)
+    metrics.watch_policies(lambda: registry.missing)
     metrics.watch_queues(lambda: (clock.now(), store.read(lambda tx: tx.queue_depths(clock.now()))))
-    reader = SqlAuditReader(engine, load_trail)
+    reader = SqlAuditReader(engine, load_trail, token_key=token_key)
     rpc = build_server(
         settings.address, service, reader, auth, metrics, tls=tls, max_workers=settings.max_workers
     )

@@ -3,6 +3,13 @@
 A file that changes on disk is reloaded by ``refresh``; a broken edit keeps the last good
 set, is logged and counted, and shows as NOT_SERVING under the health name
 ``signoff.policies`` until a good version loads again.
+
+A deleted file is not a removal: its decision type keeps deciding with the last good version,
+the reload is logged (``policy_file_missing``) and counted, ``missing`` names it (for health and
+metrics) and health stays NOT_SERVING until the file is back or the removal is made explicit
+with a tombstone, a file ``<decision type>.removed`` in the directory (its text, if any, is the
+reason logged). A restart also takes the directory as it is: at start-up no memory of deleted
+files is kept. A file present for the type wins over its tombstone.
 """
 
 from __future__ import annotations
@@ -17,13 +24,17 @@ from gateway.errors import Conflict, PolicyError
 from gateway.policy import load_policy_dir
 from gateway.policy.model import Policy
 
-__all__ = ["PolicyRegistry"]
+__all__ = ["TOMBSTONE", "PolicyRegistry"]
 
 log = structlog.get_logger("signoff.policy")
 
 
+TOMBSTONE = ".removed"
+"""Suffix of the file that removes a decision type explicitly (``claims.payout.removed``)."""
+
+
 def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
-    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml"), *directory.glob(f"*{TOMBSTONE}")])
     out = []
     for f in files:
         try:
@@ -44,6 +55,8 @@ class PolicyRegistry:
         self._fingerprint: tuple[tuple[str, int, int], ...] = ()
         self._lock = threading.Lock()
         self.last_error: str = ""
+        self.missing: dict[str, str] = {}
+        """Decision type -> the deleted file whose last good version still decides it."""
         self.on_reload: Callable[[bool, str], None] = lambda ok, error: None
 
     def get(self, decision_type: str) -> Policy | None:
@@ -56,14 +69,30 @@ class PolicyRegistry:
 
     def load(self) -> list[Policy]:
         """Load the directory; raise ``PolicyError``/``Conflict`` and keep nothing on failure."""
+        return self._load(keep_missing=False)
+
+    def _load(self, keep_missing: bool) -> list[Policy]:
+        """Load the directory; with ``keep_missing``, a type whose file vanished without a
+        tombstone keeps its current policy (and is listed in ``missing``)."""
         with self._lock:
             fingerprint = _fingerprint(self.directory)
             policies = load_policy_dir(self.directory)
+            loaded = {p.decision for p in policies}
+            missing: dict[str, str] = {}
+            if keep_missing:
+                removed = _tombstones(self.directory)
+                for decision, kept in self._by_type.items():
+                    if decision not in loaded and decision not in removed:
+                        missing[decision] = kept.source_path
+                        policies.append(kept)
+                for decision in sorted((set(self._by_type) - loaded) & removed.keys()):
+                    log.warning("policy_removed", decision_type=decision, reason=removed[decision])
             _check_queues(policies)
             self._record(policies)
             self._by_type = {p.decision: p for p in policies}
             self._fingerprint = fingerprint
-            self.last_error = ""
+            self.missing = missing
+            self.last_error = _missing_error(missing)
             return policies
 
     def refresh(self) -> bool:
@@ -71,7 +100,7 @@ class PolicyRegistry:
         if _fingerprint(self.directory) == self._fingerprint:
             return False
         try:
-            policies = self.load()
+            policies = self._load(keep_missing=True)
         except (PolicyError, Conflict) as exc:
             with self._lock:
                 self._fingerprint = _fingerprint(self.directory)  # do not retry the same bad edit
@@ -79,9 +108,32 @@ class PolicyRegistry:
             log.error("policy_reload_refused", error=str(exc).splitlines()[:20])
             self.on_reload(False, self.last_error)
             return False
+        if self.missing:
+            log.error("policy_file_missing", missing=self.missing, error=self.last_error)
         log.info("policy_reloaded", policies=[f"{p.name}@{p.version}" for p in policies])
-        self.on_reload(True, "")
+        self.on_reload(not self.missing, self.last_error)
         return True
+
+
+def _tombstones(directory: Path) -> dict[str, str]:
+    """Decision type -> the reason in its ``.removed`` file ("" when empty or unreadable)."""
+    out: dict[str, str] = {}
+    for f in directory.glob(f"*{TOMBSTONE}"):
+        try:
+            reason = f.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            reason = ""
+        out[f.name.removesuffix(TOMBSTONE)] = reason[:200]
+    return out
+
+
+def _missing_error(missing: dict[str, str]) -> str:
+    if not missing:
+        return ""
+    return "; ".join(
+        f"{path}: deleted, but {decision} keeps deciding with its last good version until "
+        f"{decision}{TOMBSTONE} removes it" for decision, path in sorted(missing.items())
+    )
 
 
 def _check_queues(policies: Sequence[Policy]) -> None:

@@ -20,8 +20,9 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     # The domain may use the audit library's pure record module (events, canonical JSON,
     # hashed time): one definition of each audit form, stdlib only.
     ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
-    ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg"},
+    ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg", "structlog"},
      ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
+    ("gateway.rpc.limits", {"google"}, ("gateway.errors", "gateway.review.service", "signoff")),
     ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
      ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.errors", "signoff")),
     ("gateway.console", {"starlette", "jinja2", "structlog", "uvicorn"},

@@ -6,6 +6,7 @@ Every read runs on its own pooled connection; a database that cannot answer beco
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -44,10 +45,15 @@ def _unavailable(exc: SQLAlchemyError) -> StoreUnavailable:
 class SqlAuditReader:
     """Reads the audit log and the decision log through the ``audit`` library and SQL."""
 
-    def __init__(self, engine: Engine, load_trail: TrailLoader | None = None) -> None:
+    def __init__(
+        self, engine: Engine, load_trail: TrailLoader | None = None, *, token_key: bytes | None = None
+    ) -> None:
+        """``token_key`` signs page tokens (``queries``); without one a random key is made
+        here, so this reader's tokens do not survive it (or work on another replica)."""
         self.engine = engine
         self.log = AuditLog()
         self._load_trail = load_trail
+        self._secret = token_key if token_key is not None else secrets.token_bytes(32)
 
     def events(self, **filters: Any) -> Iterator[Event]:
         """Stream events matching the filters, in sequence order."""
@@ -63,7 +69,7 @@ class SqlAuditReader:
         n = page_size(size)
         try:
             with self.engine.connect() as conn:
-                return event_page(conn, query, n, token)
+                return event_page(conn, query, n, token, secret=self._secret)
         except SQLAlchemyError as exc:
             raise _unavailable(exc) from None
 
@@ -76,7 +82,7 @@ class SqlAuditReader:
         n = page_size(size)
         try:
             with self.engine.connect() as conn:
-                return decision_page(conn, query, n, token)
+                return decision_page(conn, query, n, token, secret=self._secret)
         except SQLAlchemyError as exc:
             raise _unavailable(exc) from None
 

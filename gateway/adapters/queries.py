@@ -4,11 +4,15 @@ Decisions come in ``(created_at, decision_id)`` order and events in ``seq`` orde
 are unique and never change once written, so keyset pagination is stable while new rows
 arrive (a row created after a page was read sorts after it, or is skipped if it sorts before).
 
-A page token is ``base64url(JSON)`` of ``{"k": last key, "q": filter hash, "v": 1}``. The
-filter hash (sha256 of the query kind and its canonical filters) binds the token to the query
-that issued it: a token replayed with other filters is ``InvalidRequest("page_token",
-"belongs to another query")``. Tokens are opaque to clients, not secret: they carry no data a
-caller could not read anyway.
+A page token is ``base64url(JSON) "." base64url(MAC)``: the JSON is ``{"k": last key, "q":
+filter hash, "v": 2}`` and the MAC its HMAC-SHA256 (first 16 bytes) under the deployment's
+page-token key. The filter hash (sha256 of the query kind and its canonical filters) binds the
+token to the query that issued it: a token replayed with other filters is
+``InvalidRequest("page_token", "belongs to another query")``. A token this key did not sign
+(forged, edited, or issued by a gateway with another key, such as one restarted without a
+configured key) is ``InvalidRequest`` before any query runs, and the key inside a signed token
+is still checked (an aware time in range and an id; a sequence number within 64 bits). Tokens
+are opaque to clients, not secret: they carry no data a caller could not read anyway.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, and_, or_, select
@@ -36,6 +41,7 @@ __all__ = [
     "DecisionFilter",
     "EventFilter",
     "Page",
+    "check_version",
     "decision_filter",
     "decision_page",
     "event_page",
@@ -53,7 +59,11 @@ MAX_PAGE_SIZE = 1000
 T = TypeVar("T")
 _D = decisions.c
 _E = audit_events.c
-_TOKEN_VERSION = 1
+_TOKEN_VERSION = 2
+_MAC_BYTES = 16
+_MAX_INT64 = 2**63 - 1
+_MAX_INT32 = 2**31 - 1
+_NOT_OURS = "is not a page token this gateway issued"
 _OVERRIDING = (Action.EDIT.value, Action.OVERRIDE.value)
 
 
@@ -191,23 +201,71 @@ def _fingerprint(kind: str, filters: DecisionFilter | EventFilter) -> str:
     return hashlib.sha256(canonical_json({"kind": kind, "filters": plain}).encode()).hexdigest()[:32]
 
 
-def _encode(key: list[Any], fingerprint: str) -> str:
-    raw = canonical_json({"k": key, "q": fingerprint, "v": _TOKEN_VERSION}).encode()
+def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(token: str, fingerprint: str) -> list[Any]:
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(key: bytes, raw: bytes) -> bytes:
+    return hmac.new(key, raw, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def _encode(key: list[Any], fingerprint: str, secret: bytes) -> str:
+    raw = canonical_json({"k": key, "q": fingerprint, "v": _TOKEN_VERSION}).encode()
+    return f"{_b64(raw)}.{_b64(_mac(secret, raw))}"
+
+
+def _decode(token: str, fingerprint: str, secret: bytes) -> list[Any]:
+    body, _, mac = token.partition(".")
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        raw, tag = _unb64(body), _unb64(mac)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest("page_token", _NOT_OURS) from None
+    if not hmac.compare_digest(tag, _mac(secret, raw)):
+        raise InvalidRequest("page_token", _NOT_OURS)
+    try:
         doc = json.loads(raw)
         key, query, version = doc["k"], doc["q"], doc["v"]
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
-        raise InvalidRequest("page_token", "is not a page token this gateway issued") from None
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        raise InvalidRequest("page_token", _NOT_OURS) from None
     if version != _TOKEN_VERSION or not isinstance(key, list):
-        raise InvalidRequest("page_token", "is not a page token this gateway issued")
+        raise InvalidRequest("page_token", _NOT_OURS)
     if query != fingerprint:
         raise InvalidRequest("page_token", "belongs to another query")
     return key
+
+
+def _decision_key(key: list[Any]) -> tuple[datetime, str]:
+    """The (created_at, decision_id) a decision token resumes after, checked."""
+    if len(key) != 2 or not isinstance(key[0], str) or not isinstance(key[1], str) or len(key[1]) > 64:
+        raise InvalidRequest("page_token", _NOT_OURS)
+    try:
+        after = datetime.fromisoformat(key[0])
+    except ValueError:
+        raise InvalidRequest("page_token", _NOT_OURS) from None
+    if after.tzinfo is None or after.utcoffset() is None:
+        raise InvalidRequest("page_token", _NOT_OURS)
+    try:
+        return after.astimezone(UTC), key[1]
+    except (OverflowError, ValueError):
+        raise InvalidRequest("page_token", _NOT_OURS) from None
+
+
+def _event_key(key: list[Any]) -> int:
+    """The sequence number an event token resumes after, checked."""
+    if len(key) != 1 or not isinstance(key[0], int) or isinstance(key[0], bool) or not 0 <= key[0] <= _MAX_INT64:
+        raise InvalidRequest("page_token", _NOT_OURS)
+    return key[0]
+
+
+def check_version(value: int) -> int:
+    """A policy version filter: 0 (any) up to the largest stored version, on both backends."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_INT32:
+        raise InvalidRequest("policy_version", f"must be between 0 and {_MAX_INT32}")
+    return value
 
 
 def page_size(requested: int) -> int:
@@ -217,16 +275,16 @@ def page_size(requested: int) -> int:
     return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
-def decision_page(conn: Connection, filters: DecisionFilter, size: int, token: str = "") -> Page[Decision]:
-    """One page of decisions matching ``filters``, oldest first, after ``token``'s position."""
+def decision_page(
+    conn: Connection, filters: DecisionFilter, size: int, token: str = "", *, secret: bytes
+) -> Page[Decision]:
+    """One page of decisions matching ``filters``, oldest first, after ``token``'s position;
+    ``secret`` signs the next token and checks ``token``."""
+    check_version(filters.policy_version)
     fingerprint = _fingerprint("decisions", filters)
     stmt = select(decisions).where(*filters.conditions())
     if token:
-        key = _decode(token, fingerprint)
-        try:
-            after_time, after_id = datetime.fromisoformat(key[0]), str(key[1])
-        except (IndexError, TypeError, ValueError):
-            raise InvalidRequest("page_token", "is not a page token this gateway issued") from None
+        after_time, after_id = _decision_key(_decode(token, fingerprint, secret))
         # The redundant ``>=`` gives the planner an index range; the OR breaks ties by id.
         stmt = stmt.where(
             _D.created_at >= after_time,
@@ -237,22 +295,23 @@ def decision_page(conn: Connection, filters: DecisionFilter, size: int, token: s
     nxt = ""
     if len(rows) > size:
         last = items[-1]
-        nxt = _encode([iso_utc(last.created_at), last.decision_id], fingerprint)
+        nxt = _encode([iso_utc(last.created_at), last.decision_id], fingerprint, secret)
     return Page(items, nxt)
 
 
-def event_page(conn: Connection, filters: EventFilter, size: int, token: str = "") -> Page[Event]:
-    """One page of events matching ``filters`` in sequence order, after ``token``'s position."""
+def event_page(
+    conn: Connection, filters: EventFilter, size: int, token: str = "", *, secret: bytes
+) -> Page[Event]:
+    """One page of events matching ``filters`` in sequence order, after ``token``'s position;
+    ``secret`` signs the next token and checks ``token``."""
+    check_version(filters.policy_version)
     fingerprint = _fingerprint("events", filters)
     stmt = select(*_EVENT_COLUMNS).where(*filters.conditions())
     if token:
-        key = _decode(token, fingerprint)
-        if len(key) != 1 or not isinstance(key[0], int) or isinstance(key[0], bool):
-            raise InvalidRequest("page_token", "is not a page token this gateway issued")
-        stmt = stmt.where(_E.seq > key[0])
+        stmt = stmt.where(_E.seq > _event_key(_decode(token, fingerprint, secret)))
     rows = conn.execute(stmt.order_by(_E.seq).limit(size + 1)).all()
     items = [Event(*r) for r in rows[:size]]
-    nxt = _encode([items[-1].seq], fingerprint) if len(rows) > size else ""
+    nxt = _encode([items[-1].seq], fingerprint, secret) if len(rows) > size else ""
     return Page(items, nxt)
 
 

@@ -51,7 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--watch-poll", type=float, default=1.0,
                    help="seconds a watcher or waiting Decide re-reads its decision when no notification "
                         "woke it (on PostgreSQL, replicas notify each other at once; default 1)")
-    p.add_argument("--log-level", default=_env("SIGNOFF_LOG_LEVEL", "info"), help="debug, info, warning or error")
+    p.add_argument("--log-level", default=_env("SIGNOFF_LOG_LEVEL", "info"), type=str.lower,
+                   choices=("debug", "info", "warning", "error"),
+                   help="info (the default) logs one line per completed RPC; warning only refusals of "
+                        "the reload, failures and the like; debug adds internals (env SIGNOFF_LOG_LEVEL)")
     p.add_argument("--log-format", choices=("json", "console"), default="json", help="log line format")
     p.set_defaults(handler=run)
 
@@ -78,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
         reload_seconds=args.reload_seconds,
+        page_token_key=os.environ.get("SIGNOFF_PAGE_TOKEN_KEY") or None,
         watch_poll=args.watch_poll,
         http_address=args.http_address or None,
         http_idle_minutes=args.http_idle_minutes,

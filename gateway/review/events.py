@@ -6,16 +6,18 @@ decision type, so the store's writer only chains and inserts.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from audit.record import NewEvent, canonical_json, canonical_object
 from gateway.policy.model import Policy
+from gateway.review.change import Change, Update
 from gateway.review.model import Decision, Status, Task, TaskKind, TaskState
 from gateway.review.rules import decision_body, final_body
 
-__all__ = ["decision_records", "event", "new_task", "task_guard"]
+__all__ = ["decision_records", "event", "new_task", "renewal", "task_guard"]
 
 
 def event(d: Decision, type_: str, actor: str, body: dict[str, Any], now: datetime) -> NewEvent:
@@ -90,3 +92,13 @@ def new_task(d: Decision, queue: str, kind: TaskKind, task_id: str) -> Task:
         created_at=d.created_at,
         requested_by=d.requested_by,
     )
+
+
+def renewal(task: Task, d: Decision, actor: str, until: datetime, now: datetime) -> tuple[Change, Task]:
+    """The Change extending ``task``'s live lease (as read) to ``until``, logged as review_renewed."""
+    renewed = dataclasses.replace(task, lease_expires_at=until)
+    body = {"task_id": task.task_id, "queue": task.queue, "lease_expires_at": until.isoformat()}
+    return Change(
+        updates=(Update(renewed, task_guard(task), f"task {task.task_id} changed meanwhile"),),
+        events=(event(d, "review_renewed", actor, body, now),),
+    ), renewed

@@ -43,7 +43,7 @@ from gateway.review.model import (
     TaskState,
 )
 from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, ReadTx, Store
-from gateway.review.events import decision_records, event, task_guard
+from gateway.review.events import decision_records, event, renewal, task_guard
 from gateway.review.rules import (
     decide_texts,
     evaluate,
@@ -278,19 +278,12 @@ class ReviewService:
         await self.store.apply(change)
         return released
 
-    async def renew(self, principal: Principal, task_id: str, lease: timedelta | None = None) -> Task:
-        """Extend a live lease the principal holds to ``lease`` from now (the console's renew)."""
-        lease = lease or self.default_lease
-        if lease <= timedelta(0) or lease > MAX_LEASE:
-            raise InvalidRequest("lease", f"must be positive and at most {MAX_LEASE}")
+    async def renew(self, principal: Principal, task_id: str) -> Task:
+        """Extend a live lease the principal holds to the default lease from now (the console's renew)."""
         now = self.clock.now()
         task, d = await self._own_live_task(principal, task_id, now)
-        renewed = dataclasses.replace(task, lease_expires_at=now + lease)
-        body = {"task_id": task.task_id, "queue": task.queue, "lease_expires_at": (now + lease).isoformat()}
-        await self.store.apply(Change(
-            updates=(Update(renewed, task_guard(task), f"task {task_id} changed meanwhile"),),
-            events=(event(d, "review_renewed", principal.name, body, now),),
-        ))
+        change, renewed = renewal(task, d, principal.name, now + self.default_lease, now)
+        await self.store.apply(change)
         return renewed
 
     async def expire_leases(self) -> int:

@@ -6,6 +6,10 @@ The file never holds a token, only its hash, so it can sit in a repository or a 
       - name: claims-service
         token_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
         roles: [caller]
+        decision_types: [claims.payout]   # optional: the only types it may Decide
+
+``decision_types`` is checked here (a non-empty list of distinct decision types; absent means
+any type) and carried on the ``Principal``; the Decide use case refuses any other type.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 from gateway.errors import InvalidRequest, Unauthenticated
 from gateway.review.model import Principal
 
-__all__ = ["Authenticator", "parse_principals", "token_hash"]
+__all__ = ["Authenticator", "decision_types", "parse_principals", "token_hash"]
 
 
 def token_hash(token: str) -> str:
@@ -46,8 +50,29 @@ def parse_principals(doc: Any, source: str) -> list[tuple[str, Principal]]:
         if digest in seen:
             raise InvalidRequest(f"{where}.token_sha256", "is used by an earlier principal")
         seen.add(digest)
-        out.append((digest, Principal(name=name, roles=frozenset(roles))))
+        unknown = sorted(set(entry) - _KEYS)
+        if unknown:
+            raise InvalidRequest(f"{where}.{unknown[0]}", f"is not one of: {', '.join(sorted(_KEYS))}")
+        types = decision_types(entry.get("decision_types"), f"{where}.decision_types")
+        out.append((digest, Principal(name=name, roles=frozenset(roles), decision_types=types)))
     return out
+
+
+_KEYS = frozenset({"name", "token_sha256", "roles", "decision_types"})
+
+
+def decision_types(value: Any, where: str) -> frozenset[str] | None:
+    """An entry's optional ``decision_types`` allow-list; None when absent (any type)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise InvalidRequest(where, "must be a non-empty list of decision types (leave it out for any)")
+    for i, t in enumerate(value):
+        if not isinstance(t, str) or not t.strip() or len(t) > 128:
+            raise InvalidRequest(f"{where}[{i}]", "must be a decision type of 1 to 128 characters")
+    if len(set(value)) != len(value):
+        raise InvalidRequest(where, "lists a decision type twice")
+    return frozenset(value)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,14 @@ error mapping, and running blocking work off the event loop.
 
 The server's handlers run on one event loop thread. ``Guard`` wraps each servicer method once,
 at start-up, instead of a ``grpc.aio.ServerInterceptor`` (which is awaited per call on top of
-the handler lookup): per call it reads the metadata, authenticates, binds the log context and
-maps a domain error to its status code. The four concerns stay separate functions below.
+the handler lookup): per call it reads the metadata, authenticates, binds the log context,
+holds the request to the limits of ``gateway.rpc.limits``, maps a domain error to its status
+code (the detail capped at ``MAX_DETAIL`` characters) and logs one ``rpc`` line at info when the
+call ends (method, code, duration, principal, request id, and the decision id where bound).
+The concerns stay separate functions below.
+
+Bytes that do not decode as the method's request reach the guard as ``Undecodable`` (see
+``safe_deserializer``), so the caller gets INVALID_ARGUMENT rather than grpc.aio's UNKNOWN.
 
 Most RPCs are thin over blocking code (a database read, an audit query, a
 watcher parked on the notifier): those run on a thread pool, each step in a copy of the call's
@@ -16,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
 import random
 import threading
 import time
@@ -28,13 +33,16 @@ import grpc
 import grpc.aio
 import structlog
 
-from gateway.errors import SignoffError
+from google.protobuf.message import Message
+
+from gateway.errors import InvalidRequest, SignoffError
 from gateway.review.model import Principal
 from gateway.rpc.auth import Authenticator
-from gateway.rpc.errors import status_for
+from gateway.rpc.errors import MAX_DETAIL, status_for
+from gateway.rpc.limits import check_request
 from gateway.rpc.metrics import Metrics
 
-__all__ = ["Guard", "ThreadContext", "current_principal"]
+__all__ = ["Guard", "ThreadContext", "Undecodable", "capped", "current_principal", "safe_deserializer"]
 
 T = TypeVar("T")
 _principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("signoff_principal")
@@ -54,14 +62,6 @@ def _request_id(metadata: Any) -> str:
             return value
     # A log correlation id, not a secret: no urandom system call per call.
     return f"{random.getrandbits(128):032x}"
-
-
-def _debug_enabled() -> bool:
-    """Whether the configured structlog logger emits debug (the per-call timing line)."""
-    try:
-        return bool(log.is_enabled_for(logging.DEBUG))
-    except AttributeError:  # pragma: no cover - a logger without level filtering
-        return True
 
 
 class ThreadContext:
@@ -93,7 +93,6 @@ class Guard:
         self.auth = auth
         self.metrics = metrics
         self.pool = pool
-        self._debug = _debug_enabled()
 
     # -- running blocking code ------------------------------------------------------------
 
@@ -108,17 +107,22 @@ class Guard:
         """An async unary handler for ``method`` (the full ``/package.Service/Method`` name)."""
 
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            started = time.perf_counter() if self._debug else 0.0
+            started = time.perf_counter()
+            code = "OK"
             try:
-                self._enter(method, context)
+                self._enter(method, context, request)
                 return await behavior(request, context)
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
             except Exception as exc:  # noqa: BLE001 - mapped to a status, never a traceback to the caller
                 if isinstance(exc, grpc.aio.AbortError):
                     raise
-                await self._fail(context, exc)
+                status, message = self._refusal(exc)
+                code = status.name
+                await context.abort(status, message)
             finally:
-                if self._debug:
-                    log.debug("rpc", duration_ms=round((time.perf_counter() - started) * 1000, 3))
+                self._done(code, started)
 
         return call
 
@@ -126,14 +130,23 @@ class Guard:
         """A server-streaming handler over an async iterator, on the event loop."""
 
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            code = "OK"
             try:
-                self._enter(method, context)
+                self._enter(method, context, request)
                 async for item in behavior(request, context):
                     yield item
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
             except Exception as exc:  # noqa: BLE001 - mapped to a status, never a traceback to the caller
                 if isinstance(exc, grpc.aio.AbortError):
                     raise
-                await self._fail(context, exc)
+                status, message = self._refusal(exc)
+                code = status.name
+                await context.abort(status, message)
+            finally:
+                self._done(code, started)
 
         return call
 
@@ -149,8 +162,10 @@ class Guard:
         """A server-streaming handler over a blocking iterator: each step runs on the pool."""
 
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            code = "OK"
             try:
-                self._enter(method, context)
+                self._enter(method, context, request)
                 ctx = contextvars.copy_context()  # one context for every step, in order
                 loop = asyncio.get_running_loop()
                 thread_context = ThreadContext(context)
@@ -162,18 +177,26 @@ class Guard:
                     if item is _END:
                         return
                     yield item
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
             except Exception as exc:  # noqa: BLE001 - mapped to a status, never a traceback to the caller
                 if isinstance(exc, grpc.aio.AbortError):
                     raise
-                await self._fail(context, exc)
+                status, message = self._refusal(exc)
+                code = status.name
+                await context.abort(status, message)
+            finally:
+                self._done(code, started)
 
         return call
 
     # -- the concerns ---------------------------------------------------------------------
 
-    def _enter(self, method: str, context: grpc.aio.ServicerContext) -> Principal:
-        """Authenticate and bind the call's log context (each call is its own asyncio task,
-        so it has its own context: nothing bound here leaks into another call)."""
+    def _enter(self, method: str, context: grpc.aio.ServicerContext, request: Any) -> Principal:
+        """Authenticate, bind the call's log context (each call is its own asyncio task, so it
+        has its own context: nothing bound here leaks into another call), then hold the request
+        to the documented limits (``gateway.rpc.limits``)."""
         metadata = context.invocation_metadata() or ()
         request_id = _request_id(metadata)
         try:
@@ -183,16 +206,57 @@ class Guard:
             raise
         _bind(request_id=request_id, method=method, principal=principal.name)
         _principal.set(principal)
+        if isinstance(request, Undecodable):
+            raise InvalidRequest("request", f"is not a valid {request.type_name} message")
+        check_request(request)
         return principal
 
-    async def _fail(self, context: grpc.aio.ServicerContext, exc: BaseException) -> None:
+    def _done(self, code: str, started: float) -> None:
+        """The one line every completed call logs, at info (its context carries the rest)."""
+        log.info("rpc", code=code, duration_ms=round((time.perf_counter() - started) * 1000, 3))
+
+    def _refusal(self, exc: BaseException) -> tuple[grpc.StatusCode, str]:
+        """The status and the (capped) detail a failed call answers with."""
         if isinstance(exc, SignoffError):
             code = status_for(exc)
-            log.info("rpc_refused", code=code.name, detail=str(exc))
-            message = str(exc)
+            message = capped(str(exc))
         else:
             code = grpc.StatusCode.INTERNAL
             log.error("rpc_failed", exc_info=exc)
             message = "internal error; see the gateway log"
         self.metrics.rpc_errors.labels(code.name).inc()
-        await context.abort(code, message)
+        if code is not grpc.StatusCode.INTERNAL:
+            _bind(detail=message)
+        return code, message
+
+
+def capped(message: str, limit: int = MAX_DETAIL) -> str:
+    """``message`` cut to ``limit`` characters with an ellipsis: a detail never echoes a whole field."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+class Undecodable:
+    """What the deserializer hands over for bytes that are not the method's request message."""
+
+    __slots__ = ("type_name",)
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+
+def safe_deserializer(message: type[Message]) -> Callable[[bytes], Any]:
+    """``message.FromString`` that returns ``Undecodable`` instead of raising.
+
+    grpc.aio answers a deserializer's exception with UNKNOWN and the exception's class name;
+    the guard answers ``Undecodable`` with INVALID_ARGUMENT after authenticating the call.
+    """
+    parse = message.FromString
+    name = message.DESCRIPTOR.full_name
+
+    def deserialize(raw: bytes) -> Any:
+        try:
+            return parse(raw)
+        except Exception:  # noqa: BLE001 - any parse failure (DecodeError, bad UTF-8, depth) is the caller's bytes
+            return Undecodable(name)
+
+    return deserialize

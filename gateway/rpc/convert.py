@@ -77,12 +77,17 @@ def timestamp(ts: timestamp_pb2.Timestamp, field: str) -> datetime:
         raise InvalidRequest(field, f"not a valid timestamp: {exc}") from None
 
 
+_MAX_DURATION_SECONDS = 315_576_000_000  # the protobuf Duration's own bound (10,000 years)
+
+
 def duration(d: duration_pb2.Duration, field: str) -> timedelta | None:
     """A Duration as a timedelta; zero means unset, negative is refused."""
     if d.seconds == 0 and d.nanos == 0:
         return None
     if d.seconds < 0 or d.nanos < 0:
         raise InvalidRequest(field, "must not be negative")
+    if d.seconds > _MAX_DURATION_SECONDS or d.nanos > 999_999_999:
+        raise InvalidRequest(field, "is beyond the range of a Duration")
     return d.ToTimedelta()
 
 

@@ -6,7 +6,10 @@ import grpc
 
 from gateway import errors
 
-__all__ = ["STATUS_FOR", "status_for"]
+__all__ = ["MAX_DETAIL", "STATUS_FOR", "status_for"]
+
+MAX_DETAIL = 200
+"""Characters of a status detail; longer ones are cut with an ellipsis (never a whole field)."""
 
 #: Most specific first; a test checks every SignoffError subclass is covered.
 STATUS_FOR: dict[type[errors.SignoffError], grpc.StatusCode] = {

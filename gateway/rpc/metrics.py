@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -36,6 +36,23 @@ class _QueueCollector(Collector):
         yield age
 
 
+class _MissingPolicyCollector(Collector):
+    """One sample per decision type still deciding from a deleted policy file."""
+
+    def __init__(self, missing: Callable[[], Mapping[str, str]]) -> None:
+        self.missing = missing
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            "signoff_policy_file_missing",
+            "1 per decision type whose policy file was deleted without a tombstone (its last good version decides)",
+            labels=["decision_type", "file"],
+        )
+        for decision, path in sorted(self.missing().items()):
+            gauge.add_metric([decision, path], 1)
+        yield gauge
+
+
 class Metrics:
     """Every metric the gateway exports."""
 
@@ -56,6 +73,10 @@ class Metrics:
         )
         self.reload_errors = Counter("signoff_policy_reload_errors", "Policy reloads refused", registry=r)
         self.rpc_errors = Counter("signoff_rpc_errors", "RPCs that failed, by status code", ["code"], registry=r)
+
+    def watch_policies(self, missing: Callable[[], Mapping[str, str]]) -> None:
+        """Export the decision types whose policy file is missing, read at scrape time."""
+        self.registry.register(_MissingPolicyCollector(missing))
 
     def watch_queues(self, depths: QueueDepths) -> None:
         """Export queue depth and oldest age, read from the store at scrape time."""

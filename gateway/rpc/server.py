@@ -21,23 +21,22 @@ import threading
 from collections.abc import Callable, Coroutine
 from concurrent import futures
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import grpc
 import grpc.aio
 from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message_factory import GetMessageClass
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from gateway.review.service import ReviewService
 from gateway.rpc.audit_servicer import AuditReader, AuditServicer
 from gateway.rpc.auth import Authenticator
-from gateway.rpc.calls import Guard
+from gateway.rpc.calls import Guard, safe_deserializer
 from gateway.rpc.metrics import Metrics
 from gateway.rpc.servicers import DecisionServicer, PolicyServicer, ReviewServicer
-from signoff.v1 import audit_pb2, audit_pb2_grpc, decision_pb2, decision_pb2_grpc, policy_pb2, policy_pb2_grpc
-from signoff.v1 import review_pb2, review_pb2_grpc
+from signoff.v1 import audit_pb2, decision_pb2, policy_pb2, review_pb2
 
 __all__ = ["POLICY_HEALTH", "MAX_MESSAGE_BYTES", "RpcServer", "build_server"]
 
@@ -102,27 +101,38 @@ class RpcServer:
             self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _handlers(
+def _add_service(
+    server: grpc.aio.Server,
     descriptor: ServiceDescriptor,
     servicer: Any,
     guard: Guard,
     on_loop: dict[str, Callable[[Any, Any], Any]] | None = None,
-) -> SimpleNamespace:
-    """The service's methods as guarded async handlers: ``on_loop`` ones are coroutines run
-    on the event loop; the rest are the servicer's blocking methods, run on the pool."""
+) -> None:
+    """Register the service's methods as guarded async handlers: ``on_loop`` ones are
+    coroutines run on the event loop; the rest are the servicer's blocking methods, run on the
+    pool. Requests are parsed by ``safe_deserializer`` (not the generated ``FromString``), so
+    undecodable bytes become INVALID_ARGUMENT in the guard instead of grpc.aio's UNKNOWN."""
     on_loop = on_loop or {}
-    methods: dict[str, Callable] = {}
+    handlers: dict[str, grpc.RpcMethodHandler] = {}
     for m in descriptor.methods:
         full = f"/{descriptor.full_name}/{m.name}"
+        request = GetMessageClass(m.input_type)
+        response = GetMessageClass(m.output_type)
+        parse, emit = safe_deserializer(request), response.SerializeToString
         if m.name in on_loop and m.server_streaming:
-            methods[m.name] = guard.stream(full, on_loop[m.name])
+            fn = guard.stream(full, on_loop[m.name])
         elif m.name in on_loop:
-            methods[m.name] = guard.unary(full, on_loop[m.name])
+            fn = guard.unary(full, on_loop[m.name])
         elif m.server_streaming:
-            methods[m.name] = guard.stream_blocking(full, getattr(servicer, m.name))
+            fn = guard.stream_blocking(full, getattr(servicer, m.name))
         else:
-            methods[m.name] = guard.unary_blocking(full, getattr(servicer, m.name))
-    return SimpleNamespace(**methods)
+            fn = guard.unary_blocking(full, getattr(servicer, m.name))
+        if m.server_streaming:
+            handlers[m.name] = grpc.unary_stream_rpc_method_handler(fn, request_deserializer=parse, response_serializer=emit)
+        else:
+            handlers[m.name] = grpc.unary_unary_rpc_method_handler(fn, request_deserializer=parse, response_serializer=emit)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(descriptor.full_name, handlers),))
+    server.add_registered_method_handlers(descriptor.full_name, handlers)
 
 
 async def _start(
@@ -144,7 +154,7 @@ async def _start(
         "GetDecision": decisions.get_decision,
         "WatchDecision": decisions.watch_decision,
     }
-    decision_pb2_grpc.add_DecisionServiceServicer_to_server(_handlers(decision_d, decisions, guard, on_loop), server)
+    _add_service(server, decision_d, decisions, guard, on_loop)
     reviews = ReviewServicer(service, metrics)
     on_loop = {
         "ListTasks": reviews.list_tasks,
@@ -152,9 +162,9 @@ async def _start(
         "Submit": reviews.submit,
         "Release": reviews.release,
     }
-    review_pb2_grpc.add_ReviewServiceServicer_to_server(_handlers(review_d, reviews, guard, on_loop), server)
-    audit_pb2_grpc.add_AuditServiceServicer_to_server(_handlers(audit_d, AuditServicer(audit), guard), server)
-    policy_pb2_grpc.add_PolicyServiceServicer_to_server(_handlers(policy_d, PolicyServicer(service), guard), server)
+    _add_service(server, review_d, reviews, guard, on_loop)
+    _add_service(server, audit_d, AuditServicer(audit), guard)
+    _add_service(server, policy_d, PolicyServicer(service), guard)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*_SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

@@ -71,6 +71,7 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
     ) -> decision_pb2.GetDecisionResponse:
         """GetDecision."""
         decision = await self.service.get_decision(current_principal(), request.decision_id)
+        _bind(decision_id=decision.decision_id)
         return decision_pb2.GetDecisionResponse(decision=convert.decision_to_proto(decision))
 
     async def watch_decision(
@@ -100,6 +101,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         if claimed is None:
             return review_pb2.ClaimNextResponse()
         task, decision = claimed
+        _bind(decision_id=decision.decision_id, task_id=task.task_id)
         return review_pb2.ClaimNextResponse(
             task=convert.task_to_proto(task), decision=convert.decision_to_proto(decision)
         )
@@ -107,6 +109,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
     async def submit(self, request: review_pb2.SubmitRequest, context: Any) -> review_pb2.SubmitResponse:
         """Submit: sign off a claimed task."""
         decision, task = await self.service.submit(current_principal(), convert.submit_command(request))
+        _bind(decision_id=decision.decision_id, task_id=task.task_id)
         self.metrics.reviews.labels(task.queue, decision_pb2.ReviewAction.Name(request.action).removeprefix("REVIEW_ACTION_")).inc()
         return review_pb2.SubmitResponse(
             decision=convert.decision_to_proto(decision), task=convert.task_to_proto(task)
@@ -115,6 +118,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
     async def release(self, request: review_pb2.ReleaseRequest, context: Any) -> review_pb2.ReleaseResponse:
         """Release: hand a claimed task back to its queue."""
         task = await self.service.release(current_principal(), request.task_id, request.reason)
+        _bind(decision_id=task.decision_id, task_id=task.task_id)
         return review_pb2.ReleaseResponse(task=convert.task_to_proto(task))
 
 

@@ -1,0 +1,70 @@
+"""A gateway per backend (a real SQLite file, and a private PostgreSQL schema when one is set),
+shared by a module's tests: for behaviour that differs between the backends."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from tests.conftest import ROOT, Client
+
+POSTGRES_URL = os.environ.get("SIGNOFF_TEST_POSTGRES_URL", "")
+NO_POSTGRES = "SIGNOFF_TEST_POSTGRES_URL is not set, so the PostgreSQL case cannot run"
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgresql", id="postgresql",
+        marks=[pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)],
+    ),
+]
+
+
+def copy_policies(target: Path) -> Path:
+    """A private copy of the shipped policies under ``target``."""
+    target.mkdir(parents=True)
+    for f in (ROOT / "policies").glob("*.yaml"):
+        shutil.copy(f, target / f.name)
+    shutil.copytree(ROOT / "policies" / "schema", target / "schema")
+    return target
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    """Stubs on a gateway over SQLite or over a fresh PostgreSQL schema (dropped after)."""
+    from gateway.bootstrap import Settings, build_app, configure_logging
+
+    root = tmp_path_factory.mktemp("backend")
+    schema = ""
+    if request.param == "sqlite":
+        url = f"sqlite:///{root / 'signoff.db'}"
+    else:
+        schema = f"signoff_test_{uuid.uuid4().hex[:12]}"
+        with create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False
+        )
+    configure_logging("warning")
+    app = build_app(Settings(
+        address="127.0.0.1:0", database_url=url, policy_dir=copy_policies(root / "policies"),
+        principals_file=ROOT / "config" / "dev-principals.yaml", reload_seconds=0.2, sweep_seconds=0.5,
+    ))
+    channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
+    try:
+        yield Client(channel, f"127.0.0.1:{app.port}")
+    finally:
+        channel.close()
+        app.stop()
+        if schema:
+            engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()

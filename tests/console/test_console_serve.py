@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -130,7 +131,7 @@ class TestTls:
         ))
         try:
             assert app.console.url.startswith("https://")
-            with httpx.Client(base_url=app.console.url, verify=str(cert)) as c:
+            with httpx.Client(base_url=app.console.url, verify=ssl.create_default_context(cafile=str(cert))) as c:
                 page = c.get("/signin")
                 r = c.post("/signin", data={"token": TOKENS["alice"], "csrf": csrf_of(page.text)})
             cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith("signoff_session="))

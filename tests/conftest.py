@@ -23,6 +23,9 @@ TOKENS = {
     "erin": "dev-erin-token",
 }
 POSTGRES_URL = os.environ.get("SIGNOFF_TEST_POSTGRES_URL", "")
+NO_POSTGRES = ("SIGNOFF_TEST_POSTGRES_URL is unset: set it to a PostgreSQL URL, e.g."
+               " postgresql+psycopg://postgres@127.0.0.1:5432/test, to run the PostgreSQL tests")
+"""The one skip reason of the PostgreSQL tests: it names the variable, not a missing server."""
 
 
 def auth(who: str) -> tuple[tuple[str, str], ...]:

@@ -16,6 +16,8 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     # (module prefix, third-party top-level packages allowed, project module prefixes allowed)
     ("gateway.policy.loader", {"yaml", "jsonschema"}, ("gateway.policy", "gateway.errors")),
     ("gateway.policy.input_check", {"jsonschema", "fastjsonschema"}, ()),
+    ("gateway.policy.index", set(), ()),
+    ("gateway.policy.codegen", set(), ("gateway.policy.index", "gateway.policy.model")),
     ("gateway.policy", set(), ("gateway.policy", "gateway.errors")),
     # The domain may use the audit library's pure record module (events, canonical JSON,
     # hashed time): one definition of each audit form, stdlib only.
@@ -27,8 +29,10 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
      ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.errors", "signoff")),
     ("gateway.console", {"starlette", "jinja2", "structlog", "uvicorn"},
      ("gateway.console", "gateway.review", "gateway.policy.model", "gateway.errors")),
-    ("gateway.reports", {"sqlalchemy", "pyarrow"},
-     ("gateway.reports", "gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
+    ("gateway.calibration", {"numpy", "scipy"}, ("gateway.calibration",)),
+    ("gateway.reports", {"sqlalchemy", "pyarrow", "numpy", "prometheus_client"},
+     ("gateway.reports", "gateway.calibration", "gateway.adapters", "gateway.review", "gateway.policy.model",
+      "gateway.errors", "audit")),
     ("audit.record", set(), ()),
     ("audit.chain", set(), ("audit.record",)),
     ("audit", {"sqlalchemy"}, ("audit",)),

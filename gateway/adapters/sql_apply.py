@@ -28,7 +28,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Table, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from audit import NewEvent, PolicyConflict, canonical_json, hashed_time
@@ -133,22 +133,30 @@ def _events_of(change: Change) -> list[NewEvent]:
 
 
 def _stored_keys(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Decision]:
-    """The stored decisions of these request keys (almost always none: one cheap query)."""
+    """The stored decisions of these request keys (almost always none: one cheap query).
+
+    One ``requested_by = ? AND request_id IN (...)`` per caller, so the unique index on
+    ``(requested_by, request_id)`` answers it (a row-value ``IN`` of pairs made SQLite scan).
+    """
+    by_caller: dict[str, list[str]] = {}
+    for by, rid in dict.fromkeys(keys):
+        by_caller.setdefault(by, []).append(rid)
+    mark = _MARK.get(conn.dialect.paramstyle)
     found: dict[tuple[str, str], Decision] = {}
-    unique = list(dict.fromkeys(keys))
-    for i in range(0, len(unique), 400):
-        chunk = unique[i : i + 400]
-        hits = conn.execute(
-            select(_D.requested_by, _D.request_id).where(
-                tuple_(_D.requested_by, _D.request_id).in_(chunk)
-            )
-        ).all()
-        for by, rid in hits:
-            row = conn.execute(
-                select(decisions).where(_D.requested_by == by, _D.request_id == rid)
-            ).first()
-            if row is not None:
-                found[(by, rid)] = decision_from_row(row)
+    for by, rids in by_caller.items():
+        for i in range(0, len(rids), 500):
+            chunk = rids[i : i + 500]
+            if mark is not None:
+                sql = (f"SELECT request_id FROM decisions WHERE requested_by = {mark} AND request_id IN "
+                       f"({', '.join([mark] * len(chunk))})")
+                hits = [r[0] for r in conn.exec_driver_sql(sql, (by, *chunk))]
+            else:  # pragma: no cover - other backends take the SQLAlchemy path
+                hits = list(conn.execute(
+                    select(_D.request_id).where(_D.requested_by == by, _D.request_id.in_(chunk))).scalars())
+            for rid in hits:
+                row = conn.execute(select(decisions).where(_D.requested_by == by, _D.request_id == rid)).first()
+                if row is not None:
+                    found[(by, rid)] = decision_from_row(row)
     return found
 
 

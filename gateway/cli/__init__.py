@@ -18,7 +18,8 @@ from gateway.errors import SignoffError
 __all__ = ["CommandError", "main"]
 
 #: Modules under gateway.cli that contribute command groups, in help order.
-_GROUPS = ("policy", "serve", "migrate", "decide", "review", "audit", "report", "export", "demo")
+_GROUPS = ("policy", "serve", "migrate", "decide", "review", "audit", "report", "export", "demo",
+           "calibrate", "monitor")
 
 
 class CommandError(SignoffError):

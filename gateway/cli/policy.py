@@ -48,6 +48,10 @@ def register(subparsers: Any) -> None:
     schema = commands.add_parser("schema", help="print the routing-policy JSON Schema")
     schema.set_defaults(handler=_schema)
 
+    from gateway.cli.replay import add_replay
+
+    add_replay(commands)
+
 
 def _existing(paths: list[str]) -> list[Path]:
     for path in paths:

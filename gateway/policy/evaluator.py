@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.policy.codegen import RuleSpec, generate
 from gateway.policy.model import EvalRequest, PolicyRef, Route
 
 __all__ = ["CompiledRule", "Node", "build_evaluator", "compile_condition", "format_value"]
@@ -36,6 +37,11 @@ class _Unjudgeable(Exception):
     """Internal signal: a condition needs something the request does not give."""
 
 
+def _bad() -> bool:
+    """Raise :class:`_Unjudgeable` where a closure would: the generated code calls it."""
+    raise _Unjudgeable
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
     """A compiled condition: a fast test, a checked test that names the problem, and its reasons."""
@@ -45,6 +51,8 @@ class Node:
     explain: Callable[[EvalRequest, bool], list[str]]
     describe: Callable[[EvalRequest], str] | None = None
     """For a single predicate: its reason when it holds, without building a list."""
+    shape: tuple[Any, ...] = ()
+    """For ``codegen``: ``("leaf", field, op, arg, prefix, yes)`` or ``("all"|"any", nodes)`` or ``("not", node)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +219,7 @@ def _leaf(field: str, op: str, arg: Any) -> Node:
         def explain(r: EvalRequest, held: bool) -> list[str]:
             return list(present if want is held else absent)
 
-        return Node(test, checked, explain)
+        return Node(test, checked, explain, shape=("leaf", field, op, arg, None, None))
     get = _getter(field)
     if op == "between":
         yes = f" in [{format_value(arg[0])}, {format_value(arg[1])}]"
@@ -246,7 +254,7 @@ def _leaf(field: str, op: str, arg: Any) -> Node:
             v = _MISSING
         return [field + " " + (repr(v) if v.__class__ in _NUM else format_value(v)) + no]
 
-    return Node(test, checked, explain, describe)
+    return Node(test, checked, explain, describe, ("leaf", field, op, arg, prefix, yes))
 
 
 def _all(nodes: Sequence[Node]) -> Node:
@@ -275,7 +283,7 @@ def _all(nodes: Sequence[Node]) -> Node:
                 return n.explain(r, False)
         return []
 
-    return Node(test, checked, explain)
+    return Node(test, checked, explain, shape=("all", tuple(nodes)))
 
 
 def _any(nodes: Sequence[Node]) -> Node:
@@ -299,14 +307,14 @@ def _any(nodes: Sequence[Node]) -> Node:
             return []
         return [text for n in nodes for text in n.explain(r, False)]
 
-    return Node(test, checked, explain)
+    return Node(test, checked, explain, shape=("any", tuple(nodes)))
 
 
 def _not(node: Node) -> Node:
     """The node does not hold; its reasons are the inner node's, negated."""
     inner = node.test
     return Node(lambda r: not inner(r), lambda r: not node.checked(r),
-                lambda r, held: node.explain(r, not held))
+                lambda r, held: node.explain(r, not held), shape=("not", node))
 
 
 def compile_condition(when: Mapping[str, Any]) -> Node:
@@ -338,8 +346,15 @@ def build_evaluator(
     default: str,
     fail_closed_queue: str,
     outcomes: Sequence[str],
+    *,
+    generated: bool = True,
+    index_min_rules: int | None = None,
 ) -> Callable[[EvalRequest], Route]:
-    """Return ``evaluate(request) -> Route``: first matching rule wins; never raises."""
+    """Return ``evaluate(request) -> Route``: first matching rule wins; never raises.
+
+    ``generated`` compiles the fast path to one function (``codegen``; ``index_min_rules`` for its
+    bisects), else it walks the closures; both share the slow path and give equal routes.
+    """
     known = frozenset(outcomes)
     listed = ", ".join(outcomes)
     pairs = tuple((rule.node.test, _hit(rule, ref)) for rule in rules)
@@ -368,6 +383,12 @@ def build_evaluator(
             return default_route
         except Exception as exc:  # the last line of defence: fail closed, never raise  # noqa: BLE001 (fail closed: evaluation never raises)
             return closed(f"evaluation error ({type(exc).__name__}): the request cannot be judged")
+
+    if generated:
+        specs = [RuleSpec(rule.name, rule.to, rule.node, rule.reason, hit)
+                 for rule, (_t, hit) in zip(rules, pairs, strict=True)]
+        options = {} if index_min_rules is None else {"index_min_rules": index_min_rules}
+        return generate(specs, ref, default_route, known, diagnose, _bad, **options).evaluate
 
     def evaluate(r: EvalRequest) -> Route:
         try:
@@ -416,11 +437,7 @@ _set_route, _set_rule, _set_reasons, _set_policy, _set_failed = (
 
 
 def _route(route: str, rule: str, reasons: tuple[str, ...], ref: PolicyRef, failed: bool) -> Route:
-    """``Route(...)`` at half the cost: fill the slots directly instead of the frozen ``__init__``.
-
-    The object is the same frozen value (equality, hashing and repr are unchanged); only the
-    per-field ``object.__setattr__`` calls of the generated ``__init__`` are skipped.
-    """
+    """``Route(...)`` at half the cost: the same frozen value, its slots filled without ``__init__``."""
     result = _new(Route)
     _set_route(result, route)
     _set_rule(result, rule)

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from gateway.reports.calibration_section import render_calibration
+
 __all__ = ["render_html"]
 
 _CSS = """
@@ -207,6 +209,8 @@ def render_html(report: Mapping[str, Any]) -> str:
     for p in report["policies"]:
         s.append(f'<p class="note">{escape(p["name"])} v{p["version"]} digest '
                  f'<span class="hash">{escape(p["digest"])}</span></p>')
+
+    s.append(render_calibration(report.get("calibration", [])))
 
     s.append("<h2>Audit chain</h2>")
     s.append(f"<p>{_chain_badge(chain)}</p><p class=\"note\">{escape(chain['note'] or '')}</p>")

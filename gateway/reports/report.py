@@ -25,6 +25,7 @@ from audit.record import iso_utc
 from audit.schema import audit_events, policy_versions
 from audit.store import AuditLog
 from gateway.adapters.tables import decisions, review_tasks
+from gateway.reports.calibration_section import calibration_section
 
 __all__ = [
     "ACTIONS",
@@ -367,6 +368,7 @@ def build_report(
         audit_done = _audit_reviews(conn, start, end)
         times = _times(conn, start, end)
         policies = _policies(conn, vcube, start, end)
+        calibration = calibration_section(conn, start, end)
     volumes = _volumes(vcube)
     all_times = [t for ts in times.values() for t in ts]
     histogram = _histogram(all_times)
@@ -397,6 +399,7 @@ def build_report(
         "significant": _significant(vcube, audit_done),
         "audit_samples": _audit(vcube, audit_done),
         "policies": policies,
+        "calibration": calibration,
         "chain": _chain(engine, verify),
     }
     return report

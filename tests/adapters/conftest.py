@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from gateway.adapters import SqlStore, make_engine, upgrade
+from tests.conftest import NO_POSTGRES
 
 POSTGRES_URL = os.environ.get("SIGNOFF_TEST_POSTGRES_URL", "")
-NO_POSTGRES = "SIGNOFF_TEST_POSTGRES_URL not set: no PostgreSQL on this machine"
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

@@ -51,3 +51,34 @@ def test_claim_list_and_depths_search_an_index_instead_of_scanning_done_tasks(tm
             search = [line for line in plan if line.startswith("SEARCH review_tasks")]
             assert search and all("state=?" in line or "state>?" in line for line in search), (sql, plan)
     plain.dispose()
+
+
+def test_the_request_key_lookup_of_a_batch_searches_the_unique_index(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The writer's one query for a batch's request keys uses (requested_by, request_id)'s
+    index: a scan made every Decide's cost grow with the table."""
+    url = f"sqlite:///{tmp_path}/keys.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    seen: list[tuple[str, tuple]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "FROM decisions WHERE requested_by" in statement:
+            seen.append((statement, tuple(parameters)))
+
+    store = SqlStore(engine)
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        for n in range(3):
+            apply(store, hold(decision(n)))
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+        store.close()
+        engine.dispose()
+    assert len(seen) == 3
+    plain = create_engine(url)
+    with plain.connect() as conn:
+        for sql, params in seen:
+            plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
+            assert not any(line.startswith("SCAN decisions") for line in plan), (sql, plan)
+            assert any(line.startswith("SEARCH decisions USING") for line in plan), (sql, plan)
+    plain.dispose()

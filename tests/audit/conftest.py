@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from audit import NewEvent, metadata
+from tests.conftest import NO_POSTGRES
 
 T0 = datetime(2026, 11, 24, 9, 30, 0, 250000, tzinfo=UTC)
 POSTGRES_URL = os.environ.get("SIGNOFF_TEST_POSTGRES_URL", "")
-NO_POSTGRES = "SIGNOFF_TEST_POSTGRES_URL not set: no PostgreSQL on this machine"
 
 
 def sample_events(n: int, *, start: datetime = T0) -> list[NewEvent]:

@@ -161,7 +161,6 @@ class TestAuditorStaysInRole:
 class TestExplainDecision:
     def test_trail_is_json_for_auditors(self, client: Any, day: dict[str, list[str]]) -> None:
         """ExplainDecision returns the trail as a JSON document."""
-        pytest.importorskip("gateway.reports.trail", reason="gateway.reports.trail not built yet")
         decision_id = day["overridden"][0]
 
         resp = client.audit.ExplainDecision(audit_pb2.ExplainDecisionRequest(decision_id=decision_id),

@@ -22,13 +22,13 @@ from sqlalchemy import create_engine, make_url, text
 from audit import AuditLog
 from gateway.adapters import make_engine
 from signoff.v1 import decision_pb2, review_pb2
-from tests.conftest import ROOT, Client, auth
+from tests.conftest import NO_POSTGRES, ROOT, Client, auth
 from tests.gateway.helpers import claim_request
 
 POSTGRES_URL = os.environ.get("SIGNOFF_TEST_POSTGRES_URL", "")
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(not POSTGRES_URL, reason="SIGNOFF_TEST_POSTGRES_URL not set: no PostgreSQL on this machine"),
+    pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES),
 ]
 
 DECISIONS = 400  # half routed to the junior queue

@@ -40,9 +40,15 @@ class TestHtmlContent:
     def test_has_inline_svg_charts(self, dataset: Dataset, tmp_path: Path) -> None:
         """Route split, review rate, override rates and the time distribution are SVG charts."""
         page = _html(dataset, tmp_path).read_text()
-        assert page.count("<svg") == 5
+        assert page.count("<svg") - page.count('<svg class="reliability"') == 5
         for caption in ("Route split", "Override rate by queue", "Override rate by confidence band", "Distribution of time to decision"):
             assert caption in page
+
+    def test_has_a_reliability_diagram_per_model_version(self, dataset: Dataset, tmp_path: Path) -> None:
+        """The calibration section draws one reliability diagram per decision type and model version."""
+        page = _html(dataset, tmp_path).read_text()
+        assert "Calibration of model confidence" in page
+        assert page.count('<svg class="reliability"') >= 1 and "ECE " in page and "Brier " in page
 
 
 @pytest.mark.browser

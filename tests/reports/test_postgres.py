@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from gateway.cli import main
-from tests.conftest import POSTGRES_URL, ROOT
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, ROOT
 from tests.reports.conftest import AUDIT_RATE, START, Dataset, build_dataset
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(not POSTGRES_URL, reason="SIGNOFF_TEST_POSTGRES_URL not set: no PostgreSQL on this machine"),
+    pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES),
 ]
 
 FROM, TO = "2026-03-02T09:00:00Z", "2026-03-03T09:00:00Z"

@@ -52,6 +52,12 @@ class Settings:
     checkpoint_seconds: float = 10.0
     witness_url: str | None = None
     allow_behind_checkpoint: bool = False
+    http_address: str | None = None
+    """Serve the web console here (HOST:PORT); off when None."""
+    http_idle_minutes: float = 15.0
+    http_trusted_proxy_header: str = ""
+    """Take the console user's name from this header set by an authenticating proxy; off when empty."""
+    http_trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
 
 
 @dataclass
@@ -65,6 +71,7 @@ class App:
     store: object
     engine: object
     metrics_port: int | None = None
+    console: object | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _closers: list = field(default_factory=list)
     _closed: bool = False
@@ -76,6 +83,11 @@ class App:
         """The port the gRPC server is bound to."""
         return self.rpc.port
 
+    @property
+    def http_port(self) -> int | None:
+        """The port the web console is bound to, or None when it is off."""
+        return None if self.console is None else self.console.port  # type: ignore[attr-defined]
+
     def wait(self) -> None:
         """Block until ``stop`` is called."""
         self._stop.wait()
@@ -86,6 +98,8 @@ class App:
             return
         self._closed = True
         self._stop.set()
+        if self.console is not None:  # no new sign-offs from the browser while draining
+            self.console.stop()  # type: ignore[attr-defined]
         for close in self._closers:  # the replica listener and metrics first: the loop still runs
             close()
         self.rpc.stop()
@@ -176,6 +190,38 @@ def _every(stop: threading.Event, seconds: float, fn, name: str) -> threading.Th
     return t
 
 
+def _start_console(settings: Settings, service: ReviewService, reader: object, auth: Authenticator,
+                   engine: object) -> object:
+    """Serve the web console on ``settings.http_address`` in this process (same use cases)."""
+    from gateway.console import Console, ConsoleConfig, ConsoleServer, build_console_app
+    from gateway.reports.html import render_html
+    from gateway.reports.report import build_report
+
+    if settings.http_idle_minutes <= 0:
+        raise InvalidRequest("--http-idle-minutes", "must be positive")
+    by_name = {p.name: p for p in auth.by_hash.values()}
+    config = ConsoleConfig(
+        idle_seconds=settings.http_idle_minutes * 60,
+        secure_cookies=settings.tls_cert is not None,
+        trusted_proxy_header=settings.http_trusted_proxy_header,
+        trusted_proxy_addresses=frozenset(settings.http_trusted_proxies),
+    )
+    console = Console(
+        service=service, tokens=auth, principal_named=by_name.get, reader=reader,
+        report=lambda start, end, verify: build_report(engine, start, end, verify=verify, source="console"),  # type: ignore[arg-type]
+        report_html=render_html, config=config,
+    )
+    tls = (settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
+    try:
+        server = ConsoleServer(build_console_app(console), settings.http_address or "", tls=tls)
+        server.console = console  # type: ignore[attr-defined]  # the sessions, for operators and tests
+        server.start()
+    except (ValueError, OSError) as exc:
+        raise InvalidRequest("--http-address", str(exc).removeprefix("--http-address: ")) from None
+    structlog.get_logger("signoff.bootstrap").info("console_serving", url=server.url)
+    return server
+
+
 def build_app(settings: Settings) -> App:
     """Build and start the gateway; raise a ``SignoffError`` with one clear line on bad config."""
     from gateway.adapters.audit_reader import SqlAuditReader
@@ -214,6 +260,7 @@ def build_app(settings: Settings) -> App:
     metrics.watch_queues(lambda: (clock.now(), store.read(lambda tx: tx.queue_depths(clock.now()))))
     audit_reader = SqlAuditReader(engine, load_trail, token_key=token_key)
     metrics.watch_reviewers(audit_reader.reviewer_stats)
+    reader = audit_reader
     rpc = build_server(
         settings.address, service, audit_reader, auth, metrics, tls=tls, max_workers=settings.max_workers
     )
@@ -245,6 +292,12 @@ def build_app(settings: Settings) -> App:
         app.checkpointer = cp
         tick = min(1.0, settings.checkpoint_seconds)
         app._threads.append(_every(app._stop, tick, lambda: cp.tick(time.monotonic()), "checkpoint"))
+    if settings.http_address:
+        try:
+            app.console = _start_console(settings, service, reader, auth, engine)
+        except BaseException:
+            app.stop()
+            raise
     app._threads.append(_every(app._stop, settings.reload_seconds, registry.refresh, "policy_reload"))
     app._threads.append(_every(app._stop, settings.sweep_seconds, lambda: asyncio.run(_sweep(service, metrics)), "lease_sweep"))
     return app

@@ -35,6 +35,8 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
      # policy.loader for text_digest only: a stored policy text is checked against its digest.
      ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.policy.loader", "gateway.errors", "signoff")),
+    ("gateway.console", {"starlette", "jinja2", "structlog", "uvicorn"},
+     ("gateway.console", "gateway.review", "gateway.policy.model", "gateway.errors")),
     ("gateway.calibration", {"numpy", "scipy"}, ("gateway.calibration",)),
     ("gateway.reports.reviewers", {"sqlalchemy"}, ("audit",)),
     ("gateway.reports", {"sqlalchemy", "pyarrow", "numpy", "prometheus_client"},

@@ -37,6 +37,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics-address", default="127.0.0.1", help="address for the metrics port")
     p.add_argument("--tls-cert", default=_env("SIGNOFF_TLS_CERT", None), help="PEM certificate chain; TLS when set")
     p.add_argument("--tls-key", default=_env("SIGNOFF_TLS_KEY", None), help="PEM private key; TLS when set")
+    p.add_argument("--http-address", default=_env("SIGNOFF_HTTP_ADDRESS", None),
+                   help="serve the web console for reviewers and auditors on HOST:PORT (off when unset; "
+                        "env SIGNOFF_HTTP_ADDRESS)")
+    p.add_argument("--http-idle-minutes", type=float, default=15.0,
+                   help="sign a console session out after this many idle minutes (default 15)")
+    p.add_argument("--http-trusted-proxy-header", default=_env("SIGNOFF_HTTP_TRUSTED_PROXY_HEADER", ""),
+                   help="take the console user from this header set by an authenticating reverse proxy "
+                        "(e.g. X-Forwarded-User); off when unset. Risky: see the README")
+    p.add_argument("--http-trusted-proxy", action="append", default=None, metavar="ADDRESS",
+                   help="client address the proxy header is believed from (repeatable; default 127.0.0.1 and ::1)")
     p.add_argument("--reload-seconds", type=float, default=2.0, help="how often to look for policy changes")
     p.add_argument("--watch-poll", type=float, default=1.0,
                    help="seconds a watcher or waiting Decide re-reads its decision when no notification "
@@ -112,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
         checkpoint_seconds=args.checkpoint_seconds,
         witness_url=args.witness,
         allow_behind_checkpoint=args.allow_behind_checkpoint,
+        http_address=args.http_address or None,
+        http_idle_minutes=args.http_idle_minutes,
+        http_trusted_proxy_header=args.http_trusted_proxy_header,
+        http_trusted_proxies=tuple(args.http_trusted_proxy or ("127.0.0.1", "::1")),
     )
     app = build_app(settings)
     # Everything built so far (grpc, SQLAlchemy, protobuf descriptors, the compiled policies)
@@ -135,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
     host = args.address.rsplit(":", 1)[0]
     policies = ", ".join(f"{p.decision}={p.name}@v{p.version}" for p in app.registry.all())
     print(f"signoff: serving on {host}:{app.port} ({policies})", flush=True)
+    if app.console is not None:
+        print(f"signoff: console on {app.console.url}/", flush=True)  # type: ignore[attr-defined]
     if app.metrics_port is not None:
         print(f"signoff: metrics on http://{args.metrics_address}:{app.metrics_port}/metrics", flush=True)
     app.wait()

@@ -80,6 +80,7 @@ def build_trail(events: Sequence[Event], policy_text: str | None, verify_ok: boo
                 "outcome": b.get("outcome", ""), "proposal_outcome": b.get("proposal_outcome", ""),
                 "was_override": bool(b.get("was_override", False)), "payload": b.get("payload", {}),
                 "reason": b.get("reason", ""), "time_to_decision_seconds": b.get("time_to_decision_seconds"),
+                "active_seconds": b.get("active_seconds"),
             })
         elif e.type == "decision_finalized":
             trail["final"] = _final(e, b)

@@ -33,3 +33,5 @@ class SubmitCommand:
     outcome: str = ""
     payload: Mapping[str, Any] = field(default_factory=dict)
     reason: str = ""
+    active_seconds: float | None = None
+    """Active time on task that the reviewer's page measured (visible, not idle); None: unknown."""

@@ -29,7 +29,6 @@ from gateway.errors import (
     Stale,
     UnknownDecisionType,
 )
-from gateway.policy.model import Policy
 from gateway.review.change import Change, Receipt, Update
 from gateway.review.commands import DecideCommand, SubmitCommand
 from gateway.review.model import (
@@ -400,6 +399,8 @@ class ReviewService:
             "policy_name": d.policy_name,
             "policy_version": d.policy_version,
             "time_to_decision_seconds": took,
+            # Active time on task, when the reviewer's page measured it (the web console does).
+            **({"active_seconds": cmd.active_seconds} if cmd.active_seconds is not None else {}),
         }, now)]
         if task.kind is TaskKind.AUDIT:
             if cmd.action is not Action.APPROVE:

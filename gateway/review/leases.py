@@ -1,4 +1,4 @@
-"""Lease renewal: a reviewer's heartbeat, so a long review is not handed to someone else mid-way.
+"""Leases: claiming a task, releasing it, renewing it (a reviewer's heartbeat), as planned Changes.
 
 Pure planning: the service reads the task (it must be the caller's, under a live lease) and this
 module returns the Change. The update is guarded on the lease as read, so a renewal that races a
@@ -13,9 +13,52 @@ from datetime import datetime, timedelta
 from gateway.errors import InvalidRequest
 from gateway.review.change import Change, Update
 from gateway.review.events import event, task_guard
-from gateway.review.model import Decision, Principal, Task
+from audit.record import NewEvent
+from gateway.review.model import Decision, Principal, Status, Task, TaskKind, TaskState
 
-__all__ = ["checked_lease", "plan_renew"]
+__all__ = ["checked_lease", "plan_claim", "plan_release", "plan_renew"]
+
+_HELD = frozenset({Status.PENDING_REVIEW, Status.IN_REVIEW})
+
+
+def plan_claim(principal: Principal, task: Task, d: Decision, now: datetime,
+               lease: timedelta) -> tuple[Change, Task, Decision]:
+    """The Change leasing ``task`` (read as claimable: open, or under a lapsed lease) to the
+    principal; taking over a lapsed lease records its release first."""
+    events: list[NewEvent] = []
+    if task.state is TaskState.CLAIMED:
+        events.append(released_event(d, task, "gateway", "lease_expired", now))
+    claimed = dataclasses.replace(
+        task, state=TaskState.CLAIMED, claimed_by=principal.name, claimed_at=now, lease_expires_at=now + lease,
+    )
+    updates = [Update(claimed, task_guard(task), f"task {task.task_id} was claimed meanwhile")]
+    if task.kind is TaskKind.REVIEW:
+        d = dataclasses.replace(d, status=Status.IN_REVIEW)
+        updates.append(Update(d, {"status": _HELD}, f"decision {d.decision_id} is no longer held"))
+    body = {
+        "task_id": task.task_id,
+        "queue": task.queue,
+        "kind": task.kind.value,
+        "lease_expires_at": claimed.lease_expires_at.isoformat() if claimed.lease_expires_at else "",
+    }
+    events.append(event(d, "review_claimed", principal.name, body, now))
+    return Change(updates=tuple(updates), events=tuple(events)), claimed, d
+
+
+def plan_release(task: Task, d: Decision, actor: str, reason: str, now: datetime) -> tuple[Change, Task]:
+    """The Change handing ``task`` (read as claimed) back to its queue."""
+    released = dataclasses.replace(task, state=TaskState.OPEN, claimed_by="", claimed_at=None, lease_expires_at=None)
+    updates = [Update(released, task_guard(task), f"task {task.task_id} changed meanwhile")]
+    if task.kind is TaskKind.REVIEW and d.status is Status.IN_REVIEW:
+        d = dataclasses.replace(d, status=Status.PENDING_REVIEW)
+        updates.append(Update(d, {"status": Status.IN_REVIEW}, f"decision {d.decision_id} changed meanwhile"))
+    return Change(updates=tuple(updates), events=(released_event(d, task, actor, reason, now),)), released
+
+
+def released_event(d: Decision, task: Task, actor: str, reason: str, now: datetime) -> NewEvent:
+    """The ``review_released`` event of ``task``."""
+    body = {"task_id": task.task_id, "queue": task.queue, "reason": reason, "claimed_by": task.claimed_by}
+    return event(d, "review_released", actor, body, now)
 
 
 def checked_lease(lease: timedelta, most: timedelta) -> timedelta:

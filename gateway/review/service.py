@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -43,7 +44,7 @@ from gateway.review.model import (
 )
 from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, ReadTx, Store
 from gateway.review.events import decision_records, event, task_guard
-from gateway.review.leases import checked_lease, plan_renew
+from gateway.review.leases import checked_lease, plan_claim, plan_release, plan_renew
 from gateway.review.rules import (
     decide_texts,
     evaluate,
@@ -61,10 +62,10 @@ AUDITOR = "auditor"
 DEFAULT_LEASE = timedelta(minutes=5)
 MAX_LEASE = timedelta(hours=8)
 _NEEDS_REASON = (Action.EDIT, Action.OVERRIDE, Action.REJECT)
-_CLAIM_TRIES = 8
+_CLAIM_TRIES = 12
+_CLAIM_CANDIDATES = 32
 """A claim reads the oldest claimable tasks, then guards its update; when other reviewers
 took them meanwhile it reads again, trying the next candidates, this many times."""
-_HELD = frozenset({Status.PENDING_REVIEW, Status.IN_REVIEW})
 
 
 class ReviewService:
@@ -236,11 +237,14 @@ class ReviewService:
         for attempt in range(_CLAIM_TRIES):
             now = self.clock.now()
             found = await self._read(
-                lambda tx: _candidates(tx, queue, now, principal.name, _CLAIM_TRIES)
+                lambda tx: _candidates(tx, queue, now, principal.name, _CLAIM_CANDIDATES)
             )
             if not found:
                 return None
-            task, d = found[attempt % len(found)]
+            # The oldest first; after a lost race, a candidate that depends on who is claiming,
+            # so reviewers racing on one queue spread over its oldest tasks instead of colliding.
+            pick = 0 if attempt == 0 else (zlib.crc32(principal.name.encode()) + attempt) % len(found)
+            task, d = found[pick]
             change, claimed, d = self.plan_claim(principal, task, d, now, lease)
             try:
                 await self.store.apply(change)
@@ -252,32 +256,14 @@ class ReviewService:
     def plan_claim(
         self, principal: Principal, task: Task, d: Decision, now: datetime, lease: timedelta
     ) -> tuple[Change, Task, Decision]:
-        """The Change leasing ``task`` (read as claimable) to the principal."""
-        events: list[NewEvent] = []
-        if task.state is TaskState.CLAIMED:  # a lapsed lease: record its release first
-            events.append(self._released_event(d, task, "gateway", "lease_expired", now))
-        claimed = dataclasses.replace(
-            task, state=TaskState.CLAIMED, claimed_by=principal.name, claimed_at=now,
-            lease_expires_at=now + lease,
-        )
-        updates = [Update(claimed, task_guard(task), f"task {task.task_id} was claimed meanwhile")]
-        if task.kind is TaskKind.REVIEW:
-            d = dataclasses.replace(d, status=Status.IN_REVIEW)
-            updates.append(Update(d, {"status": _HELD}, f"decision {d.decision_id} is no longer held"))
-        body = {
-            "task_id": task.task_id,
-            "queue": task.queue,
-            "kind": task.kind.value,
-            "lease_expires_at": claimed.lease_expires_at.isoformat() if claimed.lease_expires_at else "",
-        }
-        events.append(event(d, "review_claimed", principal.name, body, now))
-        return Change(updates=tuple(updates), events=tuple(events)), claimed, d
+        """The Change leasing ``task`` (read as claimable) to the principal (``leases.plan_claim``)."""
+        return plan_claim(principal, task, d, now, lease)
 
     async def release(self, principal: Principal, task_id: str, reason: str = "") -> Task:
         """Hand a claimed task back to its queue."""
         now = self.clock.now()
         task, d = await self._own_live_task(principal, task_id, now)
-        change, released = self._plan_release(task, d, principal.name, reason or "released", now)
+        change, released = plan_release(task, d, principal.name, reason or "released", now)
         await self.store.apply(change)
         return released
 
@@ -300,31 +286,13 @@ class ReviewService:
         for task, d in lapsed:
             if d is None:
                 continue
-            change, _ = self._plan_release(task, d, "gateway", "lease_expired", now)
+            change, _ = plan_release(task, d, "gateway", "lease_expired", now)
             try:
                 await self.store.apply(change)
             except Stale:
                 continue  # claimed again or submitted meanwhile: nothing to release
             released += 1
         return released
-
-    def _plan_release(
-        self, task: Task, d: Decision, actor: str, reason: str, now: datetime
-    ) -> tuple[Change, Task]:
-        released = dataclasses.replace(
-            task, state=TaskState.OPEN, claimed_by="", claimed_at=None, lease_expires_at=None
-        )
-        updates = [Update(released, task_guard(task), f"task {task.task_id} changed meanwhile")]
-        if task.kind is TaskKind.REVIEW and d.status is Status.IN_REVIEW:
-            d = dataclasses.replace(d, status=Status.PENDING_REVIEW)
-            updates.append(Update(d, {"status": Status.IN_REVIEW}, f"decision {d.decision_id} changed meanwhile"))
-        events = (self._released_event(d, task, actor, reason, now),)
-        return Change(updates=tuple(updates), events=events), released
-
-    @staticmethod
-    def _released_event(d: Decision, task: Task, actor: str, reason: str, now: datetime) -> NewEvent:
-        body = {"task_id": task.task_id, "queue": task.queue, "reason": reason, "claimed_by": task.claimed_by}
-        return event(d, "review_released", actor, body, now)
 
     async def _own_live_task(self, principal: Principal, task_id: str, now: datetime) -> tuple[Task, Decision]:
         if not task_id:

@@ -53,7 +53,7 @@ class Gateway:
     """``signoff serve`` with the console on; the gRPC address and console URL from its stdout."""
 
     def __init__(self, db_url: str, log: Any) -> None:
-        argv = [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0", "--db", db_url,
+        argv = [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0", "--db", db_url,
                 "--policies", str(ROOT / "policies"), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
                 "--http-address", "127.0.0.1:0", "--log-level", "info", "--log-format", "json"]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)

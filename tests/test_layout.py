@@ -25,7 +25,7 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("gateway.review.blind", set(), ("gateway.review.model",)),
     ("gateway.review.sla", set(), ("gateway.policy.model",)),
     ("gateway.review.timers", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
-    ("gateway.review.leases", set(), ("gateway.review", "gateway.errors")),
+    ("gateway.review.leases", set(), ("gateway.review", "gateway.errors", "audit.record")),
     # The domain may use the audit library's pure record module (events, canonical JSON,
     # hashed time): one definition of each audit form, stdlib only.
     ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),

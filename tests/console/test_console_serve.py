@@ -25,7 +25,7 @@ class TestServeCommand:
     def test_serve_prints_the_console_url_and_serves_it(self, db_url: str, policy_dir: Path) -> None:
         """The second line names the console's URL; its sign-in page answers; SIGTERM stops it."""
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0", "--db", db_url,
+            [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0", "--db", db_url,
              "--policies", str(policy_dir), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
              "--http-address", "127.0.0.1:0", "--log-level", "warning"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
@@ -43,7 +43,7 @@ class TestServeCommand:
 
     def test_a_malformed_http_address_is_one_line(self, capsys, tmp_path: Path, policy_dir: Path) -> None:  # type: ignore[no-untyped-def]
         """--http-address without a port: one line naming the flag, exit 1."""
-        code = off_loop(cli, ["serve", "--db", f"sqlite:///{tmp_path}/x.db", "--address", "127.0.0.1:0",
+        code = off_loop(cli, ["serve", "--no-checkpoints", "--db", f"sqlite:///{tmp_path}/x.db", "--address", "127.0.0.1:0",
                     "--policies", str(policy_dir), "--http-address", "localhost"])
         err = capsys.readouterr().err
         assert code == 1 and err.startswith("signoff: --http-address:") and len(err.splitlines()) == 1
@@ -53,7 +53,7 @@ class TestServeCommand:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             s.listen()
-            code = off_loop(cli, ["serve", "--db", f"sqlite:///{tmp_path}/x.db", "--address", "127.0.0.1:0",
+            code = off_loop(cli, ["serve", "--no-checkpoints", "--db", f"sqlite:///{tmp_path}/x.db", "--address", "127.0.0.1:0",
                         "--policies", str(policy_dir), "--http-address", f"127.0.0.1:{s.getsockname()[1]}"])
         err = capsys.readouterr().err
         assert code == 1 and "--http-address: cannot serve on" in err and len(err.strip().splitlines()) == 1

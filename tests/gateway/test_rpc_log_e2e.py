@@ -27,7 +27,7 @@ def served(tmp_path: Path, policy_dir: Path) -> Iterator[tuple[Client, Path]]:
     env = {k: v for k, v in os.environ.items() if k != "SIGNOFF_LOG_LEVEL"}
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--address", "127.0.0.1:0",
+            [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0",
              "--db", f"sqlite:///{tmp_path / 'signoff.db'}", "--policies", str(policy_dir),
              "--principals", str(ROOT / "config" / "dev-principals.yaml")],
             stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT, env=env,

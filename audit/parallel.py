@@ -105,7 +105,7 @@ def verify_range(log: AuditLog, conn: Connection, lo: int | None, hi: int | None
         try:
             return next(batches, [None])[0]
         finally:
-            batches.close()
+            batches.close()  # type: ignore[attr-defined]  # a generator, typed as its Iterator
 
     rows = itertools.chain.from_iterable(log._stored_batches(conn, lo, hi))
     return verify_stored(rows, start=start, after=after)

@@ -8,11 +8,14 @@ from __future__ import annotations
 import enum
 import json
 import os
-from json.encoder import c_make_encoder, encode_basestring
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from json.encoder import (  # type: ignore[attr-defined]  # c_make_encoder: CPython's _json accelerator
+    c_make_encoder,
+    encode_basestring,
+)
 from typing import Any
 
 __all__ = [

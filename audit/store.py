@@ -92,7 +92,7 @@ class PolicyConflict(Exception):
 
 
 def _event(row: Row[Any]) -> Event:
-    return Event(*row)
+    return Event(*row)  # type: ignore[call-arg]  # the row holds every column, in Event order
 
 
 def _policy(row: Row[Any]) -> PolicyRecord:
@@ -285,6 +285,7 @@ class AuditLog:
             f"ORDER BY seq{f' LIMIT {int(limit)}' if limit is not None else ''}"
         )
         dbapi = conn.connection.driver_connection
+        assert dbapi is not None  # an open connection has its driver connection
         error = conn.dialect.loaded_dbapi.Error
         try:  # a named cursor is a server-side one: rows stream instead of loading at once
             server_side = time_sql is _PG_TIME and limit is None

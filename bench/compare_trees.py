@@ -24,8 +24,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._load import cpu_seconds  # noqa: E402
-from bench.decide_load import Server, drive_process, gateway_argv, process_result  # noqa: E402
+from bench._load import cpu_seconds
+from bench.decide_load import Server, drive_process, gateway_argv, process_result
 
 
 def run(tree: Path, seconds: float, concurrency: int) -> dict[str, Any]:

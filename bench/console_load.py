@@ -32,8 +32,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._load import machine  # noqa: E402 - after the path line above
-from bench.decide_load import drive_process, process_result  # noqa: E402
+from bench._load import machine
+from bench.decide_load import drive_process, process_result
 
 REVIEWERS = (("dev-alice-token", "junior"), ("dev-erin-token", "junior"), ("dev-bob-token", "senior"))
 _CSRF = re.compile(r'name="csrf" value="([^"]*)"')

@@ -46,8 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 LOAD = ROOT / "bench" / "_load.py"
 
-from bench._load import cpu_seconds as _cpu  # noqa: E402
-from bench.decide_load import Server, drive_process, process_result  # noqa: E402
+from bench._load import cpu_seconds as _cpu
+from bench.decide_load import Server, drive_process, process_result
 
 
 def _no_store(store: Any) -> None:
@@ -145,7 +145,7 @@ def run_gateway(mode: str, seconds: float, concurrency: int, *, freeze: bool = T
     from gateway.bootstrap import Settings, build_app, configure_logging
 
     work = Path(tempfile.mkdtemp(prefix="signoff-breakdown-"))
-    log = open(work / "gateway.log", "w")  # noqa: SIM115 - open for the whole run
+    log = open(work / "gateway.log", "w")
     real_stderr, sys.stderr = sys.stderr, log
     configure_logging("info", json=True)
     app = build_app(Settings(

@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._load import machine  # noqa: E402 - after the path line above
+from bench._load import machine
 
 LOAD = ROOT / "bench" / "_load.py"
 TARGET_THROUGHPUT = 0.60

@@ -182,7 +182,7 @@ def _every(stop: threading.Event, seconds: float, fn, name: str) -> threading.Th
                 fn()
             except StoreUnavailable as exc:
                 log.warning(f"{name}_failed", error=str(exc))
-            except Exception:  # noqa: BLE001 - a background loop must outlive one bad turn
+            except Exception:
                 log.exception(f"{name}_failed")
 
     t = threading.Thread(target=loop, name=name, daemon=True)
@@ -225,11 +225,10 @@ def _start_console(settings: Settings, service: ReviewService, reader: object, a
 def build_app(settings: Settings) -> App:
     """Build and start the gateway; raise a ``SignoffError`` with one clear line on bad config."""
     from gateway.adapters.audit_reader import SqlAuditReader
+    from gateway.adapters.checkpointer import Checkpointer, check_not_behind, load_signer
     from gateway.adapters.db import make_engine, upgrade
     from gateway.adapters.sql_store import SqlStore
     from gateway.reports.explain import load_trail
-
-    from gateway.adapters.checkpointer import Checkpointer, check_not_behind, load_signer
 
     auth = load_principals(settings.principals_file)
     tls = _read_tls(settings)

@@ -9,7 +9,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-
 from gateway.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,8 +15,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit.record import Event
-from audit.schema import audit_events
 from audit.reviewers import ReviewerStats, reviewer_stats, reviews_from_events
+from audit.schema import audit_events
 from audit.stats import GroupStats, override_stats
 from audit.store import AuditLog
 from audit.verify import VerifyReport

@@ -28,9 +28,9 @@ import grpc
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from gateway import demo
-from gateway.cli.demo_reviewers import drill
 from gateway.cli import CommandError
 from gateway.cli.client import add_connection_flags, call, channel, metadata
+from gateway.cli.demo_reviewers import drill
 from signoff.v1 import audit_pb2, audit_pb2_grpc, decision_pb2, decision_pb2_grpc, review_pb2, review_pb2_grpc
 
 __all__ = ["register", "run"]

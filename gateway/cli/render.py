@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
-
 from gateway.rpc.convert import from_struct
 from signoff.v1 import decision_pb2, review_pb2
 

@@ -32,7 +32,7 @@ class ConsoleServer:
             lifespan="off", loop="asyncio", http="httptools", timeout_graceful_shutdown=5, **options,
         )
         self.server = uvicorn.Server(self.config)
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # signoff serve owns signals
+        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign,attr-defined]  # signoff serve owns signals (uvicorn has no public switch)
         self.port = 0
         self.scheme = "https" if tls else "http"
         self._thread = threading.Thread(target=self._run, name="signoff-console", daemon=True)

@@ -6,7 +6,6 @@ since there is no session yet); a wrong token gets a message on the page, never 
 
 from __future__ import annotations
 
-
 import structlog
 from starlette.requests import Request
 from starlette.responses import Response

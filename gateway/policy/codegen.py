@@ -305,5 +305,5 @@ def generate(
     ]
     source = "\n".join(w.lines) + "\n"
     code: dict[str, Any] = {}
-    exec(compile(source, f"<policy {getattr(ref, 'name', '?')}>", "exec"), w.ns, code)  # noqa: S102 (names only; values are bound, see the module docstring)
+    exec(compile(source, f"<policy {getattr(ref, 'name', '?')}>", "exec"), w.ns, code)
     return GeneratedEvaluator(code["evaluate"], source, w.indexed)

@@ -125,7 +125,7 @@ def check_quorums(ctx: _Ctx) -> None:
         elif reviewers > 1 and not _queues(ctx).get(queue or "", {}).get("on_disagreement"):
             ctx.add((*at, "reviewers"), "missing_on_disagreement",
                     f"{reviewers} reviewers can disagree; say where a disagreement goes with on_disagreement")
-        if ctx.staff is not None and queue in _queues(ctx) and "reviewers" in raw:
+        if ctx.staff is not None and queue is not None and queue in _queues(ctx) and "reviewers" in raw:
             able = workers(ctx.staff, _queues(ctx)[queue]["roles"])
             if len(able) < reviewers:
                 ctx.add((*at, "reviewers"), "too_few_reviewers",

@@ -123,7 +123,7 @@ def _numeric(field: str, op: str, b: Any) -> Test:
 
         def between(r: EvalRequest) -> bool:
             v = get(r)
-            if v.__class__ in _NUM and v == v:  # noqa: PLR0124 (NaN check)
+            if v.__class__ in _NUM and v == v:
                 return lo <= v <= hi
             raise _Unjudgeable
 
@@ -133,8 +133,8 @@ def _numeric(field: str, op: str, b: Any) -> Test:
     if head == "input" and "." not in key:  # the common case, one call frame fewer
         def top_level(r: EvalRequest) -> bool:
             v = r.input[key]
-            if v.__class__ in _NUM and v == v:  # noqa: PLR0124 (NaN check)
-                return cmp(v, b)
+            if v.__class__ in _NUM and v == v:
+                return cmp(v, b)  # type: ignore[arg-type]  # a number: checked on the line above
             raise _Unjudgeable
 
         return top_level
@@ -142,8 +142,8 @@ def _numeric(field: str, op: str, b: Any) -> Test:
 
     def nested(r: EvalRequest) -> bool:
         v = get(r)
-        if v.__class__ in _NUM and v == v:  # noqa: PLR0124 (NaN check)
-            return cmp(v, b)
+        if v.__class__ in _NUM and v == v:
+            return cmp(v, b)  # type: ignore[arg-type]  # a number: checked on the line above
         raise _Unjudgeable
 
     return nested
@@ -245,7 +245,7 @@ def _leaf(field: str, op: str, arg: Any) -> Node:
                 v = _MISSING
             return prefix + (repr(v) if v.__class__ in _NUM else format_value(v)) + yes
 
-    def explain(r: EvalRequest, held: bool) -> list[str]:
+    def explain(r: EvalRequest, held: bool) -> list[str]:  # type: ignore[no-redef]  # one explain per branch
         if held:
             return [describe(r)]
         try:
@@ -371,7 +371,7 @@ def build_evaluator(
                 return closed(f"outcome {format_value(outcome) if outcome is not _MISSING else 'missing'}"
                               f" is not one of the policy's outcomes ({listed})")
             c = getattr(r, "confidence", _MISSING)
-            if c.__class__ not in _NUM or not 0.0 <= c <= 1.0:
+            if c.__class__ not in _NUM or not 0.0 <= c <= 1.0:  # type: ignore[operator]  # a number: its class was checked first
                 shown = "missing" if c is _MISSING else format_value(c)
                 return closed(f"confidence {shown} is not a number in [0, 1]: the request cannot be judged")
             for rule in rules:
@@ -385,7 +385,7 @@ def build_evaluator(
             return closed(f"evaluation error ({type(exc).__name__}): the request cannot be judged")
 
     if generated:
-        specs = [RuleSpec(rule.name, rule.to, rule.node, rule.reason, hit)
+        specs = [RuleSpec(rule.name, rule.to, rule.node, rule.reason, hit)  # type: ignore[arg-type]  # Node is the shape codegen reads
                  for rule, (_t, hit) in zip(rules, pairs, strict=True)]
         options = {} if index_min_rules is None else {"index_min_rules": index_min_rules}
         return generate(specs, ref, default_route, known, diagnose, _bad, **options).evaluate
@@ -398,7 +398,7 @@ def build_evaluator(
                     if test(r):
                         return hit(r)
                 return default_route
-        except Exception:  # noqa: BLE001, S110 (the slow path below says what went wrong)
+        except Exception:  # noqa: BLE001 (the slow path below says what went wrong)
             pass
         return diagnose(r)
 
@@ -432,8 +432,8 @@ def _hit(rule: CompiledRule, ref: PolicyRef) -> Callable[[EvalRequest], Route]:
 
 _new = object.__new__
 _set_route, _set_rule, _set_reasons, _set_policy, _set_failed = (
-    Route.route.__set__, Route.rule.__set__, Route.reasons.__set__,  # type: ignore[attr-defined]
-    Route.policy.__set__, Route.failed_closed.__set__)  # type: ignore[attr-defined]
+    Route.route.__set__, Route.rule.__set__, Route.reasons.__set__,  # type: ignore[attr-defined,misc]
+    Route.policy.__set__, Route.failed_closed.__set__)  # type: ignore[attr-defined,misc]
 
 
 def _route(route: str, rule: str, reasons: tuple[str, ...], ref: PolicyRef, failed: bool) -> Route:

@@ -60,13 +60,13 @@ class Index:
 
 def _number(value: Any) -> bool:
     """An int or float that is not NaN (bool is excluded, as the evaluator excludes it)."""
-    return value.__class__ in _NUM and value == value  # noqa: PLR0124 (NaN check)
+    return value.__class__ in _NUM and value == value
 
 
 def _bounds(t: Threshold) -> list[Any] | None:
     """The numbers of a threshold, or None when it cannot be indexed."""
     values = list(t.arg) if t.op == "between" else [t.arg]
-    if t.op == "between" and len(values) != 2:  # noqa: PLR2004 (a [lo, hi] pair)
+    if t.op == "between" and len(values) != 2:
         return None
     return values if all(_number(v) for v in values) else None
 

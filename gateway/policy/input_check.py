@@ -78,7 +78,7 @@ def make_input_check(schema: Any) -> InputCheck:
             try:
                 fast(value)
                 return []
-            except Exception:  # noqa: BLE001, S110 - jsonschema decides and names the errors
+            except Exception:  # noqa: BLE001 - jsonschema decides and names the errors
                 pass
         try:
             found: list[tuple[str, str]] = []

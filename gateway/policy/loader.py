@@ -59,7 +59,7 @@ class _Stop(Exception):
 class _Loader(yaml.SafeLoader):
     """SafeLoader that keeps dates as strings: a policy is JSON data, and JSON has no dates."""
 
-    yaml_implicit_resolvers = {  # noqa: RUF012 (PyYAML's class attribute)
+    yaml_implicit_resolvers = {
         first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
@@ -401,7 +401,7 @@ def _case(ld: _Load, i: int, raw: Any) -> PolicyCase | None:
                if not isinstance(proposal, dict) or not {"outcome", "confidence"} <= set(proposal)
                else "'expect' must be a mapping with a 'route'"
                if not isinstance(expect, dict) or "route" not in expect else None)
-    if problem:
+    if problem or not isinstance(proposal, dict) or not isinstance(expect, dict):
         ld.add(at, "bad_case", f"case '{raw['name']}': {problem}")
         return None
     request = EvalRequest(input=raw.get("input", {}), outcome=proposal["outcome"],

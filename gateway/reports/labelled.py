@@ -158,7 +158,7 @@ def _check(where: str, row: Any) -> dict[str, Any]:
             raise InvalidRequest(f"{where}: {name}", "missing (not in the feedback export format)")
         value = row[name]
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise InvalidRequest(f"{where}: {name}", f"expected {'a number' if kind != str else 'a string'}, "
+            raise InvalidRequest(f"{where}: {name}", f"expected {'a number' if kind is not str else 'a string'}, "
                                  f"got {type(value).__name__}")
     c = float(row["proposal_confidence"])
     if math.isnan(c):
@@ -205,9 +205,9 @@ def _parquet(path: Path, decision_type: str | None, lo: str, hi: str,
             first = int(pc.index(pc.is_null(col), True).as_py())
             raise InvalidRequest(f"{path}: row {first + 1}: {name}", "missing (null)")
         numeric = pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
-        if (kind == str) != pa.types.is_string(col.type) and (kind == str or not numeric):
+        if (kind is str) != pa.types.is_string(col.type) and (kind is str or not numeric):
             raise InvalidRequest(f"{path}: {name}", f"column of type {col.type}, expected "
-                                 f"{'a string' if kind == str else 'a number'}")
+                                 f"{'a string' if kind is str else 'a number'}")
     conf = table.column("proposal_confidence").to_numpy().astype(float)
     pi = table.column("pi").to_numpy().astype(float)
     for name, values, ok, problem in (

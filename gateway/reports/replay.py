@@ -42,7 +42,7 @@ def replay(conn: Connection, policy: Policy, since: datetime, until: datetime, *
     transitions: Counter[tuple[str, str]] = Counter()
     load_old: Counter[tuple[str, str]] = Counter()
     load_new: Counter[tuple[str, str]] = Counter()
-    became = {"count": 0, "reviewed": 0, "actions": Counter(), "known_errors": 0,
+    became: dict[str, Any] = {"count": 0, "reviewed": 0, "actions": Counter(), "known_errors": 0,
               "adverse_proposals": 0, "adverse_changed_by_humans": 0}
     strata: dict[float, list[int]] = {}  # pi -> [decisions, labelled, errors] in the new automatic band
     failed_closed = 0

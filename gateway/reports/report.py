@@ -317,26 +317,26 @@ def _policies(conn: Connection, cube: list[dict[str, Any]], start: datetime, end
     for p in stored:
         by_name[p.name].append(p)
     rows = []
-    for name, versions in sorted(by_name.items()):
+    for _name, versions in sorted(by_name.items()):
         versions.sort(key=lambda p: p.loaded_at)
         for i, p in enumerate(versions):
             until = versions[i + 1].loaded_at if i + 1 < len(versions) else None
             in_force = p.loaded_at < end and (until is None or until > start)
-            u = used.get((p.name, p.version))
-            if not in_force and u is None:
+            found = used.get((p.name, p.version))
+            if not in_force and found is None:
                 continue
             rows.append({
                 "name": p.name,
                 "version": p.version,
                 "digest": p.digest,
                 "decision_type": p.decision_type,
-                "text_matches_digest": text_digest(p.text) == p.digest and (u is None or u["digest"] == p.digest),
+                "text_matches_digest": text_digest(p.text) == p.digest and (found is None or found["digest"] == p.digest),
                 "loaded_at": iso_utc(p.loaded_at),
                 "superseded_at": None if until is None else iso_utc(until),
                 "policy_loaded_events": [iso_utc(t) for t in loads.get((p.name, p.version), [])],
-                "decisions_in_period": 0 if u is None else u["n"],
-                "first_decision": None if u is None else iso_utc(u["first"]),
-                "last_decision": None if u is None else iso_utc(u["last"]),
+                "decisions_in_period": 0 if found is None else found["n"],
+                "first_decision": None if found is None else iso_utc(found["first"]),
+                "last_decision": None if found is None else iso_utc(found["last"]),
             })
     known = {(r["name"], r["version"]) for r in rows}
     for (name, version), u in sorted(used.items()):

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from audit.record import NewEvent
 from gateway.review.model import Decision, Task
 
 __all__ = ["Applied", "Change", "Receipt", "Record", "Update"]
 
-Record = Union[Decision, Task, Any]
+Record = Decision | Task | Any
 """A record a Change inserts or updates: a ``Decision``, a ``Task``, a ``StoredPolicy``."""
 
 

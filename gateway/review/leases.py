@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
+from audit.record import NewEvent
 from gateway.errors import InvalidRequest
 from gateway.review.change import Change, Update
 from gateway.review.events import event, task_guard
-from audit.record import NewEvent
 from gateway.review.model import Decision, Principal, Status, Task, TaskKind, TaskState
 
 __all__ = ["checked_lease", "plan_claim", "plan_release", "plan_renew"]

@@ -18,6 +18,7 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from audit.record import NewEvent
@@ -32,6 +33,8 @@ from gateway.errors import (
 )
 from gateway.review.change import Change, Receipt, Update
 from gateway.review.commands import DecideCommand, SubmitCommand
+from gateway.review.events import decision_records, event, task_guard
+from gateway.review.leases import checked_lease, plan_claim, plan_release, plan_renew
 from gateway.review.model import (
     Action,
     Correction,
@@ -43,8 +46,6 @@ from gateway.review.model import (
     TaskState,
 )
 from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, ReadTx, Store
-from gateway.review.events import decision_records, event, task_guard
-from gateway.review.leases import checked_lease, plan_claim, plan_release, plan_renew
 from gateway.review.rules import (
     decide_texts,
     evaluate,
@@ -236,9 +237,8 @@ class ReviewService:
         lease = checked_lease(lease or self.default_lease, MAX_LEASE)
         for attempt in range(_CLAIM_TRIES):
             now = self.clock.now()
-            found = await self._read(
-                lambda tx: _candidates(tx, queue, now, principal.name, _CLAIM_CANDIDATES)
-            )
+            found = await self._read(partial(_candidates, queue=queue, now=now, claimer=principal.name,
+                                             limit=_CLAIM_CANDIDATES))
             if not found:
                 return None
             # The oldest first; after a lost race, a candidate that depends on who is claiming,

@@ -21,8 +21,8 @@ from datetime import datetime
 from typing import Protocol
 
 from audit.record import NewEvent
-from gateway.policy.model import Policy
 from gateway.errors import Stale
+from gateway.policy.model import Policy
 from gateway.review.change import Change, Update
 from gateway.review.events import event, new_task, task_guard
 from gateway.review.model import Decision, Status, Task, TaskKind, TaskState
@@ -51,8 +51,8 @@ def plan_timeout(policy: Policy | None, task: Task, d: Decision, now: datetime,
     base = {"task_id": task.task_id, "queue": task.queue, "kind": task.kind.value,
             "due_at": task.due_at.isoformat() if task.due_at else "", "claimed_by": task.claimed_by}
     if task.kind is TaskKind.AUDIT or d.status not in _HELD:
-        events = [event(d, "timeout_action", TIMER, {**base, "action": "close"}, now)]
-        return Change(updates=tuple(updates), events=tuple(events)), "close"
+        closed = (event(d, "timeout_action", TIMER, {**base, "action": "close"}, now),)
+        return Change(updates=tuple(updates), events=closed), "close"
     action = timeout_action(policy, task.queue) if policy is not None else None
     kind = action.action if action is not None else "expire"
     events: list[NewEvent] = []

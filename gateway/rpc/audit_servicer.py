@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence, Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
-
-import grpc
 
 from gateway.errors import InvalidRequest
 from gateway.review.access import require_auditor
@@ -40,7 +38,14 @@ class AuditReader(Protocol):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[Any]: ...
-    def reviewer_stats(self, **filters: Any) -> list[Any]: ...
+    def reviewer_stats(
+        self,
+        *,
+        by_queue: bool = False,
+        decision_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Any]: ...
 
 
 def _require_auditor(principal: Principal) -> None:

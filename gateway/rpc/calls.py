@@ -32,7 +32,6 @@ from typing import Any, TypeVar
 import grpc
 import grpc.aio
 import structlog
-
 from google.protobuf.message import Message
 
 from gateway.errors import InvalidRequest, SignoffError
@@ -115,7 +114,7 @@ class Guard:
             except asyncio.CancelledError:
                 code = "CANCELLED"
                 raise
-            except Exception as exc:  # noqa: BLE001 - mapped to a status, never a traceback to the caller
+            except Exception as exc:
                 if isinstance(exc, grpc.aio.AbortError):
                     raise
                 status, message = self._refusal(exc)
@@ -139,7 +138,7 @@ class Guard:
             except asyncio.CancelledError:
                 code = "CANCELLED"
                 raise
-            except Exception as exc:  # noqa: BLE001 - mapped to a status, never a traceback to the caller
+            except Exception as exc:
                 if isinstance(exc, grpc.aio.AbortError):
                     raise
                 status, message = self._refusal(exc)
@@ -173,14 +172,14 @@ class Guard:
                     self.pool, ctx.run, lambda: iter(behavior(request, thread_context))
                 )
                 while True:
-                    item = await loop.run_in_executor(self.pool, ctx.run, next, responses, _END)
+                    item = await loop.run_in_executor(self.pool, ctx.run, next, responses, _END)  # type: ignore[arg-type]  # next() is overloaded; run takes it
                     if item is _END:
                         return
                     yield item
             except asyncio.CancelledError:
                 code = "CANCELLED"
                 raise
-            except Exception as exc:  # noqa: BLE001 - mapped to a status, never a traceback to the caller
+            except Exception as exc:
                 if isinstance(exc, grpc.aio.AbortError):
                     raise
                 status, message = self._refusal(exc)

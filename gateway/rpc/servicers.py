@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 import structlog
 
 from gateway.errors import InvalidRequest, NotFound, PreconditionFailed

@@ -195,7 +195,7 @@ class _Witness:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"])).decode()
                 old = int(body.split("\n", 1)[0].removeprefix("old "))
                 cp, _ = parse_checkpoint(body.split("\n\n", 1)[1])
@@ -269,7 +269,7 @@ class TestTamperSuite:
         path = tmp_path / "cps" / "00000000000000000005.note"
         path.write_text(other)
         code, out = _verify(capsys, db_url, tmp_path / "cps", key[2])
-        assert code == 1 and f"BAD_NOTE at seq 0: not signed by key test-gw" in out and str(path) in out
+        assert code == 1 and "BAD_NOTE at seq 0: not signed by key test-gw" in out and str(path) in out
         assert "(line 6)" in out
 
     def test_blind_window_is_undetectable(self, capsys, db_url, engine, signed, key, tmp_path) -> None:

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, text
 
 from gateway.adapters import SqlStore
 from gateway.adapters.audit_reader import SqlAuditReader
-from gateway.reports.explain import check_events, load_trail
 from gateway.errors import InvalidRequest
+from gateway.reports.explain import check_events, load_trail
 from gateway.review.model import Action, Correction, Status
 from tests.adapters.test_sql_store_contract import T0, apply, decision, hold
 

@@ -11,7 +11,7 @@ import pytest
 
 from signoff.v1 import decision_pb2
 from tests.conftest import auth
-from tests.console.browser import axe_violations, screenshot, sign_in
+from tests.console.browser import screenshot, sign_in
 from tests.console.conftest import CHROMIUM
 from tests.console.helpers import held
 
@@ -165,7 +165,7 @@ class TestActiveTime:
         page.goto(f"{console_url}/queues/junior")
         page.keyboard.press("n")
         page.wait_for_url(re.compile(r"/tasks/"))
-        value = lambda: int(page.locator("#active_ms").input_value() or 0)  # noqa: E731
+        value = lambda: int(page.locator("#active_ms").input_value() or 0)
         for _ in range(3):
             page.mouse.move(10, 10)
             page.wait_for_timeout(600)

@@ -142,7 +142,7 @@ class TestIdempotency:
         """A retried Decide returns the first decision and adds no audit events."""
         req = claim_request(confidence=0.8)
         first = decide(client, req)
-        events = lambda: list(client.audit.QueryEvents(  # noqa: E731
+        events = lambda: list(client.audit.QueryEvents(
             audit_pb2.QueryEventsRequest(decision_id=first.decision_id), metadata=auth("carol"), timeout=10))
         before = len(events())
         second = decide(client, req)

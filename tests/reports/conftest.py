@@ -7,7 +7,6 @@ a hand-stepped clock fixes each time to decision, and hand-picked ids fix the au
 from __future__ import annotations
 
 import asyncio
-
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field

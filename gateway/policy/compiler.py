@@ -19,6 +19,7 @@ from gateway.policy.model import (
     Issue,
     Policy,
     PolicyRef,
+    ProposalSource,
     Queue,
     Sampling,
     Severity,
@@ -242,6 +243,7 @@ def compile_policy(
              for r in doc["rules"]]
     closed = fail_closed_queue(doc)
     sampling = doc.get("sampling") or {}
+    proposal = doc.get("proposal") or {}
     return Policy(
         ref=ref,
         decision=doc["decision"],
@@ -260,4 +262,5 @@ def compile_policy(
         evaluate=build_evaluator(ref, rules, doc["default"], closed, doc["outcomes"]),
         validate_input=validate_input,
         warnings=tuple(warnings),
+        proposal=ProposalSource(proposal.get("source", "caller"), proposal.get("binding")),
     )

@@ -15,6 +15,7 @@ __all__ = [
     "Issue",
     "Policy",
     "PolicyRef",
+    "ProposalSource",
     "Queue",
     "Route",
     "Sampling",
@@ -70,6 +71,14 @@ class Sampling:
 
 
 @dataclass(frozen=True, slots=True)
+class ProposalSource:
+    """Where a decision type's proposal comes from: ``caller``, ``model`` (the named binding) or ``either``."""
+
+    source: Literal["caller", "model", "either"] = "caller"
+    binding: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EvalRequest:
     """What the evaluator may look at: the caller's input and the model's proposal."""
 
@@ -120,6 +129,7 @@ class Policy:
     evaluate: Callable[[EvalRequest], Route]
     validate_input: Callable[[Mapping[str, Any]], list[tuple[str, str]]]
     warnings: tuple[Issue, ...] = ()
+    proposal: ProposalSource = ProposalSource()
 
     @property
     def name(self) -> str:

@@ -42,6 +42,7 @@ from gateway.review.model import (
     TaskKind,
     TaskState,
 )
+from gateway.review.model_step import ModelSource, fill_proposal
 from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, ReadTx, Store
 from gateway.review.events import decision_records, event, task_guard
 from gateway.review.rules import (
@@ -80,6 +81,7 @@ class ReviewService:
         *,
         default_lease: timedelta = DEFAULT_LEASE,
         watch_poll: float = 1.0,
+        models: ModelSource | None = None,
     ) -> None:
         self.store = store
         self.policies = policies
@@ -88,6 +90,8 @@ class ReviewService:
         self.notifier = notifier
         self.default_lease = default_lease
         self.watch_poll = watch_poll
+        self.models = models
+        """The loaded model bindings, for decision types whose proposal comes from a model."""
         """Seconds a watcher waits at most between reads when no notification wakes it."""
 
     async def _read(self, op: Callable[[ReadTx], T]) -> T:
@@ -102,6 +106,7 @@ class ReviewService:
         A retry under the same request id (per caller) returns the stored decision; the same
         id with another body is ``Conflict``. With ``cmd.wait``, wait for a sign-off.
         """
+        cmd = await fill_proposal(principal, cmd, self.policies.get(cmd.decision_type), self.models)
         change, decision = self.plan_decide(principal, cmd)
         applied = await self.store.apply(change)
         if applied.prior is not None:

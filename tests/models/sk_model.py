@@ -6,7 +6,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["FEATURES", "LABELS", "predict", "predict_async"]
+__all__ = ["FEATURES", "LABELS", "claims", "predict", "predict_async"]
 
 FEATURES = ("radius", "texture", "perimeter", "area")
 LABELS = ("malignant", "benign")
@@ -32,3 +32,9 @@ def predict(features: Mapping[str, float]) -> dict[str, Any]:
 async def predict_async(features: Mapping[str, float]) -> dict[str, Any]:
     """The same prediction from an async callable."""
     return predict(features)
+
+
+def claims(features: Mapping[str, float]) -> dict[str, Any]:
+    """A stand-in claims model for the gateway tests: small claims approved with high confidence."""
+    small = features["amount"] < 1000
+    return {"outcome": "approve" if small else "partial", "confidence": 0.97 if small else 0.6, "version": "1"}

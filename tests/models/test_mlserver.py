@@ -30,8 +30,11 @@ import joblib, sys
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 data = load_iris()
-joblib.dump(LogisticRegression(max_iter=1000).fit(data.data, data.target), sys.argv[1])
+columns = int(sys.argv[2])
+joblib.dump(LogisticRegression(max_iter=1000).fit(data.data[:, :columns], data.target), sys.argv[1])
 """
+# The claims stand-in: iris's first three measurements read as amount, tenure and prior claims,
+# its three species as approve, deny, partial. A real served sklearn model; not a claims model.
 IRIS = Binding(name="iris", backend="oip-rest", address="", model="iris", version="1", deadline_s=10.0,
                input=("sepal_length", "sepal_width", "petal_length", "petal_width"),
                labels=("setosa", "versicolor", "virginica"), output={"probabilities": "predict_proba"})
@@ -48,12 +51,13 @@ def _port() -> int:
 def mlserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """MLServer on free ports with the iris model (parallel_workers: 0: its pool crashes here with uvloop)."""
     root = tmp_path_factory.mktemp("mlserver")
-    model = root / "iris"
-    model.mkdir()
-    subprocess.run([str(VENV / "python"), "-c", TRAIN, str(model / "model.joblib")], check=True)
-    (model / "model-settings.json").write_text(json.dumps({
-        "name": "iris", "implementation": "mlserver_sklearn.SKLearnModel",
-        "parameters": {"uri": "./model.joblib", "version": "1"}}))
+    for name, columns in (("iris", 4), ("claims", 3)):
+        model = root / name
+        model.mkdir()
+        subprocess.run([str(VENV / "python"), "-c", TRAIN, str(model / "model.joblib"), str(columns)], check=True)
+        (model / "model-settings.json").write_text(json.dumps({
+            "name": name, "implementation": "mlserver_sklearn.SKLearnModel",
+            "parameters": {"uri": "./model.joblib", "version": "1"}}))
     http, grpc_port, metrics = _port(), _port(), _port()
     (root / "settings.json").write_text(json.dumps({
         "parallel_workers": 0, "host": "127.0.0.1", "http_port": http, "grpc_port": grpc_port,
@@ -107,3 +111,49 @@ class TestMLServer:
         with pytest.raises(ModelFailure) as err:
             _propose(replace(IRIS, address=mlserver, model="nope", version=None), FLOWER)
         assert err.value.kind == "http_4xx"
+
+
+MODELS = """\
+apiVersion: signoff.dev/v1
+kind: ModelBindings
+bindings:
+  claims-model:
+    backend: oip-rest
+    address: {url}
+    model: claims
+    version: "1"
+    deadline: 10s
+    input: [amount, policy_holder_tenure_years, prior_claims_12m]
+    output: {{probabilities: predict_proba}}
+    labels: [approve, deny, partial]
+"""
+
+
+class TestThroughGateway:
+    def test_claims_payout_from_mlserver(self, mlserver: str, tmp_path: Path) -> None:
+        """claims.payout without a proposal: MLServer's model proposes, its version recorded, via real gRPC."""
+        import grpc
+
+        from gateway.bootstrap import Settings, build_app, configure_logging
+        from tests.conftest import Client
+        from tests.gateway.backends import copy_policies
+        from tests.gateway.helpers import claim_request, decide
+
+        policies = copy_policies(tmp_path / "policies")
+        claims = policies / "claims-triage.yaml"
+        claims.write_text(claims.read_text() + "proposal: {source: model, binding: claims-model}\n")
+        (tmp_path / "models.yaml").write_text(MODELS.format(url=mlserver))
+        configure_logging("warning")
+        app = build_app(Settings(address="127.0.0.1:0", database_url=f"sqlite:///{tmp_path / 's.db'}",
+                                 policy_dir=policies, principals_file=ROOT / "config" / "dev-principals.yaml",
+                                 models_file=tmp_path / "models.yaml", reload_seconds=0.2, sweep_seconds=0.5))
+        channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
+        try:
+            req = claim_request(amount=5.1, policy_holder_tenure_years=3, prior_claims_12m=1)
+            req.ClearField("proposal")
+            d = decide(Client(channel, ""), req)
+        finally:
+            channel.close()
+            app.stop()
+        assert (d.proposal.outcome, d.proposal.model, d.proposal.model_version) == ("approve", "claims", "1")
+        assert 0.5 < d.proposal.confidence <= 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from pathlib import Path
 
@@ -61,3 +62,52 @@ class TestShadows:
         assert primary.outcome == "approve"
         (name, result), = shadows
         assert name == "challenger" and isinstance(result, ModelFailure) and result.kind == "timeout"
+
+
+class TestShadowStats:
+    def test_counts_agreement_with_primary_and_humans(self) -> None:
+        """Two cases: the shadow disagrees with the primary on both; the human sided with the shadow once."""
+        from gateway.reports.shadow import shadow_stats
+
+        call = {"binding": "primary", "shadows": [{"binding": "challenger", "outcome": "deny"}]}
+        rows = [({"outcome": "approve", "call": call}, "deny"), ({"outcome": "approve", "call": call}, "")]
+        (s,) = shadow_stats(rows)
+        assert (s["cases"], s["answered"], s["agree_primary"], s["labelled"], s["shadow_right"],
+                s["primary_right"]) == (2, 2, 0, 1, 1, 0)
+
+    def test_stats_cli_through_gateway(self, tmp_path: Path) -> None:
+        """Decisions through the real gateway record the shadow; signoff audit stats --shadow tabulates it."""
+        import subprocess
+        import sys
+
+        import grpc
+
+        from gateway.bootstrap import Settings, build_app, configure_logging
+        from tests.conftest import ROOT, Client
+        from tests.gateway.backends import copy_policies
+        from tests.gateway.helpers import claim_request, decide
+
+        with ChatServer({"deny": math.log(0.7), "approve": math.log(0.3)}) as chat:
+            policies = copy_policies(tmp_path / "policies")
+            claims = policies / "claims-triage.yaml"
+            claims.write_text(claims.read_text() + "proposal: {source: model, binding: primary}\n")
+            (tmp_path / "models.yaml").write_text(MODELS.replace("deadline: 200ms", "deadline: 5s")
+                                                  .format(url=chat.url))
+            configure_logging("warning")
+            app = build_app(Settings(address="127.0.0.1:0", database_url=f"sqlite:///{tmp_path / 's.db'}",
+                                     policy_dir=policies, principals_file=ROOT / "config" / "dev-principals.yaml",
+                                     models_file=tmp_path / "models.yaml", reload_seconds=0.2, sweep_seconds=0.5))
+            channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
+            try:
+                for amount in (10, 20):
+                    req = claim_request(amount=amount)
+                    req.ClearField("proposal")
+                    decide(Client(channel, ""), req)
+            finally:
+                channel.close()
+                app.stop()
+        out = subprocess.run([sys.executable, "-m", "gateway.cli", "audit", "stats", "--shadow",
+                              f"sqlite:///{tmp_path / 's.db'}", "--json"], capture_output=True, text=True, check=False)
+        assert out.returncode == 0, out.stderr[-500:]
+        row = json.loads(out.stdout.splitlines()[0])
+        assert (row["shadow"], row["cases"], row["answered"], row["agree_primary"]) == ("challenger", 2, 2, 0)

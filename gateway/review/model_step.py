@@ -47,7 +47,8 @@ async def fill_proposal(principal: Principal, cmd: DecideCommand, policy: Policy
     """The command with its proposal from the right source; refuses a proposal from the wrong one.
 
     A caller that may not make this request, or an unknown decision type, is left for
-    ``plan_decide`` to refuse: the model is not called for it.
+    ``plan_decide`` to refuse: the model is not called for it. ``timeout_s`` is what remains of
+    the caller's deadline; the binding's own deadline is cut to fit inside it.
     """
     if policy is None or not principal.has(CALLER_ROLE) or not principal.may_request(cmd.decision_type):
         return cmd
@@ -64,9 +65,10 @@ async def fill_proposal(principal: Principal, cmd: DecideCommand, policy: Policy
     if models is None:
         failure = ModelFailure("error", f"binding {binding!r}: no models file is loaded")
         return _failed(cmd, str(binding), failure)
+    # The model gets the caller's deadline less a margin to commit the decision and answer.
+    budget = 3600.0 if timeout_s is None else max(0.0, timeout_s - max(0.25, timeout_s * 0.2))
     try:
-        primary, shadows = await models.propose(str(binding), cmd.input,
-                                                timeout_s if timeout_s is not None else 3600.0)
+        primary, shadows = await models.propose(str(binding), cmd.input, budget)
     except ModelFailure as exc:
         if exc.kind == "input":
             field, _, message = exc.detail.partition(": ")

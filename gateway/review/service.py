@@ -100,13 +100,13 @@ class ReviewService:
 
     # -- decide -------------------------------------------------------------------------
 
-    async def decide(self, principal: Principal, cmd: DecideCommand) -> Decision:
+    async def decide(self, principal: Principal, cmd: DecideCommand, *, time_left: float | None = None) -> Decision:
         """Route a request by its policy; hold it for review or decide it at once.
 
         A retry under the same request id (per caller) returns the stored decision; the same
         id with another body is ``Conflict``. With ``cmd.wait``, wait for a sign-off.
         """
-        cmd = await fill_proposal(principal, cmd, self.policies.get(cmd.decision_type), self.models)
+        cmd = await fill_proposal(principal, cmd, self.policies.get(cmd.decision_type), self.models, time_left)
         change, decision = self.plan_decide(principal, cmd)
         applied = await self.store.apply(change)
         if applied.prior is not None:

@@ -24,6 +24,7 @@ class _Server:
 
     def __init__(self) -> None:
         self.mode = "ok"
+        self.delay = 0.5
         self.requests: list[dict[str, Any]] = []
         owner = self
 
@@ -33,7 +34,7 @@ class _Server:
                 owner.requests.append(body)
                 status, text = owner.answer(self.path, body)
                 if owner.mode == "slow":
-                    time.sleep(0.5)
+                    time.sleep(owner.delay)
                 data = text.encode()
                 try:
                     self.send_response(status)

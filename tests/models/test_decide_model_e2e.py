@@ -12,7 +12,7 @@ import pytest
 
 from signoff.v1 import decision_pb2
 from tests.conftest import ROOT, Client, new_request_id
-from tests.gateway.helpers import claim_request, decide
+from tests.gateway.helpers import auth, claim_request, decide
 from tests.models.fake_servers import ChatServer
 
 MODELS = """\
@@ -31,7 +31,7 @@ bindings:
     backend: openai-chat
     address: {chat}
     model: moderator
-    deadline: 2s
+    deadline: 10s
     input: [surface, post_id]
     prompt: "Moderate the {{surface}} {{post_id}}. One of: {{labels}}."
     labels: [allow, remove, restrict]
@@ -143,3 +143,15 @@ class TestFailsClosed:
         assert (d.route, d.rule, d.status) == ("moderators", "fail_closed",
                                                decision_pb2.DECISION_STATUS_PENDING_REVIEW)
         assert d.reasons[0].startswith(f"model_{kind}: ")
+
+
+class TestCallerDeadline:
+    def test_model_deadline_fits_inside_callers(self, client: Client, chat: ChatServer) -> None:
+        """The binding allows 10s, the caller 3s: the model call is cut to fit, the decision held, not DEADLINE_EXCEEDED."""
+        chat.mode, chat.delay = "slow", 6.0
+        try:
+            req = _moderation()
+            d = client.decisions.Decide(req, metadata=auth("caller"), timeout=3).decision
+        finally:
+            chat.mode, chat.delay = "ok", 0.5
+        assert (d.rule, d.reasons[0].split(":")[0]) == ("fail_closed", "model_timeout")

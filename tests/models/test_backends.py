@@ -214,6 +214,11 @@ class TestFuzzedReplies:
         except ModelFailure:
             pass
 
+    def test_unhashable_tensor_name(self) -> None:
+        """A tensor whose name is a list (found by reading the parser, not by luck) is ignored, not a crash."""
+        with pytest.raises(ModelFailure):
+            parse_oip(OIP, {"outputs": [{"name": ["predict_proba"], "data": [0.5, 0.5]}]})
+
     def test_fuzz_can_fail(self) -> None:
         """The fuzz test is not vacuous: a well-formed reply passes through as a proposal."""
         body = json.loads(json.dumps({"outputs": [{"name": "predict_proba", "data": [0.1, 0.9]}]}))

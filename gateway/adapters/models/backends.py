@@ -62,7 +62,7 @@ def parse_oip(binding: Binding, body: Any) -> tuple[str, float, dict[str, float]
     """Outcome, confidence, scores, model name and version from an OIP v2 inference response."""
     if not isinstance(body, dict) or not isinstance(body.get("outputs"), list):
         raise ModelFailure("malformed", "reply has no 'outputs' list")
-    tensors = {o.get("name"): o.get("data") for o in body["outputs"] if isinstance(o, dict)}
+    tensors = {o["name"]: o.get("data") for o in body["outputs"] if isinstance(o, dict) and isinstance(o.get("name"), str)}
     name, version = body.get("model_name", ""), body.get("model_version") or ""
     if not isinstance(name, str) or not isinstance(version, str):
         raise ModelFailure("malformed", "model_name/model_version are not strings")

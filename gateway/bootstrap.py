@@ -8,11 +8,12 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 import yaml
 
-from gateway.errors import InvalidRequest, StoreUnavailable
+from gateway.errors import InvalidRequest, PolicyError, StoreUnavailable
 from gateway.registry import PolicyRegistry
 from gateway.review.policies import record_policies
 from gateway.review.service import ReviewService
@@ -21,6 +22,9 @@ from gateway.rpc.auth import Authenticator, parse_principals
 from gateway.rpc.metrics import Metrics
 from gateway.rpc.server import RpcServer, build_server
 from gateway.runtime import LocalNotifier, SystemClock, UuidIds
+
+if TYPE_CHECKING:
+    from gateway.adapters.models.registry import ModelRegistry
 
 __all__ = ["App", "Settings", "build_app", "configure_logging", "load_principals"]
 
@@ -33,6 +37,8 @@ class Settings:
     database_url: str = "sqlite:///var/signoff.db"
     policy_dir: Path = Path("policies")
     principals_file: Path = Path("config/dev-principals.yaml")
+    models_file: Path | None = None
+    """Model bindings (``--models``); without it a policy with ``proposal.source: model`` fails closed."""
     metrics_port: int | None = None
     metrics_address: str = "127.0.0.1"
     tls_cert: Path | None = None
@@ -222,6 +228,20 @@ def _start_console(settings: Settings, service: ReviewService, reader: object, a
     return server
 
 
+def _models(path: Path | None, registry: PolicyRegistry, metrics: Metrics) -> ModelRegistry | None:
+    """The model bindings, checked against the loaded policies; PolicyError lists every issue."""
+    from gateway.adapters.models.bindings import check_policies
+    from gateway.adapters.models.caller import ModelMetrics
+    from gateway.adapters.models.registry import ModelRegistry
+
+    models = ModelRegistry(path, ModelMetrics(metrics.registry)) if path is not None else None
+    policies = registry.all()
+    issues = check_policies(policies, models.bindings if models else None)
+    if models is not None and issues:
+        raise PolicyError(issues)
+    return models
+
+
 def build_app(settings: Settings) -> App:
     """Build and start the gateway; raise a ``SignoffError`` with one clear line on bad config."""
     from gateway.adapters.audit_reader import SqlAuditReader
@@ -254,7 +274,14 @@ def build_app(settings: Settings) -> App:
         engine.dispose()
         raise
     metrics = Metrics()
-    service = ReviewService(store, registry, clock, UuidIds(), notifier, watch_poll=settings.watch_poll)
+    try:
+        models = _models(settings.models_file, registry, metrics)
+    except BaseException:
+        store.close()
+        engine.dispose()
+        raise
+    service = ReviewService(store, registry, clock, UuidIds(), notifier, watch_poll=settings.watch_poll,
+                            models=models)
     metrics.watch_policies(lambda: registry.missing)
     metrics.watch_queues(lambda: (clock.now(), store.read(lambda tx: tx.queue_depths(clock.now()))))
     audit_reader = SqlAuditReader(engine, load_trail, token_key=token_key)

@@ -29,6 +29,8 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     # The domain may use the audit library's pure record module (events, canonical JSON,
     # hashed time): one definition of each audit form, stdlib only.
     ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
+    ("gateway.adapters.models", {"httpx", "yaml", "structlog", "prometheus_client"},
+     ("gateway.adapters.models", "gateway.review", "gateway.policy.model", "gateway.errors")),
     ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg", "structlog"},
      ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
     ("gateway.rpc.limits", {"google"}, ("gateway.errors", "gateway.review.service", "signoff")),

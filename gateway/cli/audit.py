@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--group-by", default="policy_version,queue",
                    help="comma-separated: policy_name, policy_version, queue, rule, reviewer")
     s.add_argument("--decision-type", default="")
+    s.add_argument("--shadow", metavar="DB_URL", default=None,
+                   help="instead: compare shadow models with the primary and with human outcomes, "
+                        "read from this database")
     s.set_defaults(handler=_stats)
     for q in (t, s):
         q.add_argument("--json", action="store_true", help="print JSON lines")
@@ -128,7 +131,30 @@ def _tail(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shadow_stats(args: argparse.Namespace) -> int:
+    from gateway.cli.report import open_db
+    from gateway.reports.shadow import load_shadow_rows, shadow_stats
+
+    with open_db(args.shadow) as engine, engine.connect() as conn:  # type: ignore[attr-defined]
+        stats = shadow_stats(load_shadow_rows(conn, args.decision_type))
+    if args.json:
+        for s in stats:
+            print(json.dumps(s, sort_keys=True))
+        return 0
+    head = ["shadow", "primary", "cases", "answered", "agree_primary%", "labelled", "shadow_right%", "primary_right%"]
+    rows = [[s["shadow"], s["primary"], str(s["cases"]), str(s["answered"]),
+             f"{100 * s['agree_primary'] / s['answered']:.1f}" if s["answered"] else "-", str(s["labelled"]),
+             f"{100 * s['shadow_right'] / s['labelled']:.1f}" if s["labelled"] else "-",
+             f"{100 * s['primary_right'] / s['labelled']:.1f}" if s["labelled"] else "-"] for s in stats]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
 def _stats(args: argparse.Namespace) -> int:
+    if args.shadow:
+        return _shadow_stats(args)
     group_by = [g.strip() for g in args.group_by.split(",") if g.strip()]
     req = audit_pb2.OverrideStatsRequest(group_by=group_by, decision_type=args.decision_type)
     with channel(args) as ch:

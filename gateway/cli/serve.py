@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="directory of routing policy YAML files (env SIGNOFF_POLICIES)")
     p.add_argument("--principals", default=_env("SIGNOFF_PRINCIPALS", "config/dev-principals.yaml"),
                    help="principals file: token sha256 -> name and roles (env SIGNOFF_PRINCIPALS)")
+    p.add_argument("--models", default=_env("SIGNOFF_MODELS", None),
+                   help="model bindings file (e.g. config/models.yaml) for policies whose proposal "
+                        "comes from a model (env SIGNOFF_MODELS)")
     p.add_argument("--metrics-port", type=int, default=_env("SIGNOFF_METRICS_PORT", None),
                    help="serve Prometheus metrics on this port (off when unset; env SIGNOFF_METRICS_PORT)")
     p.add_argument("--metrics-address", default="127.0.0.1", help="address for the metrics port")
@@ -108,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         database_url=url,
         policy_dir=Path(args.policies),
         principals_file=Path(args.principals),
+        models_file=Path(args.models) if args.models else None,
         metrics_port=args.metrics_port,
         metrics_address=args.metrics_address,
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,

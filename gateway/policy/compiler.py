@@ -19,6 +19,7 @@ from gateway.policy.model import (
     Issue,
     Policy,
     PolicyRef,
+    ProposalSource,
     Sampling,
     Severity,
 )
@@ -245,6 +246,7 @@ def compile_policy(
     closed = fail_closed_queue(doc)
     sampling = doc.get("sampling") or {}
     queues = {name: depth.build_queue(name, q) for name, q in doc["queues"].items()}
+    proposal = doc.get("proposal") or {}
     return Policy(
         ref=ref,
         decision=doc["decision"],
@@ -265,4 +267,5 @@ def compile_policy(
         contest=depth.build_contest(doc),
         reopen=depth.build_reopen(doc),
         rule_quorums=depth.build_rule_quorums(doc, queues),
+        proposal=ProposalSource(proposal.get("source", "caller"), proposal.get("binding")),
     )

@@ -16,6 +16,7 @@ __all__ = [
     "Issue",
     "Policy",
     "PolicyRef",
+    "ProposalSource",
     "Queue",
     "Quorum",
     "Reopen",
@@ -130,6 +131,14 @@ class Sampling:
 
 
 @dataclass(frozen=True, slots=True)
+class ProposalSource:
+    """Where a decision type's proposal comes from: ``caller``, ``model`` (the named binding) or ``either``."""
+
+    source: Literal["caller", "model", "either"] = "caller"
+    binding: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EvalRequest:
     """What the evaluator may look at: the caller's input and the model's proposal."""
 
@@ -180,6 +189,7 @@ class Policy:
     evaluate: Callable[[EvalRequest], Route]
     validate_input: Callable[[Mapping[str, Any]], list[tuple[str, str]]]
     warnings: tuple[Issue, ...] = ()
+    proposal: ProposalSource = ProposalSource()
     contest: Contest | None = None
     reopen: Reopen | None = None
     rule_quorums: Mapping[str, Quorum] = field(default_factory=dict)

@@ -138,6 +138,15 @@ def render_trail(trail: Mapping[str, Any]) -> str:
             w(f"  Scores: {_kv(p['scores'])}")
         if p.get("explanation"):
             w(f"  Its explanation: {p['explanation']}")
+        call = p.get("call") or {}
+        if call.get("failure"):
+            w(f"  The gateway called binding {call.get('binding')}; it failed: {call['failure']}.")
+        elif call:
+            raw = f"raw reply {call['raw']}" if "raw" in call else f"raw reply sha256 {call.get('raw_sha256')}"
+            w(f"  The gateway called binding {call.get('binding')} ({call.get('model_name')} version "
+              f"{call.get('model_version') or '?'}) in {call.get('latency_ms')} ms; {raw}")
+            for s in call.get("shadows") or []:
+                w(f"  Shadow {s.get('binding')}: {s.get('failure') or s.get('outcome')} (logged, not used).")
     pol = trail["policy"]
     r = trail["routing"]
     w("")

@@ -20,7 +20,7 @@ class DecideCommand:
     decision_type: str
     subject_ref: str
     input: Mapping[str, Any]
-    proposal: Proposal
+    proposal: Proposal | None
     wait: timedelta | None = None
 
 

@@ -93,6 +93,9 @@ class Proposal:
     model: str = ""
     model_version: str = ""
     explanation: str = ""
+    call: Mapping[str, Any] = field(default_factory=dict)
+    """The gateway's model call when the model proposed: binding, model, version, latency, raw
+    reply (or its digest), shadows; or the failure that sent it to review. Empty from a caller."""
 
 
 @dataclass(frozen=True, slots=True)

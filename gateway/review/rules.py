@@ -41,6 +41,7 @@ def proposal_body(p: Proposal) -> dict[str, Any]:
         "model": p.model,
         "model_version": p.model_version,
         "explanation": p.explanation,
+        **({"call": dict(p.call)} if p.call else {}),
     }
 
 
@@ -59,7 +60,8 @@ def decide_texts(cmd: DecideCommand) -> tuple[str, str]:
         body = {
             "decision_type": cmd.decision_type,
             "subject_ref": cmd.subject_ref,
-            "proposal": proposal_body(cmd.proposal),
+            # A model's proposal is the gateway's, not the caller's: a retry must match without it.
+            "proposal": None if cmd.proposal is None or cmd.proposal.call else proposal_body(cmd.proposal),
         }
         text = canonical_object(body, {"input": input_json})
     except (TypeError, ValueError):
@@ -90,6 +92,10 @@ def validate_decide(cmd: DecideCommand, policy: Policy) -> None:
     _check_id("request_id", cmd.request_id, required=True)
     _check_id("subject_ref", cmd.subject_ref, required=False)
     p = cmd.proposal
+    if p is None:
+        raise InvalidRequest("proposal", "is required")
+    if p.call.get("failure"):  # the model gave none: only the input is checked; review follows
+        p = dataclasses.replace(p, outcome=policy.outcomes[0] if policy.outcomes else "-")
     c = p.confidence
     if not isinstance(c, (int, float)) or math.isnan(c) or c < 0.0 or c > 1.0:
         raise InvalidRequest("proposal.confidence", f"must be a number in [0, 1], got {c!r}")
@@ -147,6 +153,10 @@ def signed_outcome(d: Decision, cmd: SubmitCommand, policy: Policy | None) -> st
 def evaluate(policy: Policy, cmd: DecideCommand) -> Route:
     """Evaluate, failing closed: an evaluator error routes to review, never to auto."""
     p = cmd.proposal
+    assert p is not None  # validate_decide ran
+    if p.call.get("failure"):
+        return Route(route=policy.fail_closed_queue, rule="fail_closed", reasons=(str(p.call["failure"]),),
+                     policy=policy.ref, failed_closed=True)
     request = EvalRequest(
         input=cmd.input, outcome=p.outcome, confidence=p.confidence, scores=p.scores, model=p.model
     )
@@ -183,6 +193,7 @@ def new_decision(
     decision_id: str, now: datetime, input_json: str = "",
 ) -> Decision:
     """The decision a routed request becomes, sampled for audit by its id's hash if automatic."""
+    assert cmd.proposal is not None  # validate_decide refuses a Decide without one
     auto = route.auto
     rate = policy.sampling.audit_auto_rate if auto else 0.0
     sampled = auto and rate > 0 and sample_draw(decision_id) < rate

@@ -45,6 +45,7 @@ from gateway.review.model import (
     TaskKind,
     TaskState,
 )
+from gateway.review.model_step import ModelSource, fill_proposal
 from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, ReadTx, Store
 from gateway.review.rules import (
     decide_texts,
@@ -82,6 +83,7 @@ class ReviewService:
         *,
         default_lease: timedelta = DEFAULT_LEASE,
         watch_poll: float = 1.0,
+        models: ModelSource | None = None,
     ) -> None:
         self.store = store
         self.policies = policies
@@ -90,6 +92,8 @@ class ReviewService:
         self.notifier = notifier
         self.default_lease = default_lease
         self.watch_poll = watch_poll
+        self.models = models
+        """The loaded model bindings, for decision types whose proposal comes from a model."""
         """Seconds a watcher waits at most between reads when no notification wakes it."""
 
     async def _read(self, op: Callable[[ReadTx], T]) -> T:
@@ -98,16 +102,21 @@ class ReviewService:
 
     # -- decide -------------------------------------------------------------------------
 
-    async def decide(self, principal: Principal, cmd: DecideCommand) -> Decision:
+    async def decide(self, principal: Principal, cmd: DecideCommand, *, time_left: float | None = None) -> Decision:
         """Route a request by its policy; hold it for review or decide it at once.
 
         A retry under the same request id (per caller) returns the stored decision; the same
         id with another body is ``Conflict``. With ``cmd.wait``, wait for a sign-off.
         """
-        return (await self.decide_with_receipt(principal, cmd))[0]
+        return (await self.decide_with_receipt(principal, cmd, time_left=time_left))[0]
 
-    async def decide_with_receipt(self, principal: Principal, cmd: DecideCommand) -> tuple[Decision, Receipt | None]:
-        """``decide``, and the receipt of its last event (None for a retry, which wrote nothing)."""
+    async def decide_with_receipt(
+        self, principal: Principal, cmd: DecideCommand, *, time_left: float | None = None
+    ) -> tuple[Decision, Receipt | None]:
+        """``decide``, and the receipt of its last event (None for a retry, which wrote nothing).
+        Where the policy's proposal source is a model, the model is asked first (``time_left``:
+        the caller's remaining deadline, in seconds)."""
+        cmd = await fill_proposal(principal, cmd, self.policies.get(cmd.decision_type), self.models, time_left)
         change, decision = self.plan_decide(principal, cmd)
         applied = await self.store.apply(change)
         if applied.prior is not None:

@@ -103,9 +103,7 @@ def decide_command(req: decision_pb2.DecideRequest) -> DecideCommand:
         raise InvalidRequest("input", f"larger than {MAX_INPUT_BYTES} bytes")
     if len(p.explanation) > MAX_TEXT_BYTES:
         raise InvalidRequest("proposal.explanation", f"longer than {MAX_TEXT_BYTES} characters")
-    if not req.HasField("proposal"):
-        raise InvalidRequest("proposal", "is required")
-    if math.isnan(p.confidence):
+    if req.HasField("proposal") and math.isnan(p.confidence):
         raise InvalidRequest("proposal.confidence", "must be a number in [0, 1], got nan")
     wait = duration(req.wait, "wait") if req.HasField("wait") else None
     if wait is not None and wait > timedelta(minutes=10):
@@ -122,7 +120,7 @@ def decide_command(req: decision_pb2.DecideRequest) -> DecideCommand:
             model=p.model,
             model_version=p.model_version,
             explanation=p.explanation,
-        ),
+        ) if req.HasField("proposal") else None,
         wait=wait,
     )
 

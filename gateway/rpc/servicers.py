@@ -56,7 +56,9 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
         started = time.perf_counter()
         try:
             cmd = convert.decide_command(request)
-            decision, receipt = await self.service.decide_with_receipt(current_principal(), cmd)
+            decision, receipt = await self.service.decide_with_receipt(
+                current_principal(), cmd, time_left=context.time_remaining()
+            )
         finally:  # as ``Histogram.time()`` did: failures are timed too
             self._latency.observe(time.perf_counter() - started)
         _bind(decision_id=decision.decision_id, policy=decision.policy_name, policy_version=decision.policy_version)

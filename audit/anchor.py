@@ -53,17 +53,22 @@ class Finding:
 
 def store_checkpoint(conn: Connection, kind: Kind, cp: Checkpoint, note: str, key: VerifierKey) -> None:
     """Insert ``note`` (the signed ``cp``) in the caller's transaction; a trigger refuses going back."""
-    conn.execute(insert(checkpoints).values(
-        kind=kind, seq=cp.size, hash=cp.root_hash, time=cp.time, origin=cp.origin,
-        key_id=key.id.hex(), note=note,
-    ))
+    conn.execute(
+        insert(checkpoints).values(
+            kind=kind,
+            seq=cp.size,
+            hash=cp.root_hash,
+            time=cp.time,
+            origin=cp.origin,
+            key_id=key.id.hex(),
+            note=note,
+        )
+    )
 
 
 def last_checkpoint(conn: Connection, kind: Kind) -> tuple[Checkpoint, str] | None:
     """The newest stored checkpoint of ``kind`` and its note (not yet verified), or None."""
-    row = conn.execute(
-        select(_C.note).where(_C.kind == kind).order_by(_C.seq.desc()).limit(1)
-    ).first()
+    row = conn.execute(select(_C.note).where(_C.kind == kind).order_by(_C.seq.desc()).limit(1)).first()
     return None if row is None else (parse_checkpoint(row.note, f"checkpoints[{kind}]")[0], row.note)
 
 
@@ -75,11 +80,13 @@ def list_checkpoints(conn: Connection, kind: Kind) -> list[tuple[int, str]]:
 
 def hash_at(conn: Connection) -> Callable[[int], str | None]:
     """A lookup of the stored hash at a seq (the genesis at 0; None where no row is)."""
+
     def at(seq: int) -> str | None:
         if seq == 0:
             return GENESIS
         row = conn.execute(select(_E.hash).where(_E.seq == seq)).first()
         return None if row is None else str(row.hash)
+
     return at
 
 
@@ -93,14 +100,18 @@ def judge(
     """
     if cp.size > head_seq:
         return Finding(
-            "truncated", head_seq + 1, source,
+            "truncated",
+            head_seq + 1,
+            source,
             f"events {head_seq + 1}..{cp.size} are missing: the log's head is seq {head_seq}, "
             f"but seq {cp.size} was signed at {cp.time}",
         )
     stored = at(cp.size)
     if stored != cp.root_hash:
         return Finding(
-            "rewritten", cp.size, source,
+            "rewritten",
+            cp.size,
+            source,
             f"the chain's hash at seq {cp.size} is not the one signed at {cp.time}: rows in "
             f"{last_good + 1}..{cp.size} were rewritten",
         )
@@ -157,10 +168,14 @@ def check_published(conn: Connection, notes: list[tuple[str, str]], key: Verifie
         else:
             good = cp.size
         if cp.size not in stored:
-            findings.append(Finding(
-                "rolled_back", cp.size, source,
-                f"the checkpoint of seq {cp.size} is missing from the database's checkpoints table",
-            ))
+            findings.append(
+                Finding(
+                    "rolled_back",
+                    cp.size,
+                    source,
+                    f"the checkpoint of seq {cp.size} is missing from the database's checkpoints table",
+                )
+            )
     truncated = [f for f in findings if f.problem == "truncated"]
     if len(truncated) > 1:  # one line naming the whole missing range: the newest checkpoint's
         findings = [f for f in findings if f.problem != "truncated" or f is truncated[-1]]

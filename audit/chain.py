@@ -75,8 +75,16 @@ def event_preimage(
 ) -> bytes:
     """The canonical bytes of one event's columns (all of them except the two hashes)."""
     return stored_preimage(
-        seq, hashed_time(time), type, decision_id, decision_type, actor, policy_name,
-        policy_version, policy_digest, body_json,
+        seq,
+        hashed_time(time),
+        type,
+        decision_id,
+        decision_type,
+        actor,
+        policy_name,
+        policy_version,
+        policy_digest,
+        body_json,
     )
 
 
@@ -109,9 +117,7 @@ def chain(events: Sequence[NewEvent], head_seq: int, head_hash: str) -> list[Eve
     return chain_with_times(events, head_seq, head_hash)[0]
 
 
-def chain_with_times(
-    events: Sequence[NewEvent], head_seq: int, head_hash: str
-) -> tuple[list[Event], list[str]]:
+def chain_with_times(events: Sequence[NewEvent], head_seq: int, head_hash: str) -> tuple[list[Event], list[str]]:
     """``chain``, and each event's time as the ``hashed_time`` text its hash covers.
 
     The store writes that text (SQLite) without formatting the time a second time. This is
@@ -136,9 +142,7 @@ def chain_with_times(
             f"{len(dt)}:{dt}{len(ac)}:{ac}{len(pn)}:{pn}{len(v)}:{v}{len(pd)}:{pd}"
             f"{len(body_json)}:{body_json}".encode()
         ).hexdigest()
-        out.append(
-            Event(seq, time, ty, did, ac, pn, new.policy_version, pd, body_json, prev, digest, dt)
-        )
+        out.append(Event(seq, time, ty, did, ac, pn, new.policy_version, pd, body_json, prev, digest, dt))
         times.append(t)
         prev = digest
     return out, times

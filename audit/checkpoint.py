@@ -165,7 +165,8 @@ def _split_key(text: str, source: str, *, private: bool) -> tuple[str, bytes]:
     body = raw[1:]
     pub = (
         Ed25519PrivateKey.from_private_bytes(body).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        if private else body
+        if private
+        else body
     )
     if key_id(name, pub) != want_id:
         raise NoteError(source, 1, "key id does not match the key")

@@ -63,10 +63,7 @@ def verify_parallel(
     workers = max(1, min(workers, (hi - lo + 1) // per))
     base = lo - 1
     cuts = [base + (hi - base) * k // workers for k in range(workers + 1)]
-    ranges = [
-        (None if k == 0 else cuts[k], None if k == workers - 1 else cuts[k + 1])
-        for k in range(workers)
-    ]
+    ranges = [(None if k == 0 else cuts[k], None if k == workers - 1 else cuts[k + 1]) for k in range(workers)]
     url = engine.url.render_as_string(hide_password=False)
     ctx = multiprocessing.get_context("fork")
     with concurrent.futures.ProcessPoolExecutor(workers - 1, mp_context=ctx) as pool:
@@ -90,9 +87,7 @@ def verify_range(log: AuditLog, conn: Connection, lo: int | None, hi: int | None
         conn.begin()
     start: tuple[int, str, str | None] = (0, GENESIS, None)
     if lo is not None:
-        below = conn.execute(
-            select(_E.seq, _E.hash).where(_E.seq <= lo).order_by(_E.seq.desc()).limit(2)
-        ).all()
+        below = conn.execute(select(_E.seq, _E.hash).where(_E.seq <= lo).order_by(_E.seq.desc()).limit(2)).all()
         if len(below) == 2:
             start = (int(below[0][0]), below[0][1], below[1][1])
         elif below:

@@ -85,8 +85,14 @@ _ENCODER = json.JSONEncoder(
 
 
 _C_ARGS = (
-    _ENCODER.default, encode_basestring, None, _ENCODER.key_separator, _ENCODER.item_separator,
-    _ENCODER.sort_keys, _ENCODER.skipkeys, _ENCODER.allow_nan,
+    _ENCODER.default,
+    encode_basestring,
+    None,
+    _ENCODER.key_separator,
+    _ENCODER.item_separator,
+    _ENCODER.sort_keys,
+    _ENCODER.skipkeys,
+    _ENCODER.allow_nan,
 )
 """``_ENCODER``'s settings as its C encoder takes them (what ``JSONEncoder.iterencode`` passes)."""
 

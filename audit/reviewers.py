@@ -159,10 +159,16 @@ def review_from_body(body: Mapping[str, Any], seconds: float | None = None) -> R
     confidence = body.get("confidence")
     seconds = body.get("claim_to_submit_seconds") if seconds is None else seconds
     return Review(
-        reviewer=str(body.get("reviewer", "")), queue=str(body.get("queue", "")), proposed=proposed,
-        outcome=outcome, confidence=float(confidence) if isinstance(confidence, int | float) else None,
-        seconds=float(seconds) if isinstance(seconds, int | float) else None, blind=bool(body.get("blind")),
-        gold_expected=body.get("gold_expected"), group=body.get("quorum_group"))
+        reviewer=str(body.get("reviewer", "")),
+        queue=str(body.get("queue", "")),
+        proposed=proposed,
+        outcome=outcome,
+        confidence=float(confidence) if isinstance(confidence, int | float) else None,
+        seconds=float(seconds) if isinstance(seconds, int | float) else None,
+        blind=bool(body.get("blind")),
+        gold_expected=body.get("gold_expected"),
+        group=body.get("quorum_group"),
+    )
 
 
 def reviews_from_events(events: Iterable[Any]) -> list[Review]:
@@ -217,31 +223,47 @@ def _kappa(mine: Sequence[Review], everyone: Sequence[Review]) -> tuple[float | 
     for r in everyone:
         if r.group is not None and not r.gold:
             by_group.setdefault(r.group, []).append(r)
-    pairs = [(m.outcome, o.outcome) for m in mine if m.group is not None and not m.gold
-             for o in by_group.get(m.group, []) if o.reviewer != m.reviewer]
+    pairs = [
+        (m.outcome, o.outcome)
+        for m in mine
+        if m.group is not None and not m.gold
+        for o in by_group.get(m.group, [])
+        if o.reviewer != m.reviewer
+    ]
     return cohen_kappa(pairs), len(pairs)
 
 
 def _flags(s: ReviewerStats, rules: FlagRules) -> tuple[str, ...]:
     flags = []
-    if (s.reviews >= rules.min_reviews and s.agreement_ordinary is not None and s.median_seconds is not None
-            and s.agreement_ordinary > rules.max_approval and s.median_seconds < rules.min_median_seconds):
+    if (
+        s.reviews >= rules.min_reviews
+        and s.agreement_ordinary is not None
+        and s.median_seconds is not None
+        and s.agreement_ordinary > rules.max_approval
+        and s.median_seconds < rules.min_median_seconds
+    ):
         flags.append("fast_approver")
     accepted = s.gold_traps_accepted
     if accepted >= rules.min_gold_traps_accepted and 2 * accepted >= s.gold_traps:
         flags.append("accepts_wrong_gold")
-    if (s.blind_reviews >= rules.min_blind and s.agreement_ordinary is not None and s.agreement_blind is not None
-            and s.agreement_ordinary - s.agreement_blind > rules.max_anchor_gap):
+    if (
+        s.blind_reviews >= rules.min_blind
+        and s.agreement_ordinary is not None
+        and s.agreement_blind is not None
+        and s.agreement_ordinary - s.agreement_blind > rules.max_anchor_gap
+    ):
         flags.append("anchored")
     ratio = s.override_ratio
-    if (ratio.upper is not None and ratio.expected >= rules.min_expected_overrides
-            and ratio.upper < rules.max_override_ratio_upper):
+    if (
+        ratio.upper is not None
+        and ratio.expected >= rules.min_expected_overrides
+        and ratio.upper < rules.max_override_ratio_upper
+    ):
         flags.append("under_overrides")
     return tuple(flags)
 
 
-def _one(reviewer: str, queue: str, mine: Sequence[Review], scope: Sequence[Review],
-         rules: FlagRules) -> ReviewerStats:
+def _one(reviewer: str, queue: str, mine: Sequence[Review], scope: Sequence[Review], rules: FlagRules) -> ReviewerStats:
     real = [r for r in mine if not r.gold]
     ordinary = [r for r in real if not r.blind]
     blind = [r for r in real if r.blind]
@@ -251,20 +273,29 @@ def _one(reviewer: str, queue: str, mine: Sequence[Review], scope: Sequence[Revi
     peers = [r for r in scope if r.reviewer != reviewer and not r.gold]
     kappa, kappa_pairs = _kappa(real, scope)
     stats = ReviewerStats(
-        reviewer=reviewer, queue=queue, reviews=len(real),
+        reviewer=reviewer,
+        queue=queue,
+        reviews=len(real),
         median_seconds=statistics.median(times) if times else None,
         approval_rate=_rate(sum(r.agrees for r in real), len(real)),
         agreement_ordinary=_rate(sum(r.agrees for r in ordinary), len(ordinary)),
-        agreement_blind=_rate(sum(r.agrees for r in blind), len(blind)), blind_reviews=len(blind),
-        gold_reviews=len(gold), gold_accuracy=_rate(sum(r.outcome == r.gold_expected for r in gold), len(gold)),
-        gold_traps=len(traps), gold_traps_accepted=sum(r.agrees for r in traps),
+        agreement_blind=_rate(sum(r.agrees for r in blind), len(blind)),
+        blind_reviews=len(blind),
+        gold_reviews=len(gold),
+        gold_accuracy=_rate(sum(r.outcome == r.gold_expected for r in gold), len(gold)),
+        gold_traps=len(traps),
+        gold_traps_accepted=sum(r.agrees for r in traps),
         gold_trap_accuracy=_rate(sum(r.outcome == r.gold_expected for r in traps), len(traps)),
-        override_ratio=_override_ratio(real, peers, rules), kappa=kappa, kappa_pairs=kappa_pairs)
+        override_ratio=_override_ratio(real, peers, rules),
+        kappa=kappa,
+        kappa_pairs=kappa_pairs,
+    )
     return replace(stats, flags=_flags(stats, rules))
 
 
-def reviewer_stats(reviews: Iterable[Review], *, by_queue: bool = False,
-                   rules: FlagRules = FlagRules()) -> list[ReviewerStats]:
+def reviewer_stats(
+    reviews: Iterable[Review], *, by_queue: bool = False, rules: FlagRules = FlagRules()
+) -> list[ReviewerStats]:
     """One :class:`ReviewerStats` per reviewer (and per queue when ``by_queue``), sorted.
 
     Peers, for the override ratio and kappa, are the other reviewers of the same scope: the

@@ -48,9 +48,7 @@ class GroupStats:
 
 @dataclass(slots=True)
 class _Acc:
-    counts: dict[str, int] = field(
-        default_factory=lambda: {"APPROVE": 0, "EDIT": 0, "OVERRIDE": 0, "REJECT": 0}
-    )
+    counts: dict[str, int] = field(default_factory=lambda: {"APPROVE": 0, "EDIT": 0, "OVERRIDE": 0, "REJECT": 0})
     times: list[float] = field(default_factory=list)
 
 
@@ -81,9 +79,7 @@ def _sort_key(value: Any) -> tuple[int, float, str]:
     return (1, 0.0, str(value))
 
 
-def override_stats(
-    events: Iterable[Event | Mapping[str, Any]], group_by: Sequence[str] = ()
-) -> list[GroupStats]:
+def override_stats(events: Iterable[Event | Mapping[str, Any]], group_by: Sequence[str] = ()) -> list[GroupStats]:
     """Group review outcomes by ``group_by`` keys; one ``GroupStats`` per group, sorted by key.
 
     Raises ``ValueError`` for a key outside ``GROUP_KEYS`` or an unknown action.
@@ -120,9 +116,7 @@ def override_stats(
                 rejected=c["REJECT"],
                 override_rate=c["OVERRIDE"] / reviewed,
                 changed_rate=changed / reviewed,
-                median_time_to_decision_seconds=(
-                    statistics.median(acc.times) if acc.times else None
-                ),
+                median_time_to_decision_seconds=(statistics.median(acc.times) if acc.times else None),
             )
         )
     return out

@@ -120,9 +120,7 @@ class AuditLog:
 
     def head(self, conn: Connection) -> tuple[int, str]:
         """The last ``(seq, hash)`` of the chain, or ``(0, GENESIS)`` when it is empty."""
-        row = conn.execute(
-            select(_E.seq, _E.hash).order_by(_E.seq.desc()).limit(1)
-        ).first()
+        row = conn.execute(select(_E.seq, _E.hash).order_by(_E.seq.desc()).limit(1)).first()
         return (0, GENESIS) if row is None else (int(row.seq), str(row.hash))
 
     def append(self, conn: Connection, events: Sequence[NewEvent]) -> list[Event]:
@@ -141,21 +139,49 @@ class AuditLog:
         dialect = conn.dialect
         sql = _INSERT_SQL.get(dialect.paramstyle)
         if sql is not None and dialect.name == "sqlite":
-            conn.exec_driver_sql(sql, [
-                (e.seq, t, e.type, e.decision_id, e.decision_type, e.actor,
-                 e.policy_name, e.policy_version, e.policy_digest, e.body_json, e.prev_hash, e.hash)
-                for e, t in zip(chained, times, strict=True)
-            ])
+            conn.exec_driver_sql(
+                sql,
+                [
+                    (
+                        e.seq,
+                        t,
+                        e.type,
+                        e.decision_id,
+                        e.decision_type,
+                        e.actor,
+                        e.policy_name,
+                        e.policy_version,
+                        e.policy_digest,
+                        e.body_json,
+                        e.prev_hash,
+                        e.hash,
+                    )
+                    for e, t in zip(chained, times, strict=True)
+                ],
+            )
         elif sql is not None and dialect.name == "postgresql":
-            conn.exec_driver_sql(sql, [
-                (e.seq, e.time, e.type, e.decision_id, e.decision_type, e.actor, e.policy_name,
-                 e.policy_version, e.policy_digest, e.body_json, e.prev_hash, e.hash)
-                for e in chained
-            ])
+            conn.exec_driver_sql(
+                sql,
+                [
+                    (
+                        e.seq,
+                        e.time,
+                        e.type,
+                        e.decision_id,
+                        e.decision_type,
+                        e.actor,
+                        e.policy_name,
+                        e.policy_version,
+                        e.policy_digest,
+                        e.body_json,
+                        e.prev_hash,
+                        e.hash,
+                    )
+                    for e in chained
+                ],
+            )
         else:  # pragma: no cover - other backends take the portable path
-            conn.execute(insert(audit_events), [
-                {c: getattr(e, c) for c in STORED_COLUMNS} for e in chained
-            ])
+            conn.execute(insert(audit_events), [{c: getattr(e, c) for c in STORED_COLUMNS} for e in chained])
         return chained
 
     def events_query(
@@ -228,9 +254,7 @@ class AuditLog:
         """
         if isinstance(bind, Engine):
             if workers > 1 and can_fork(bind):
-                return self.verify_parallel(
-                    bind, workers=workers, min_rows_per_worker=min_rows_per_worker
-                )
+                return self.verify_parallel(bind, workers=workers, min_rows_per_worker=min_rows_per_worker)
             with bind.connect() as conn:
                 return self.verify(conn)
         return verify_stored(self.iter_stored(bind))
@@ -277,9 +301,7 @@ class AuditLog:
         if not conn.in_transaction():
             conn.begin()  # what autobegin would do: one snapshot for the whole walk
         columns = ", ".join(time_sql if c == "time" else c for c in STORED_COLUMNS)
-        where = " AND ".join(
-            f"seq {op} {int(v)}" for op, v in ((">", lo), ("<=", hi)) if v is not None
-        )
+        where = " AND ".join(f"seq {op} {int(v)}" for op, v in ((">", lo), ("<=", hi)) if v is not None)
         sql = (
             f"SELECT {columns} FROM {audit_events.name}{' WHERE ' + where if where else ''} "
             f"ORDER BY seq{f' LIMIT {int(limit)}' if limit is not None else ''}"
@@ -332,9 +354,7 @@ class AuditLog:
         dialect = conn.dialect.name
         if dialect in ("postgresql", "sqlite"):
             ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            stmt = (
-                ins(policy_versions).values(values).on_conflict_do_nothing().returning(_P.name)
-            )
+            stmt = ins(policy_versions).values(values).on_conflict_do_nothing().returning(_P.name)
             if conn.execute(stmt).first() is not None:
                 return True
         else:  # pragma: no cover - other backends take the plain path
@@ -349,9 +369,7 @@ class AuditLog:
 
     def get_policy(self, conn: Connection, name: str, version: int) -> PolicyRecord | None:
         """One stored policy version, or None."""
-        row = conn.execute(
-            select(policy_versions).where(_P.name == name, _P.version == version)
-        ).first()
+        row = conn.execute(select(policy_versions).where(_P.name == name, _P.version == version)).first()
         return None if row is None else _policy(row)
 
     def list_policies(self, conn: Connection, name: str | None = None) -> list[PolicyRecord]:

@@ -57,8 +57,18 @@ __all__ = [
 Problem = Literal["changed", "removed", "inserted"]
 
 STORED_COLUMNS = (
-    "seq", "time", "type", "decision_id", "decision_type", "actor", "policy_name",
-    "policy_version", "policy_digest", "body_json", "prev_hash", "hash",
+    "seq",
+    "time",
+    "type",
+    "decision_id",
+    "decision_type",
+    "actor",
+    "policy_name",
+    "policy_version",
+    "policy_digest",
+    "body_json",
+    "prev_hash",
+    "hash",
 )
 """The column order of a ``StoredRow`` (the table's own order)."""
 
@@ -89,9 +99,18 @@ class VerifyReport:
 def stored_row(event: Event) -> StoredRow:
     """``event``'s columns in ``STORED_COLUMNS`` order, its time as ``hashed_time`` text."""
     return (
-        event.seq, hashed_time(event.time), event.type, event.decision_id, event.decision_type,
-        event.actor, event.policy_name, event.policy_version, event.policy_digest,
-        event.body_json, event.prev_hash, event.hash,
+        event.seq,
+        hashed_time(event.time),
+        event.type,
+        event.decision_id,
+        event.decision_type,
+        event.actor,
+        event.policy_name,
+        event.policy_version,
+        event.policy_digest,
+        event.body_json,
+        event.prev_hash,
+        event.hash,
     )
 
 
@@ -156,9 +175,7 @@ def _recomputes(r: StoredRow, seq: Any) -> bool:
         return False
 
 
-def _classify(
-    r: StoredRow, p_seq: int, p_hash: str, pp_hash: str | None, nxt: StoredRow | None
-) -> tuple[Problem, int]:
+def _classify(r: StoredRow, p_seq: int, p_hash: str, pp_hash: str | None, nxt: StoredRow | None) -> tuple[Problem, int]:
     """Apply rules 1-2 and 4-9 of the module docstring to a row that failed the check."""
     seq, prev_hash = r[0], r[10]
     if not isinstance(seq, int):

@@ -74,8 +74,12 @@ def claim_templates(n: int = 2000, seed: int = SEED) -> list[tuple[bytes, str]]:
             decision_type="claims.payout",
             subject_ref=c.subject_ref,
             proposal=decision_pb2.Proposal(
-                outcome=c.proposal, confidence=c.confidence, scores=dict(c.scores),
-                model=MODEL, model_version=MODEL_VERSION, explanation=c.explanation(),
+                outcome=c.proposal,
+                confidence=c.confidence,
+                scores=dict(c.scores),
+                model=MODEL,
+                model_version=MODEL_VERSION,
+                explanation=c.explanation(),
             ),
         )
         req.input.update(c.input())
@@ -107,8 +111,12 @@ def canned_response() -> bytes:
         reasons=["confidence 0.9812 > 0.92", "High confidence on a claim under $50,000."],
         policy=decision_pb2.PolicyRef(name="claims-triage", version=1, digest="sha256:" + "ab" * 32),
         proposal=decision_pb2.Proposal(
-            outcome=c.proposal, confidence=c.confidence, scores=dict(c.scores),
-            model=MODEL, model_version=MODEL_VERSION, explanation=c.explanation(),
+            outcome=c.proposal,
+            confidence=c.confidence,
+            scores=dict(c.scores),
+            model=MODEL,
+            model_version=MODEL_VERSION,
+            explanation=c.explanation(),
         ),
         sample_probability=0.02,
         significant=True,

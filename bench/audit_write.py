@@ -209,12 +209,14 @@ def measure(backend: str, postgres_url: str, args: argparse.Namespace) -> dict[s
         def run(engine: Engine) -> tuple[int, float, str]:
             n, s = run_append(engine, batch, args.seconds)
             return n, s, f"{n // batch} commits"
+
         return run
 
     def store_mode(threads: int) -> Callable[[Engine], tuple[int, float, str]]:
         def run(engine: Engine) -> tuple[int, float, str]:
             n, s, commits = run_store(engine, threads, args.seconds)
             return n, s, f"{commits} commits, {n / max(commits, 1):.1f} events per commit"
+
         return run
 
     modes.append(("append, 1 per commit", append_mode(1)))
@@ -227,8 +229,10 @@ def measure(backend: str, postgres_url: str, args: argparse.Namespace) -> dict[s
             n, elapsed, note = run(engine)
             check(engine, n)
         rates[name] = n / elapsed
-        print(f"{backend:<10} {name:<24} {n / elapsed:>10,.0f} events/s  "
-              f"({n:,} events in {elapsed:.2f} s, {note})", flush=True)
+        print(
+            f"{backend:<10} {name:<24} {n / elapsed:>10,.0f} events/s  ({n:,} events in {elapsed:.2f} s, {note})",
+            flush=True,
+        )
     single = rates["append, 1 per commit"]
     store_single = rates["SqlStore, 1 thread"]
     store_grouped = rates[f"SqlStore, {args.threads} threads"]
@@ -243,8 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print events per second for each mode and backend."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=10.0, help="duration of each mode (default 10)")
-    p.add_argument("--batch", default="256,4096,16384,65536",
-                   help="events per transaction for append (256,4096,16384,65536)")
+    p.add_argument(
+        "--batch", default="256,4096,16384,65536", help="events per transaction for append (256,4096,16384,65536)"
+    )
     p.add_argument("--threads", type=int, default=64, help="SqlStore caller threads (64)")
     p.add_argument("--postgres-url", default="", help="also run on this PostgreSQL database")
     p.add_argument("--smoke", action="store_true", help="a couple of seconds in all (CI)")

@@ -34,7 +34,9 @@ def main() -> None:
     cert = build(data, grid(0.5, 0.995, 0.005), alpha=0.05, delta=0.1, meta={"decision_type": "bench"})
     q = quality(conf, err, pi)
     t1, c1 = time.perf_counter(), time.process_time()
-    print(f"certificate over {n:,} labelled rows: {t1 - t0:.2f} s wall, {c1 - c0:.2f} s CPU (threshold {cert['threshold']}, ECE {q['ece']:.4f})")
+    print(
+        f"certificate over {n:,} labelled rows: {t1 - t0:.2f} s wall, {c1 - c0:.2f} s CPU (threshold {cert['threshold']}, ECE {q['ece']:.4f})"
+    )
     if args.skip_file:
         return
     import pyarrow as pa
@@ -44,21 +46,41 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "feedback.parquet"
-        pq.write_table(pa.table({
-            "decision_type": pa.array(["bench"] * n), "created_at": pa.array(["2026-01-01T00:00:00.000000Z"] * n),
-            "proposal_outcome": pa.array(["approve"] * n), "proposal_confidence": conf,
-            "model": pa.array(["m"] * n), "model_version": pa.array(["1"] * n),
-            "final_outcome": pa.array(np.where(err > 0, "deny", "approve")), "policy_name": pa.array(["p"] * n),
-            "policy_version": pa.array(np.ones(n, np.int64)), "route": pa.array(["auto"] * n),
-            "label_source": pa.array(["review"] * n), "pi": pi, "action": pa.array(["APPROVE"] * n)}), path)
+        pq.write_table(
+            pa.table(
+                {
+                    "decision_type": pa.array(["bench"] * n),
+                    "created_at": pa.array(["2026-01-01T00:00:00.000000Z"] * n),
+                    "proposal_outcome": pa.array(["approve"] * n),
+                    "proposal_confidence": conf,
+                    "model": pa.array(["m"] * n),
+                    "model_version": pa.array(["1"] * n),
+                    "final_outcome": pa.array(np.where(err > 0, "deny", "approve")),
+                    "policy_name": pa.array(["p"] * n),
+                    "policy_version": pa.array(np.ones(n, np.int64)),
+                    "route": pa.array(["auto"] * n),
+                    "label_source": pa.array(["review"] * n),
+                    "pi": pi,
+                    "action": pa.array(["APPROVE"] * n),
+                }
+            ),
+            path,
+        )
         t2, c2 = time.perf_counter(), time.process_time()
         hist = read_file(path, None, None, None)
         t3 = time.perf_counter()
-        build(Labelled(hist.conf, hist.err, hist.pi), grid(0.5, 0.995, 0.005), alpha=0.05, delta=0.1,
-              meta={"decision_type": "bench"})
+        build(
+            Labelled(hist.conf, hist.err, hist.pi),
+            grid(0.5, 0.995, 0.005),
+            alpha=0.05,
+            delta=0.1,
+            meta={"decision_type": "bench"},
+        )
         t4, c4 = time.perf_counter(), time.process_time()
-    print(f"read + check {n:,} rows from Parquet, then certify: {t4 - t2:.2f} s wall, {c4 - c2:.2f} s CPU "
-          f"(read {t3 - t2:.2f} s, certificate {t4 - t3:.2f} s)")
+    print(
+        f"read + check {n:,} rows from Parquet, then certify: {t4 - t2:.2f} s wall, {c4 - c2:.2f} s CPU "
+        f"(read {t3 - t2:.2f} s, certificate {t4 - t3:.2f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -45,14 +45,17 @@ def main() -> None:
             with engine.connect() as conn:
                 conn.execution_options(**WRITE)
                 with conn.begin():
-                    AuditLog().append(conn, [NewEvent(type="n", time=datetime.now(UTC), actor="a",
-                                                      decision_id=str(i), body={})])
+                    AuditLog().append(
+                        conn, [NewEvent(type="n", time=datetime.now(UTC), actor="a", decision_id=str(i), body={})]
+                    )
             t0 = time.perf_counter()
             cp.checkpoint()
             total += time.perf_counter() - t0
         engine.dispose()
-    print(f"{total / args.n * 1000:.2f} ms per checkpoint (sign, insert+commit, file+fsync, log), "
-          f"{args.n} checkpoints, SQLite")
+    print(
+        f"{total / args.n * 1000:.2f} ms per checkpoint (sign, insert+commit, file+fsync, log), "
+        f"{args.n} checkpoints, SQLite"
+    )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,12 @@ def run(tree: Path, seconds: float, concurrency: int) -> dict[str, Any]:
     """One run of the gateway from ``tree`` (its own code on ``PYTHONPATH``); its figures."""
     work = Path(tempfile.mkdtemp(prefix="signoff-compare-"))
     with open(work / "gateway.log", "w") as log:
-        server = Server(gateway_argv(f"sqlite:///{work}/signoff.db", tree=tree), stderr=log,
-                        env=dict(os.environ, PYTHONPATH=str(tree)), cwd=tree)
+        server = Server(
+            gateway_argv(f"sqlite:///{work}/signoff.db", tree=tree),
+            stderr=log,
+            env=dict(os.environ, PYTHONPATH=str(tree)),
+            cwd=tree,
+        )
         try:
             drv = drive_process(server.address, concurrency, seconds, 1.0, f"compare-{time.time_ns()}")
             time.sleep(1.2)
@@ -61,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"compare_trees: {tree} is not a Signoff checkout", file=sys.stderr)
             return 2
     print(f"load average {os.getloadavg()[0]:.2f} at start; {args.concurrency} in flight, {args.seconds:g} s per run")
-    print("| pair | before req/s | after req/s | after / before | before p50 / p99 ms | after p50 / p99 ms "
-          "| before CPU µs/Decide | after CPU µs/Decide |")
+    print(
+        "| pair | before req/s | after req/s | after / before | before p50 / p99 ms | after p50 / p99 ms "
+        "| before CPU µs/Decide | after CPU µs/Decide |"
+    )
     print("|---|---:|---:|---:|---|---|---:|---:|")
     for i in range(1, args.pairs + 1):
         try:
@@ -70,9 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         except RuntimeError as exc:  # a gateway that did not start, a driver that failed
             print(f"compare_trees: {exc}", file=sys.stderr)
             return 1
-        print(f"| {i} | {a['rps']:,.0f} | {b['rps']:,.0f} | {b['rps'] / a['rps']:.2f} "
-              f"| {a['p50_ms']:.1f} / {a['p99_ms']:.1f} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} "
-              f"| {a['cpu_us']:,.0f} | {b['cpu_us']:,.0f} |", flush=True)
+        print(
+            f"| {i} | {a['rps']:,.0f} | {b['rps']:,.0f} | {b['rps'] / a['rps']:.2f} "
+            f"| {a['p50_ms']:.1f} / {a['p99_ms']:.1f} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} "
+            f"| {a['cpu_us']:,.0f} | {b['cpu_us']:,.0f} |",
+            flush=True,
+        )
     return 0
 
 

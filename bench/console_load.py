@@ -53,9 +53,27 @@ class Gateway:
     """``signoff serve`` with the console on; the gRPC address and console URL from its stdout."""
 
     def __init__(self, db_url: str, log: Any) -> None:
-        argv = [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0", "--db", db_url,
-                "--policies", str(ROOT / "policies"), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
-                "--http-address", "127.0.0.1:0", "--log-level", "info", "--log-format", "json"]
+        argv = [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "serve",
+            "--no-checkpoints",
+            "--address",
+            "127.0.0.1:0",
+            "--db",
+            db_url,
+            "--policies",
+            str(ROOT / "policies"),
+            "--principals",
+            str(ROOT / "config" / "dev-principals.yaml"),
+            "--http-address",
+            "127.0.0.1:0",
+            "--log-level",
+            "info",
+            "--log-format",
+            "json",
+        ]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
         self.address = self.url = ""
         assert self.proc.stdout is not None
@@ -94,8 +112,15 @@ async def _sign_in(base: str, i: int) -> tuple[Any, str]:
     return c, queue
 
 
-async def _reviewer(c: Any, queue: str, think: float, until: float, warm_until: float,
-                    pages: dict[str, list[float]], counts: dict[str, int]) -> None:
+async def _reviewer(
+    c: Any,
+    queue: str,
+    think: float,
+    until: float,
+    warm_until: float,
+    pages: dict[str, list[float]],
+    counts: dict[str, int],
+) -> None:
     async def timed(kind: str, call: Any, ok: tuple[int, ...]) -> Any:
         t = time.perf_counter()
         resp = await call
@@ -110,13 +135,20 @@ async def _reviewer(c: Any, queue: str, think: float, until: float, warm_until: 
 
     while time.monotonic() < until:
         qp = await timed("queue", c.get(f"/queues/{queue}"), (200,))
-        claim = await timed("claim", c.post(f"/queues/{queue}/claim",
-                                            data={"csrf": _CSRF.search(qp.text).group(1)}), (200, 303, 409))  # type: ignore[union-attr]
+        claim = await timed(
+            "claim", c.post(f"/queues/{queue}/claim", data={"csrf": _CSRF.search(qp.text).group(1)}), (200, 303, 409)
+        )  # type: ignore[union-attr]
         if claim.status_code == 303:
             case = await timed("case", c.get(claim.headers["location"]), (200,))
             task = claim.headers["location"].rsplit("/", 1)[-1]
-            done = await timed("submit", c.post(f"/tasks/{task}/submit", data={
-                "csrf": _CSRF.search(case.text).group(1), "action": "approve", "active_ms": "1000"}), (303,))  # type: ignore[union-attr]
+            done = await timed(
+                "submit",
+                c.post(
+                    f"/tasks/{task}/submit",
+                    data={"csrf": _CSRF.search(case.text).group(1), "action": "approve", "active_ms": "1000"},
+                ),
+                (303,),
+            )  # type: ignore[union-attr]
             counts["signed_off"] += done.status_code == 303
         elif claim.status_code == 409:  # others took every candidate at the same instant: "claim again"
             counts["lost_races"] += 1
@@ -132,8 +164,9 @@ async def _reviewers(base: str, n: int, think: float, duration: float, warmup: f
     sessions = await asyncio.gather(*(_sign_in(base, i) for i in range(n)))
     print("ready", flush=True)  # every reviewer is signed in: the parent starts the Decide load now
     start = time.monotonic()
-    await asyncio.gather(*(_reviewer(c, q, think, start + warmup + duration, start + warmup, pages, counts)
-                           for c, q in sessions))
+    await asyncio.gather(
+        *(_reviewer(c, q, think, start + warmup + duration, start + warmup, pages, counts) for c, q in sessions)
+    )
     every = [v for vs in pages.values() for v in vs]
     return {
         **counts,
@@ -143,8 +176,21 @@ async def _reviewers(base: str, n: int, think: float, duration: float, warmup: f
 
 
 def _reviewer_process(base: str, n: int, think: float, duration: float, warmup: float) -> subprocess.Popen[str]:
-    argv = [sys.executable, __file__, "reviewers", "--url", base, "--reviewers", str(n), "--think", str(think),
-            "--duration", str(duration), "--warmup", str(warmup)]
+    argv = [
+        sys.executable,
+        __file__,
+        "reviewers",
+        "--url",
+        base,
+        "--reviewers",
+        str(n),
+        "--think",
+        str(think),
+        "--duration",
+        str(duration),
+        "--warmup",
+        str(warmup),
+    ]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
 
 
@@ -168,9 +214,12 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="signoff-console-bench-"))
     print(f"machine: {machine()}")
-    print(f"load: Decide (claims mix, ~22% held) at {args.concurrency} in flight, {args.duration:g} s per phase "
-          f"after {args.warmup:g} s warm-up; console: {args.reviewers} reviewers (alice, erin: junior; bob: senior), "
-          f"think {args.think:g} s between cases; three processes share the cores", flush=True)
+    print(
+        f"load: Decide (claims mix, ~22% held) at {args.concurrency} in flight, {args.duration:g} s per phase "
+        f"after {args.warmup:g} s warm-up; console: {args.reviewers} reviewers (alice, erin: junior; bob: senior), "
+        f"think {args.think:g} s between cases; three processes share the cores",
+        flush=True,
+    )
     try:
         with (workdir / "gateway.log").open("w") as log:
             gw = Gateway(f"sqlite:///{workdir / 'signoff.db'}", log)
@@ -182,10 +231,26 @@ def main(argv: list[str] | None = None) -> int:
                     raise RuntimeError(f"reviewers did not sign in: {rev.communicate()[1].strip()[-500:]}")
                 spy = None
                 if args.profile:
-                    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(gw.proc.pid),
-                                            "-r", "200", "-f", "raw", "-o", args.profile, "--gil", "--nonblocking",
-                                            "-d", str(int(args.duration + args.warmup))],
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    spy = subprocess.Popen(
+                        [
+                            str(Path(sys.executable).parent / "py-spy"),
+                            "record",
+                            "-p",
+                            str(gw.proc.pid),
+                            "-r",
+                            "200",
+                            "-f",
+                            "raw",
+                            "-o",
+                            args.profile,
+                            "--gil",
+                            "--nonblocking",
+                            "-d",
+                            str(int(args.duration + args.warmup)),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
                 loaded = process_result(drive_process(gw.address, args.concurrency, args.duration, args.warmup, "with"))
                 if spy is not None:
                     spy.wait()
@@ -211,10 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     for kind, p in (*console["pages"].items(), ("all pages", console["all"])):
         print(f"| {kind} | {p['n']:,} | {p['p50_ms']:.1f} | {p['p99_ms']:.1f} |")
     print()
-    print(f"Decide throughput with the console's load: {ratio:.2f} of alone; console page p99 "
-          f"{console['all']['p99_ms']:.1f} ms; sign-offs {console['signed_off']:,}, empty claims "
-          f"{console['empty_claims']:,}, claims lost to a race (409) {console['lost_races']:,}, page errors {console['errors']}"
-          + "".join(f", {k} x{v}" for k, v in console.items() if k[:1].isalpha() and " " in k))
+    print(
+        f"Decide throughput with the console's load: {ratio:.2f} of alone; console page p99 "
+        f"{console['all']['p99_ms']:.1f} ms; sign-offs {console['signed_off']:,}, empty claims "
+        f"{console['empty_claims']:,}, claims lost to a race (409) {console['lost_races']:,}, page errors {console['errors']}"
+        + "".join(f", {k} x{v}" for k, v in console.items() if k[:1].isalpha() and " " in k)
+    )
     return 0
 
 

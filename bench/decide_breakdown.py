@@ -137,8 +137,10 @@ def run_echo(seconds: float, concurrency: int) -> None:
     finally:
         server.stop()
     n = out["rps"] * (t1 - t0)
-    print(f"echo: {out['rps']:,.0f} req/s  p50 {out['p50_ms']:.1f} ms  p99 {out['p99_ms']:.1f} ms  "
-          f"server CPU {1e6 * (c1 - c0) / n:.0f} µs per call ({100 * (c1 - c0) / (t1 - t0):.0f}% of a core)")
+    print(
+        f"echo: {out['rps']:,.0f} req/s  p50 {out['p50_ms']:.1f} ms  p99 {out['p99_ms']:.1f} ms  "
+        f"server CPU {1e6 * (c1 - c0) / n:.0f} µs per call ({100 * (c1 - c0) / (t1 - t0):.0f}% of a core)"
+    )
 
 
 def run_gateway(mode: str, seconds: float, concurrency: int, *, freeze: bool = True) -> None:
@@ -148,10 +150,15 @@ def run_gateway(mode: str, seconds: float, concurrency: int, *, freeze: bool = T
     log = open(work / "gateway.log", "w")
     real_stderr, sys.stderr = sys.stderr, log
     configure_logging("info", json=True)
-    app = build_app(Settings(
-        address="127.0.0.1:0", database_url=f"sqlite:///{work}/signoff.db", policy_dir=ROOT / "policies",
-        principals_file=ROOT / "config" / "dev-principals.yaml", metrics_port=0,
-    ))
+    app = build_app(
+        Settings(
+            address="127.0.0.1:0",
+            database_url=f"sqlite:///{work}/signoff.db",
+            policy_dir=ROOT / "policies",
+            principals_file=ROOT / "config" / "dev-principals.yaml",
+            metrics_port=0,
+        )
+    )
     if freeze:
         gc.collect()
         gc.freeze()  # as ``signoff serve`` does
@@ -180,8 +187,10 @@ def run_gateway(mode: str, seconds: float, concurrency: int, *, freeze: bool = T
     span = t1 - t0
     n = out["rps"] * span
     label = mode if freeze else f"{mode}, no gc.freeze"
-    print(f"gateway ({label}): {out['rps']:,.0f} req/s  p50 {out['p50_ms']:.1f} ms  p99 {out['p99_ms']:.1f} ms  "
-          f"CPU {1e6 * (c1 - c0) / n:.0f} µs per Decide ({100 * (c1 - c0) / span:.0f}% of a core)  errors {out['errors']}")
+    print(
+        f"gateway ({label}): {out['rps']:,.0f} req/s  p50 {out['p50_ms']:.1f} ms  p99 {out['p99_ms']:.1f} ms  "
+        f"CPU {1e6 * (c1 - c0) / n:.0f} µs per Decide ({100 * (c1 - c0) / span:.0f}% of a core)  errors {out['errors']}"
+    )
     shares: dict[str, float] = {}
     for tid, end in after.items():
         name = names.get(tid, "grpc and other native threads")
@@ -192,10 +201,16 @@ def run_gateway(mode: str, seconds: float, concurrency: int, *, freeze: bool = T
         if share >= 0.005:
             print(f"  thread {name:32s} {100 * share:5.1f}% of a core")
     if writer.n:
-        print(f"  writer: {writer.n} transactions, {writer.ops / writer.n:.1f} ops each, "
-              f"CPU {1e3 * writer.cpu / writer.n:.2f} ms and wall {1e3 * writer.wall / writer.n:.2f} ms per transaction")
-    print("  gc pauses by generation: " + ", ".join(
-        f"gen{g} {gcs.count[g]} x, {1e3 * gcs.total[g]:.1f} ms, worst {1e3 * gcs.worst[g]:.1f} ms" for g in range(3)))
+        print(
+            f"  writer: {writer.n} transactions, {writer.ops / writer.n:.1f} ops each, "
+            f"CPU {1e3 * writer.cpu / writer.n:.2f} ms and wall {1e3 * writer.wall / writer.n:.2f} ms per transaction"
+        )
+    print(
+        "  gc pauses by generation: "
+        + ", ".join(
+            f"gen{g} {gcs.count[g]} x, {1e3 * gcs.total[g]:.1f} ms, worst {1e3 * gcs.worst[g]:.1f} ms" for g in range(3)
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,8 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("store", "no-store", "echo"), default="store")
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds (default 8)")
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--no-freeze", action="store_true",
-                        help="skip the gc.freeze() that signoff serve does after start-up (to see what it buys)")
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="skip the gc.freeze() that signoff serve does after start-up (to see what it buys)",
+    )
     parser.add_argument("--smoke", action="store_true", help="two seconds at 4 in flight (CI)")
     args = parser.parse_args(argv)
     if args.smoke:

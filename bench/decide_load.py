@@ -43,12 +43,8 @@ TARGET_P99 = 2.0
 class Server:
     """A server subprocess whose first stdout line names its address."""
 
-    def __init__(
-        self, argv: list[str], stderr: Any, env: dict[str, str] | None = None, cwd: Path = ROOT
-    ) -> None:
-        self.proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=cwd, env=env
-        )
+    def __init__(self, argv: list[str], stderr: Any, env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=cwd, env=env)
         self.address = ""
         self.metrics_url = ""
         deadline = time.monotonic() + 60
@@ -84,8 +80,21 @@ class Server:
 
 def drive_process(address: str, concurrency: int, duration: float, warmup: float, run: str) -> subprocess.Popen[str]:
     """Start one closed-loop level of the load generator in its own process."""
-    argv = [sys.executable, str(LOAD), "drive", "--target", address, "--concurrency", str(concurrency),
-            "--duration", str(duration), "--warmup", str(warmup), "--run", run]
+    argv = [
+        sys.executable,
+        str(LOAD),
+        "drive",
+        "--target",
+        address,
+        "--concurrency",
+        str(concurrency),
+        "--duration",
+        str(duration),
+        "--warmup",
+        str(warmup),
+        "--run",
+        run,
+    ]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
 
 
@@ -109,9 +118,27 @@ def gateway_argv(db_url: str, log_level: str = "info", tree: Path = ROOT) -> lis
     # checkout compared by compare_trees.py does not know the flag.
     serve_py = (tree / "gateway" / "cli" / "serve.py").read_text(encoding="utf-8")
     flags = ["--no-checkpoints"] if "--no-checkpoints" in serve_py else []
-    return [sys.executable, "-m", "gateway.cli", "serve", *flags, "--address", "127.0.0.1:0", "--db", db_url,
-            "--policies", str(tree / "policies"), "--principals", str(tree / "config" / "dev-principals.yaml"),
-            "--metrics-port", "0", "--log-level", log_level, "--log-format", "json"]
+    return [
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        "serve",
+        *flags,
+        "--address",
+        "127.0.0.1:0",
+        "--db",
+        db_url,
+        "--policies",
+        str(tree / "policies"),
+        "--principals",
+        str(tree / "config" / "dev-principals.yaml"),
+        "--metrics-port",
+        "0",
+        "--log-level",
+        log_level,
+        "--log-format",
+        "json",
+    ]
 
 
 def scrape(url: str) -> dict[str, float]:
@@ -147,30 +174,51 @@ def drop_schema(url: str, schema: str) -> None:
     engine.dispose()
 
 
-def run_levels(name: str, address: str, levels: list[int], args: argparse.Namespace, run: str,
-               pid: int | None = None) -> list[dict[str, Any]]:
+def run_levels(
+    name: str, address: str, levels: list[int], args: argparse.Namespace, run: str, pid: int | None = None
+) -> list[dict[str, Any]]:
     rows = []
     for n in levels:
         spy = None
         if args.profile and name.startswith("gateway") and n == max(levels):
             out = Path(f"{args.profile}.{name.split()[-1].strip('()')}.txt")
-            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-r", "250", "-f", "raw", "-o", str(out),
-                                    "--gil", "--nonblocking",
-                                    "-d", str(int(args.duration + args.warmup + 1))],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            spy = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    "record",
+                    "-p",
+                    str(pid),
+                    "-r",
+                    "250",
+                    "-f",
+                    "raw",
+                    "-o",
+                    str(out),
+                    "--gil",
+                    "--nonblocking",
+                    "-d",
+                    str(int(args.duration + args.warmup + 1)),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         result = drive(address, n, args.duration, args.warmup, f"{run}-l{n}")
         if spy is not None:
             spy.wait()
         result.update(server=name, concurrency=n)
         rows.append(result)
-        print(f"  {name:<20} {n:>3} in flight: {result['rps']:8.0f} req/s  p50 {result['p50_ms']:7.2f} ms"
-              f"  p99 {result['p99_ms']:7.2f} ms  p99.9 {result['p999_ms']:7.2f} ms"
-              + (f"  errors {result['errors']}" if result["errors"] else ""), flush=True)
+        print(
+            f"  {name:<20} {n:>3} in flight: {result['rps']:8.0f} req/s  p50 {result['p50_ms']:7.2f} ms"
+            f"  p99 {result['p99_ms']:7.2f} ms  p99.9 {result['p999_ms']:7.2f} ms"
+            + (f"  errors {result['errors']}" if result["errors"] else ""),
+            flush=True,
+        )
     return rows
 
 
-def run_gateway(name: str, db_url: str, levels: list[int], args: argparse.Namespace, run: str,
-                workdir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def run_gateway(
+    name: str, db_url: str, levels: list[int], args: argparse.Namespace, run: str, workdir: Path
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     log_path = workdir / f"gateway-{name}.log"
     with log_path.open("w") as log:
         server = Server(gateway_argv(db_url, args.log_level), stderr=log)
@@ -184,12 +232,13 @@ def run_gateway(name: str, db_url: str, levels: list[int], args: argparse.Namesp
 
 
 def fmt_table(rows: list[dict[str, Any]]) -> str:
-    out = ["| server | in flight | req/s | p50 ms | p99 ms | p99.9 ms | errors |",
-           "|---|---:|---:|---:|---:|---:|---|"]
+    out = ["| server | in flight | req/s | p50 ms | p99 ms | p99.9 ms | errors |", "|---|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "0"
-        out.append(f"| {r['server']} | {r['concurrency']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | "
-                   f"{r['p99_ms']:.2f} | {r['p999_ms']:.2f} | {errors} |")
+        out.append(
+            f"| {r['server']} | {r['concurrency']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | "
+            f"{r['p99_ms']:.2f} | {r['p999_ms']:.2f} | {errors} |"
+        )
     return "\n".join(out)
 
 
@@ -201,8 +250,9 @@ def fmt_ratios(echo: list[dict[str, Any]], gateways: dict[str, list[dict[str, An
             e = by_level[r["concurrency"]]
             tp = r["rps"] / e["rps"] if e["rps"] else 0.0
             ratios = [r[k] / e[k] if e[k] else 0.0 for k in ("p50_ms", "p99_ms", "p999_ms")]
-            out.append(f"| {name} | {r['concurrency']} | {tp:.2f} | {ratios[0]:.1f}x | {ratios[1]:.1f}x "
-                       f"| {ratios[2]:.1f}x |")
+            out.append(
+                f"| {name} | {r['concurrency']} | {tp:.2f} | {ratios[0]:.1f}x | {ratios[1]:.1f}x | {ratios[2]:.1f}x |"
+            )
     return "\n".join(out)
 
 
@@ -213,9 +263,11 @@ def verdict(echo: list[dict[str, Any]], sqlite: list[dict[str, Any]]) -> str:
     tp = g["rps"] / e["rps"] if e["rps"] else 0.0
     p99 = g["p99_ms"] / e["p99_ms"] if e["p99_ms"] else float("inf")
     met = lambda ok: "met" if ok else "NOT met"
-    return (f"targets at {top} in flight, SQLite, durable: throughput {tp:.2f} of echo "
-            f"(>= {TARGET_THROUGHPUT:.2f}: {met(tp >= TARGET_THROUGHPUT)}); "
-            f"p99 {p99:.2f}x echo (<= {TARGET_P99:.0f}x: {met(p99 <= TARGET_P99)})")
+    return (
+        f"targets at {top} in flight, SQLite, durable: throughput {tp:.2f} of echo "
+        f"(>= {TARGET_THROUGHPUT:.2f}: {met(tp >= TARGET_THROUGHPUT)}); "
+        f"p99 {p99:.2f}x echo (<= {TARGET_P99:.0f}x: {met(p99 <= TARGET_P99)})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,9 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="about 1 s per level at small concurrency (CI)")
     parser.add_argument("--skip-echo", action="store_true", help="gateway only (while tuning; no ratios)")
     parser.add_argument("--log-level", default="info", help="gateway log level (production: info)")
-    parser.add_argument("--profile", default=None,
-                        help="py-spy raw profile (GIL holder only, non-blocking) of the gateway at the top "
-                             "level, to PATH.<backend>.txt")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="py-spy raw profile (GIL holder only, non-blocking) of the gateway at the top "
+        "level, to PATH.<backend>.txt",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -239,10 +294,15 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="signoff-bench-"))
 
     print(f"machine: {machine()}")
-    print(f"load: gateway.demo claims mix (~78% auto, ~22% held), {args.duration:g} s per level after "
-          f"{args.warmup:g} s warm-up, levels {levels}; grpc.aio client in its own process, 4 channels")
-    print(f"gateway: signoff serve, policies/, auth on, logs at {args.log_level} (JSON, to a file), "
-          "metrics on; SQLite WAL synchronous=FULL", flush=True)
+    print(
+        f"load: gateway.demo claims mix (~78% auto, ~22% held), {args.duration:g} s per level after "
+        f"{args.warmup:g} s warm-up, levels {levels}; grpc.aio client in its own process, 4 channels"
+    )
+    print(
+        f"gateway: signoff serve, policies/, auth on, logs at {args.log_level} (JSON, to a file), "
+        "metrics on; SQLite WAL synchronous=FULL",
+        flush=True,
+    )
     rows: list[dict[str, Any]] = []
     echo_rows: list[dict[str, Any]] = []
     gateways: dict[str, list[dict[str, Any]]] = {}
@@ -263,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
             url, schema = postgres_schema(args.postgres_url)
             try:
                 gateways["postgresql"], extras["postgresql"] = run_gateway(
-                    "postgresql", url, levels, args, run + "p", workdir)
+                    "postgresql", url, levels, args, run + "p", workdir
+                )
             finally:
                 drop_schema(args.postgres_url, schema)
             rows += gateways["postgresql"]
@@ -277,8 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     print(fmt_table(rows))
     for name, extra in extras.items():
         routes = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(extra["routes"].items()))
-        print(f"\ngateway ({name}): decisions by route (metrics scrape): {routes}; "
-              f"log: {extra['log_lines']:,} JSON lines")
+        print(
+            f"\ngateway ({name}): decisions by route (metrics scrape): {routes}; log: {extra['log_lines']:,} JSON lines"
+        )
     if echo_rows:
         print()
         print(fmt_ratios(echo_rows, gateways))

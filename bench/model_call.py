@@ -65,15 +65,35 @@ def start_mlserver(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     model = root / "claims"
     model.mkdir(parents=True)
     subprocess.run([str(VENV / "python"), "-c", TRAIN, str(model / "model.joblib")], check=True)
-    (model / "model-settings.json").write_text(json.dumps({
-        "name": "claims", "implementation": "mlserver_sklearn.SKLearnModel",
-        "parameters": {"uri": "./model.joblib", "version": "1"}}))
+    (model / "model-settings.json").write_text(
+        json.dumps(
+            {
+                "name": "claims",
+                "implementation": "mlserver_sklearn.SKLearnModel",
+                "parameters": {"uri": "./model.joblib", "version": "1"},
+            }
+        )
+    )
     http = _port()
-    (root / "settings.json").write_text(json.dumps({
-        "parallel_workers": 0, "host": "127.0.0.1", "http_port": http, "grpc_port": _port(),
-        "metrics_port": _port(), "metrics_endpoint": None}))
-    proc = subprocess.Popen([str(VENV / "mlserver"), "start", str(root)], cwd=root, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "PATH": f"{VENV}:{os.environ['PATH']}"})
+    (root / "settings.json").write_text(
+        json.dumps(
+            {
+                "parallel_workers": 0,
+                "host": "127.0.0.1",
+                "http_port": http,
+                "grpc_port": _port(),
+                "metrics_port": _port(),
+                "metrics_endpoint": None,
+            }
+        )
+    )
+    proc = subprocess.Popen(
+        [str(VENV / "mlserver"), "start", str(root)],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PATH": f"{VENV}:{os.environ['PATH']}"},
+    )
     url = f"http://127.0.0.1:{http}"
     for _ in range(240):
         try:
@@ -109,12 +129,16 @@ def _pct(xs: list[float], q: float) -> float:
 async def direct(url: str, inflight: int, seconds: float) -> tuple[list[float], float]:
     import httpx
 
-    payload = {"inputs": [{"name": "input-0", "shape": [1, 3], "datatype": "FP64", "data": FEATURES}],
-               "outputs": [{"name": "predict_proba"}]}
+    payload = {
+        "inputs": [{"name": "input-0", "shape": [1, 3], "datatype": "FP64", "data": FEATURES}],
+        "outputs": [{"name": "predict_proba"}],
+    }
     async with httpx.AsyncClient() as client:
+
         async def call() -> None:
             r = await client.post(f"{url}/v2/models/claims/versions/1/infer", json=payload, timeout=5)
             r.raise_for_status()
+
         await call()
         return await _drive(call, inflight, seconds)
 
@@ -132,11 +156,14 @@ async def through_gateway(port: int, inflight: int, seconds: float) -> tuple[lis
 
         async def call() -> None:
             n[0] += 1
-            req = decision_pb2.DecideRequest(request_id=f"bench-{time.time_ns()}-{n[0]}",
-                                             decision_type="claims.payout", subject_ref="s")
-            req.input.update({"amount": FEATURES[0], "claim_type": "auto",
-                              "policy_holder_tenure_years": 3, "prior_claims_12m": 1})
+            req = decision_pb2.DecideRequest(
+                request_id=f"bench-{time.time_ns()}-{n[0]}", decision_type="claims.payout", subject_ref="s"
+            )
+            req.input.update(
+                {"amount": FEATURES[0], "claim_type": "auto", "policy_holder_tenure_years": 3, "prior_claims_12m": 1}
+            )
             await stub.Decide(req, metadata=meta, timeout=10)
+
         await call()
         return await _drive(call, inflight, seconds)
 
@@ -162,19 +189,27 @@ def main() -> int:
             claims.write_text(claims.read_text() + "proposal: {source: model, binding: claims-model}\n")
             (root / "models.yaml").write_text(MODELS.format(url=url))
             configure_logging("warning")
-            app = build_app(Settings(address="127.0.0.1:0", database_url=f"sqlite:///{root / 's.db'}",
-                                     policy_dir=policies, principals_file=ROOT / "config" / "dev-principals.yaml",
-                                     models_file=root / "models.yaml"))
+            app = build_app(
+                Settings(
+                    address="127.0.0.1:0",
+                    database_url=f"sqlite:///{root / 's.db'}",
+                    policy_dir=policies,
+                    principals_file=ROOT / "config" / "dev-principals.yaml",
+                    models_file=root / "models.yaml",
+                )
+            )
             try:
                 print(f"model_call: {seconds:g}s per leg; MLServer 1.7.1 REST; gateway SQLite WAL synchronous=FULL")
                 for inflight in (1, 16):
                     d_lat, d_wall = asyncio.run(direct(url, inflight, seconds))
                     g_lat, g_wall = asyncio.run(through_gateway(app.port, inflight, seconds))
                     d_tp, g_tp = len(d_lat) / d_wall, len(g_lat) / g_wall
-                    print(f"in flight {inflight:>2}: direct p50 {_pct(d_lat, .5):.2f} ms p99 {_pct(d_lat, .99):.2f} ms "
-                          f"{d_tp:.0f}/s | gateway p50 {_pct(g_lat, .5):.2f} ms p99 {_pct(g_lat, .99):.2f} ms "
-                          f"{g_tp:.0f}/s | added p50 {_pct(g_lat, .5) - _pct(d_lat, .5):.2f} ms "
-                          f"p99 {_pct(g_lat, .99) - _pct(d_lat, .99):.2f} ms, throughput ratio {g_tp / d_tp:.2f}")
+                    print(
+                        f"in flight {inflight:>2}: direct p50 {_pct(d_lat, 0.5):.2f} ms p99 {_pct(d_lat, 0.99):.2f} ms "
+                        f"{d_tp:.0f}/s | gateway p50 {_pct(g_lat, 0.5):.2f} ms p99 {_pct(g_lat, 0.99):.2f} ms "
+                        f"{g_tp:.0f}/s | added p50 {_pct(g_lat, 0.5) - _pct(d_lat, 0.5):.2f} ms "
+                        f"p99 {_pct(g_lat, 0.99) - _pct(d_lat, 0.99):.2f} ms, throughput ratio {g_tp / d_tp:.2f}"
+                    )
             finally:
                 app.stop()
         finally:

@@ -81,8 +81,13 @@ def request_mix(n: int, seed: int = 2) -> list[dict[str, Any]]:
         data = {"claim_type": rng.choice(["auto", "home", "travel"])}
         if amount is not None:
             data["amount"] = amount
-        mix.append({"input": data, "outcome": rng.choice(["approve", "approve", "deny", "partial"]),
-                    "confidence": round(confidence, 4)})
+        mix.append(
+            {
+                "input": data,
+                "outcome": rng.choice(["approve", "approve", "deny", "partial"]),
+                "confidence": round(confidence, 4),
+            }
+        )
     return mix
 
 
@@ -93,8 +98,11 @@ def timed(run: Callable[[], Any], per_pass: int) -> float:
     return (time.perf_counter() - start) / per_pass * 1e6
 
 
-def interleave(runners: dict[str, tuple[Callable[[], Any], int]], rounds: int,
-               pick: Callable[[list[float]], float] = statistics.median) -> dict[str, float]:
+def interleave(
+    runners: dict[str, tuple[Callable[[], Any], int]],
+    rounds: int,
+    pick: Callable[[list[float]], float] = statistics.median,
+) -> dict[str, float]:
     """µs per request of each runner (median over rounds, or ``pick``), one pass of each in turn per round."""
     for run, _n in runners.values():
         run()  # warm up
@@ -105,20 +113,23 @@ def interleave(runners: dict[str, tuple[Callable[[], Any], int]], rounds: int,
     return {name: pick(values) for name, values in samples.items()}
 
 
-def signoff_runners(mix: list[dict[str, Any]], loops: int) -> tuple[dict[str, tuple[Callable[[], Any], int]],
-                                                                     list[Any]]:
+def signoff_runners(
+    mix: list[dict[str, Any]], loops: int
+) -> tuple[dict[str, tuple[Callable[[], Any], int]], list[Any]]:
     """The generated evaluator (what ``load_policy`` gives) and the closures, over the mix."""
     policy = load_policy(POLICY)
     doc = yaml.safe_load(policy.source_text)
     rules = [CompiledRule(r["name"], r["to"], compile_condition(r["when"]), r.get("reason")) for r in doc["rules"]]
-    closures = build_evaluator(policy.ref, rules, doc["default"], fail_closed_queue(doc), doc["outcomes"],
-                               generated=False)
+    closures = build_evaluator(
+        policy.ref, rules, doc["default"], fail_closed_queue(doc), doc["outcomes"], generated=False
+    )
     requests = [EvalRequest(m["input"], m["outcome"], m["confidence"]) for m in mix]
     decisions = [policy.evaluate(r) for r in requests]
     if decisions != [closures(r) for r in requests]:
         raise SystemExit("the generated evaluator and the closures disagree on the mix")
     runners = {}
     for name, evaluate in ((GENERATED, policy.evaluate), (CLOSURES, closures)):
+
         def run(evaluate: Callable[[EvalRequest], Any] = evaluate) -> None:
             for _ in range(loops):
                 for request in requests:
@@ -128,8 +139,9 @@ def signoff_runners(mix: list[dict[str, Any]], loops: int) -> tuple[dict[str, tu
     return runners, decisions
 
 
-def regopy_runners(regopy: Any, mix: list[dict[str, Any]]) -> tuple[dict[str, tuple[Callable[[], Any], int]],
-                                                                   dict[str, list[Any]]]:
+def regopy_runners(
+    regopy: Any, mix: list[dict[str, Any]]
+) -> tuple[dict[str, tuple[Callable[[], Any], int]], dict[str, list[Any]]]:
     """Each regopy mode over the mix (the slow ``query`` mode over its first 200), and its decisions."""
     inputs = [regopy.Input(m) for m in mix]
     built = regopy.Interpreter()
@@ -139,7 +151,9 @@ def regopy_runners(regopy: Any, mix: list[dict[str, Any]]) -> tuple[dict[str, tu
         "query (module loaded, set_input + query)": (built, lambda rego: rego.query("data.claims.decision")),
         "query_bundle (compiled bundle)": (regopy.Interpreter(), lambda rego: rego.query_bundle(bundle)),
         "query_bundle_entrypoint (compiled bundle)": (
-            regopy.Interpreter(), lambda rego: rego.query_bundle_entrypoint(bundle, "claims/decision")),
+            regopy.Interpreter(),
+            lambda rego: rego.query_bundle_entrypoint(bundle, "claims/decision"),
+        ),
     }
     runners, decisions = {}, {}
     for name, (rego, query) in modes.items():
@@ -168,8 +182,10 @@ def bands(rounds: int, sizes: list[int]) -> None:
     print("| bands | generated, inline (µs) | generated, one bisect (µs) | closures (µs) |")
     print("|---|---|---|---|")
     for n in sizes:
-        rules = [CompiledRule(f"b{i}", "auto", compile_condition({"confidence": {"lt": (i + 1) / n}}), "r")
-                 for i in range(n - 1)]
+        rules = [
+            CompiledRule(f"b{i}", "auto", compile_condition({"confidence": {"lt": (i + 1) / n}}), "r")
+            for i in range(n - 1)
+        ]
         rules.append(CompiledRule("top", "auto", compile_condition({"confidence": {"gte": (n - 1) / n}}), "r"))
         engines = {
             "inline": build_evaluator(ref, rules, "junior", "senior", ["approve"], index_min_rules=10**9),
@@ -181,6 +197,7 @@ def bands(rounds: int, sizes: list[int]) -> None:
             raise SystemExit(f"{n} bands: the engines disagree")
         runners = {}
         for name, evaluate in engines.items():
+
             def run(evaluate: Callable[[EvalRequest], Any] = evaluate) -> None:
                 for request in requests:
                     evaluate(request)
@@ -195,8 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="a short run for CI")
     parser.add_argument("--bands", action="store_true", help="inline comparisons against the bisect index")
     args = parser.parse_args(argv)
-    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
-          f" ({platform.python_implementation()}), {platform.system()}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
+        f" ({platform.python_implementation()}), {platform.system()}"
+    )
     if args.bands:
         bands(5 if args.smoke else 41, [3, 8] if args.smoke else [3, 5, 9, 17, 33, 65])
         return 0
@@ -216,10 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in us:
         print(f"{name}: median {us[name]:.3f} µs per request")
     best = min(rego_runners, key=lambda m: us[m])
-    agree = sum(d["route"] == s.route and d["rule"] == s.rule
-                for d, s in zip(rego_decisions[best], decisions, strict=False))
-    print(f"fastest regopy mode: {best.removeprefix('regopy ')}: {us[best]:.1f} µs; "
-          f"signoff generated is {us[best] / us[GENERATED]:.0f}x faster (closures {us[best] / us[CLOSURES]:.0f}x)")
+    agree = sum(
+        d["route"] == s.route and d["rule"] == s.rule for d, s in zip(rego_decisions[best], decisions, strict=False)
+    )
+    print(
+        f"fastest regopy mode: {best.removeprefix('regopy ')}: {us[best]:.1f} µs; "
+        f"signoff generated is {us[best] / us[GENERATED]:.0f}x faster (closures {us[best] / us[CLOSURES]:.0f}x)"
+    )
     print(f"route and rule agree on {agree}/{len(rego_decisions[best])} requests")
     return 0
 

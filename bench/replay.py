@@ -31,8 +31,11 @@ def main() -> None:
     from gateway.reports.replay import replay
 
     text = (ROOT / "policies" / "claims-triage.yaml").read_text()
-    text = text.replace("{confidence: {lte: 0.92}}", "{confidence: {lte: 0.85}}").replace(
-        "{confidence: {gt: 0.92}}", "{confidence: {gt: 0.85}}").replace("  version: 1\n", "  version: 2\n")
+    text = (
+        text.replace("{confidence: {lte: 0.92}}", "{confidence: {lte: 0.85}}")
+        .replace("{confidence: {gt: 0.92}}", "{confidence: {gt: 0.85}}")
+        .replace("  version: 1\n", "  version: 2\n")
+    )
     policy = load_policy_text(text, "proposed.yaml")
     rng = np.random.default_rng(0)
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -50,20 +53,42 @@ def main() -> None:
                 c, a = float(conf[j]), float(amount[j])
                 route = "senior" if a >= 50000 or c < 0.7 else "junior" if c <= 0.92 else "auto"
                 held = route != "auto"
-                rows.append({
-                    "decision_id": f"d{lo + j}", "request_id": f"r{lo + j}", "request_digest": "x",
-                    "decision_type": "claims.payout", "subject_ref": "s",
-                    "input_json": json.dumps({"amount": round(a, 2), "claim_type": "auto"}),
-                    "proposal_outcome": "approve", "proposal_confidence": c, "proposal_scores_json": "{}",
-                    "proposal_model": "claims-gbm", "proposal_model_version": "1", "proposal_explanation": "",
-                    "requested_by": "bench", "status": "HUMAN_DECIDED" if held else "AUTO_DECIDED",
-                    "route": route, "queue": route if held else "", "rule": "r", "reasons_json": "[]",
-                    "policy_name": "claims-triage", "policy_version": 1, "policy_digest": "d",
-                    "created_at": start + timedelta(seconds=(lo + j) * 2), "significant": True,
-                    "final_outcome": "deny" if held and rng.random() < 0.2 else "approve",
-                    "final_payload_json": "{}", "action": "APPROVE" if held else None, "reviewer": "",
-                    "review_reason": "", "decided_at": None, "sampled": False,
-                    "sample_probability": 1.0 if held else 0.02, "correction_json": None})
+                rows.append(
+                    {
+                        "decision_id": f"d{lo + j}",
+                        "request_id": f"r{lo + j}",
+                        "request_digest": "x",
+                        "decision_type": "claims.payout",
+                        "subject_ref": "s",
+                        "input_json": json.dumps({"amount": round(a, 2), "claim_type": "auto"}),
+                        "proposal_outcome": "approve",
+                        "proposal_confidence": c,
+                        "proposal_scores_json": "{}",
+                        "proposal_model": "claims-gbm",
+                        "proposal_model_version": "1",
+                        "proposal_explanation": "",
+                        "requested_by": "bench",
+                        "status": "HUMAN_DECIDED" if held else "AUTO_DECIDED",
+                        "route": route,
+                        "queue": route if held else "",
+                        "rule": "r",
+                        "reasons_json": "[]",
+                        "policy_name": "claims-triage",
+                        "policy_version": 1,
+                        "policy_digest": "d",
+                        "created_at": start + timedelta(seconds=(lo + j) * 2),
+                        "significant": True,
+                        "final_outcome": "deny" if held and rng.random() < 0.2 else "approve",
+                        "final_payload_json": "{}",
+                        "action": "APPROVE" if held else None,
+                        "reviewer": "",
+                        "review_reason": "",
+                        "decided_at": None,
+                        "sampled": False,
+                        "sample_probability": 1.0 if held else 0.02,
+                        "correction_json": None,
+                    }
+                )
             with engine.begin() as conn:
                 conn.execute(insert(decisions), rows)
         t1 = time.perf_counter()
@@ -72,8 +97,10 @@ def main() -> None:
             t2, c2 = time.perf_counter(), time.process_time()
             rep = replay(conn, policy, start, start + timedelta(days=3650))
             t3, c3 = time.perf_counter(), time.process_time()
-        print(f"replay of {rep['decisions']:,} stored decisions: {t3 - t2:.1f} s wall, {c3 - c2:.1f} s CPU "
-              f"({rep['became_automatic']['count']:,} would become automatic)")
+        print(
+            f"replay of {rep['decisions']:,} stored decisions: {t3 - t2:.1f} s wall, {c3 - c2:.1f} s CPU "
+            f"({rep['became_automatic']['count']:,} would become automatic)"
+        )
 
 
 if __name__ == "__main__":

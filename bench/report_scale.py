@@ -101,72 +101,193 @@ def generate(n: int, seed: int = 7) -> Iterator[tuple[dict[str, Any], list[NewEv
         else:
             route, rule = "auto", "confident"
         did = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        inp = {"amount": amount, "claim_type": _pick(rng, CLAIM_TYPES), "region": rng.choice(REGIONS),
-               "policy_holder_tenure_years": min(int(rng.expovariate(1 / 6)), 40),
-               "prior_claims_12m": min(int(rng.expovariate(1 / 0.4)), 9)}
+        inp = {
+            "amount": amount,
+            "claim_type": _pick(rng, CLAIM_TYPES),
+            "region": rng.choice(REGIONS),
+            "policy_holder_tenure_years": min(int(rng.expovariate(1 / 6)), 40),
+            "prior_claims_12m": min(int(rng.expovariate(1 / 0.4)), 9),
+        }
         scores = {proposal: conf}
         row: dict[str, Any] = {
-            "decision_id": did, "request_id": f"req-{did}", "request_digest": "0" * 64,
-            "decision_type": "claims.payout", "subject_ref": f"holder-{rng.getrandbits(48):012x}",
-            "input_json": canonical_json(inp), "proposal_outcome": proposal, "proposal_confidence": conf,
-            "proposal_scores_json": canonical_json(scores), "proposal_model": "claims-gbm",
-            "proposal_model_version": "2024.06", "proposal_explanation": "similar claims",
-            "requested_by": "claims-service", "route": route, "queue": "" if route == "auto" else route,
-            "rule": rule, "reasons_json": canonical_json([f"rule {rule}"]), "policy_name": policy[0],
-            "policy_version": policy[1], "policy_digest": policy[2], "created_at": created,
-            "significant": True, "final_payload_json": "{}", "correction_json": None,
+            "decision_id": did,
+            "request_id": f"req-{did}",
+            "request_digest": "0" * 64,
+            "decision_type": "claims.payout",
+            "subject_ref": f"holder-{rng.getrandbits(48):012x}",
+            "input_json": canonical_json(inp),
+            "proposal_outcome": proposal,
+            "proposal_confidence": conf,
+            "proposal_scores_json": canonical_json(scores),
+            "proposal_model": "claims-gbm",
+            "proposal_model_version": "2024.06",
+            "proposal_explanation": "similar claims",
+            "requested_by": "claims-service",
+            "route": route,
+            "queue": "" if route == "auto" else route,
+            "rule": rule,
+            "reasons_json": canonical_json([f"rule {rule}"]),
+            "policy_name": policy[0],
+            "policy_version": policy[1],
+            "policy_digest": policy[2],
+            "created_at": created,
+            "significant": True,
+            "final_payload_json": "{}",
+            "correction_json": None,
         }
-        base = {"time": created, "decision_id": did, "policy_name": policy[0], "policy_version": policy[1],
-                    "policy_digest": policy[2], "decision_type": "claims.payout"}
+        base = {
+            "time": created,
+            "decision_id": did,
+            "policy_name": policy[0],
+            "policy_version": policy[1],
+            "policy_digest": policy[2],
+            "decision_type": "claims.payout",
+        }
         evs = [
-            NewEvent(type="decision_received", actor="claims-service", body={
-                "decision_type": "claims.payout", "request_id": row["request_id"], "subject_ref": row["subject_ref"],
-                "input": inp, "proposal": {"outcome": proposal, "confidence": conf, "scores": scores,
-                                           "model": "claims-gbm", "model_version": "2024.06"}}, **base),
-            NewEvent(type="routed", actor="gateway", body={"route": route, "rule": rule, "significant": True,
-                                                           "reasons": [f"rule {rule}"], "failed_closed": False}, **base),
+            NewEvent(
+                type="decision_received",
+                actor="claims-service",
+                body={
+                    "decision_type": "claims.payout",
+                    "request_id": row["request_id"],
+                    "subject_ref": row["subject_ref"],
+                    "input": inp,
+                    "proposal": {
+                        "outcome": proposal,
+                        "confidence": conf,
+                        "scores": scores,
+                        "model": "claims-gbm",
+                        "model_version": "2024.06",
+                    },
+                },
+                **base,
+            ),
+            NewEvent(
+                type="routed",
+                actor="gateway",
+                body={
+                    "route": route,
+                    "rule": rule,
+                    "significant": True,
+                    "reasons": [f"rule {rule}"],
+                    "failed_closed": False,
+                },
+                **base,
+            ),
         ]
         task = None
         if route == "auto":
             sampled = rng.random() < AUDIT_RATE
-            row.update(status="AUTO_DECIDED", final_outcome=proposal, action=None, reviewer="", review_reason="",
-                       decided_at=created, sampled=sampled, sample_probability=AUDIT_RATE)
-            evs.append(NewEvent(type="decision_finalized", actor="gateway",
-                                body={"status": "AUTO_DECIDED", "final_outcome": proposal, "by": "auto"}, **base))
+            row.update(
+                status="AUTO_DECIDED",
+                final_outcome=proposal,
+                action=None,
+                reviewer="",
+                review_reason="",
+                decided_at=created,
+                sampled=sampled,
+                sample_probability=AUDIT_RATE,
+            )
+            evs.append(
+                NewEvent(
+                    type="decision_finalized",
+                    actor="gateway",
+                    body={"status": "AUTO_DECIDED", "final_outcome": proposal, "by": "auto"},
+                    **base,
+                )
+            )
             if sampled:
                 tid = f"t-{did}"
                 done = i < n - 200
                 who = rng.choice(AUDITORS)
-                evs.append(NewEvent(type="audit_sampled", actor="gateway",
-                                    body={"task_id": tid, "queue": "audit", "probability": AUDIT_RATE}, **base))
-                task = {"task_id": tid, "decision_id": did, "queue": "audit", "kind": "audit",
-                        "state": "done" if done else "open", "created_at": created, "requested_by": "claims-service",
-                        "claimed_by": who if done else "", "claimed_at": None, "lease_expires_at": None}
+                evs.append(
+                    NewEvent(
+                        type="audit_sampled",
+                        actor="gateway",
+                        body={"task_id": tid, "queue": "audit", "probability": AUDIT_RATE},
+                        **base,
+                    )
+                )
+                task = {
+                    "task_id": tid,
+                    "decision_id": did,
+                    "queue": "audit",
+                    "kind": "audit",
+                    "state": "done" if done else "open",
+                    "created_at": created,
+                    "requested_by": "claims-service",
+                    "claimed_by": who if done else "",
+                    "claimed_at": None,
+                    "lease_expires_at": None,
+                }
                 if done:
                     at = created + timedelta(hours=rng.uniform(2, 72))
                     action = "APPROVE" if proposal == truth else "OVERRIDE"
                     sub = dict(base, time=at)
-                    evs.append(NewEvent(type="review_submitted", actor=who, body={
-                        "task_id": tid, "queue": "audit", "kind": "audit", "action": action, "outcome": truth,
-                        "proposal_outcome": proposal, "was_override": truth != proposal}, **sub))
+                    evs.append(
+                        NewEvent(
+                            type="review_submitted",
+                            actor=who,
+                            body={
+                                "task_id": tid,
+                                "queue": "audit",
+                                "kind": "audit",
+                                "action": action,
+                                "outcome": truth,
+                                "proposal_outcome": proposal,
+                                "was_override": truth != proposal,
+                            },
+                            **sub,
+                        )
+                    )
                     if action == "OVERRIDE":
-                        row["correction_json"] = canonical_json({"outcome": truth, "action": action, "payload": {},
-                                                                 "reviewer": who, "reason": "audit", "at": at.isoformat()})
-                        evs.append(NewEvent(type="correction", actor=who, body={
-                            "original_outcome": proposal, "outcome": truth, "action": action}, **sub))
+                        row["correction_json"] = canonical_json(
+                            {
+                                "outcome": truth,
+                                "action": action,
+                                "payload": {},
+                                "reviewer": who,
+                                "reason": "audit",
+                                "at": at.isoformat(),
+                            }
+                        )
+                        evs.append(
+                            NewEvent(
+                                type="correction",
+                                actor=who,
+                                body={"original_outcome": proposal, "outcome": truth, "action": action},
+                                **sub,
+                            )
+                        )
         else:
             tid = f"t-{did}"
             pending = i >= n - 50
             who = rng.choice(JUNIOR if route == "junior" else SENIOR)
             median = 1200 if route == "junior" else 7200
             at = created + timedelta(seconds=median * math.exp(rng.gauss(0, 0.9)))
-            task = {"task_id": tid, "decision_id": did, "queue": route, "kind": "review",
-                    "state": "open" if pending else "done", "created_at": created,
-                    "requested_by": "claims-service", "claimed_by": "" if pending else who,
-                    "claimed_at": None if pending else at, "lease_expires_at": None}
+            task = {
+                "task_id": tid,
+                "decision_id": did,
+                "queue": route,
+                "kind": "review",
+                "state": "open" if pending else "done",
+                "created_at": created,
+                "requested_by": "claims-service",
+                "claimed_by": "" if pending else who,
+                "claimed_at": None if pending else at,
+                "lease_expires_at": None,
+            }
             if pending:
-                row.update(status="PENDING_REVIEW", final_outcome="", action=None, reviewer="", review_reason="",
-                           decided_at=None, sampled=False, sample_probability=1.0)
+                row.update(
+                    status="PENDING_REVIEW",
+                    final_outcome="",
+                    action=None,
+                    reviewer="",
+                    review_reason="",
+                    decided_at=None,
+                    sampled=False,
+                    sample_probability=1.0,
+                )
             else:
                 r = rng.random()
                 action, outcome = ("APPROVE", proposal) if proposal == truth else ("OVERRIDE", truth)
@@ -174,19 +295,51 @@ def generate(n: int, seed: int = 7) -> Iterator[tuple[dict[str, Any], list[NewEv
                     action, outcome = "REJECT", "rejected"
                 elif r < 0.08 and action == "APPROVE":
                     action = "EDIT"
-                row.update(status="HUMAN_DECIDED", final_outcome=outcome, action=action, reviewer=who,
-                           review_reason="" if action == "APPROVE" else "file review", decided_at=at,
-                           sampled=False, sample_probability=1.0)
+                row.update(
+                    status="HUMAN_DECIDED",
+                    final_outcome=outcome,
+                    action=action,
+                    reviewer=who,
+                    review_reason="" if action == "APPROVE" else "file review",
+                    decided_at=at,
+                    sampled=False,
+                    sample_probability=1.0,
+                )
                 sub = dict(base, time=at)
-                evs.append(NewEvent(type="review_claimed", actor=who, body={"task_id": tid, "queue": route,
-                                                                            "kind": "review"}, **sub))
-                evs.append(NewEvent(type="review_submitted", actor=who, body={
-                    "task_id": tid, "queue": route, "kind": "review", "rule": rule, "reviewer": who,
-                    "action": action, "outcome": outcome, "proposal_outcome": proposal, "confidence": conf,
-                    "was_override": outcome != proposal, "reason": row["review_reason"],
-                    "time_to_decision_seconds": (at - created).total_seconds()}, **sub))
-                evs.append(NewEvent(type="decision_finalized", actor=who, body={
-                    "status": "HUMAN_DECIDED", "final_outcome": outcome, "action": action, "by": "human"}, **sub))
+                evs.append(
+                    NewEvent(
+                        type="review_claimed", actor=who, body={"task_id": tid, "queue": route, "kind": "review"}, **sub
+                    )
+                )
+                evs.append(
+                    NewEvent(
+                        type="review_submitted",
+                        actor=who,
+                        body={
+                            "task_id": tid,
+                            "queue": route,
+                            "kind": "review",
+                            "rule": rule,
+                            "reviewer": who,
+                            "action": action,
+                            "outcome": outcome,
+                            "proposal_outcome": proposal,
+                            "confidence": conf,
+                            "was_override": outcome != proposal,
+                            "reason": row["review_reason"],
+                            "time_to_decision_seconds": (at - created).total_seconds(),
+                        },
+                        **sub,
+                    )
+                )
+                evs.append(
+                    NewEvent(
+                        type="decision_finalized",
+                        actor=who,
+                        body={"status": "HUMAN_DECIDED", "final_outcome": outcome, "action": action, "by": "human"},
+                        **sub,
+                    )
+                )
         yield row, evs, task
 
 
@@ -194,8 +347,18 @@ def generate(n: int, seed: int = 7) -> Iterator[tuple[dict[str, Any], list[NewEv
 
 _DCOLS = [c.name for c in decisions.columns]
 _ECOLS = [c.name for c in audit_events.columns]
-_TCOLS = ["task_id", "decision_id", "queue", "kind", "state", "created_at", "requested_by", "claimed_by",
-          "claimed_at", "lease_expires_at"]
+_TCOLS = [
+    "task_id",
+    "decision_id",
+    "queue",
+    "kind",
+    "state",
+    "created_at",
+    "requested_by",
+    "claimed_by",
+    "claimed_at",
+    "lease_expires_at",
+]
 
 
 def _sqlite_value(v: Any) -> Any:
@@ -230,9 +393,17 @@ def load(engine: Engine, n: int, batch: int = 20_000) -> float:
             cur.execute("INSERT INTO policy_versions VALUES (%s,%s,%s,%s,%s,%s)", params)
         else:
             cur.execute("INSERT INTO policy_versions VALUES (?,?,?,?,?,?)", params)
-        head_events.append(NewEvent(type="policy_loaded", time=at, actor="gateway", policy_name=name,
-                                    policy_version=version, policy_digest=digest,
-                                    body={"decision_type": "claims.payout"}))
+        head_events.append(
+            NewEvent(
+                type="policy_loaded",
+                time=at,
+                actor="gateway",
+                policy_name=name,
+                policy_version=version,
+                policy_digest=digest,
+                body={"decision_type": "claims.payout"},
+            )
+        )
     drows: list[tuple[Any, ...]] = []
     trows: list[tuple[Any, ...]] = []
     pending: list[NewEvent] = [head_events[0]]
@@ -257,8 +428,12 @@ def load(engine: Engine, n: int, batch: int = 20_000) -> float:
                     cp.write_row(r)
         else:
             cur.executemany(f"INSERT INTO decisions ({','.join(_DCOLS)}) VALUES ({','.join('?' * len(_DCOLS))})", drows)
-            cur.executemany(f"INSERT INTO review_tasks ({','.join(_TCOLS)}) VALUES ({','.join('?' * len(_TCOLS))})", trows)
-            cur.executemany(f"INSERT INTO audit_events ({','.join(_ECOLS)}) VALUES ({','.join('?' * len(_ECOLS))})", erows)
+            cur.executemany(
+                f"INSERT INTO review_tasks ({','.join(_TCOLS)}) VALUES ({','.join('?' * len(_TCOLS))})", trows
+            )
+            cur.executemany(
+                f"INSERT INTO audit_events ({','.join(_ECOLS)}) VALUES ({','.join('?' * len(_ECOLS))})", erows
+            )
         drows.clear()
         trows.clear()
 
@@ -358,11 +533,18 @@ def run_size(engine: Engine, n: int, lookups: int) -> dict[str, Any]:
     rng = random.Random(11)
     ids = [rng.choice(all_ids) for _ in range(lookups)]
     lookup_ms, explain_ms = _lookup(engine, ids)
-    return {"n": n, "events": events, "load_s": load_s, "report_s": no_verify, "report_verify_s": with_verify,
-            "report_incremental_s": with_incremental,
-            "lookup_ms": lookup_ms, "explain_ms": explain_ms,
-            "automation_rate": first["volumes"]["automation_rate"],
-            "override_rate": first["sign_offs"]["overall"]["override_rate"]}
+    return {
+        "n": n,
+        "events": events,
+        "load_s": load_s,
+        "report_s": no_verify,
+        "report_verify_s": with_verify,
+        "report_incremental_s": with_incremental,
+        "lookup_ms": lookup_ms,
+        "explain_ms": explain_ms,
+        "automation_rate": first["volumes"]["automation_rate"],
+        "override_rate": first["sign_offs"]["overall"]["override_rate"],
+    }
 
 
 def sqlite_engine(tmp: Path, n: int) -> Engine:
@@ -404,8 +586,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sizes = [1000] if args.smoke else [int(s) for s in args.sizes.split(",") if s.strip()]
     lookups = 50 if args.smoke else args.lookups
-    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()} "
-          f"({platform.python_implementation()}), {platform.system()}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()} "
+        f"({platform.python_implementation()}), {platform.system()}"
+    )
     results: list[tuple[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="signoff-bench-") as tmp:
         for n in sizes:
@@ -421,18 +605,25 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(("postgresql", run_size(pg, n, lookups)))
                 _print_row(*results[-1], args.json)
     print()
-    print("| backend | decisions | events | load | report (--no-verify) | report + chain verify | report + incremental verify | lookup (median) | explain (median) |")
+    print(
+        "| backend | decisions | events | load | report (--no-verify) | report + chain verify | report + incremental verify | lookup (median) | explain (median) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for backend, r in results:
-        print(f"| {backend} | {r['n']:,} | {r['events']:,} | {r['load_s']:.1f} s | {r['report_s']:.2f} s | "
-              f"{r['report_verify_s']:.2f} s | {r['report_incremental_s']:.2f} s | {r['lookup_ms']:.2f} ms | {r['explain_ms']:.2f} ms |")
+        print(
+            f"| {backend} | {r['n']:,} | {r['events']:,} | {r['load_s']:.1f} s | {r['report_s']:.2f} s | "
+            f"{r['report_verify_s']:.2f} s | {r['report_incremental_s']:.2f} s | {r['lookup_ms']:.2f} ms | {r['explain_ms']:.2f} ms |"
+        )
     return 0
 
 
 def _print_row(backend: str, r: dict[str, Any], as_json: bool) -> None:
-    print(f"{backend:<10} n={r['n']:>9,} events={r['events']:>9,} load {r['load_s']:7.1f} s  report {r['report_s']:6.2f} s  "
-          f"report+verify {r['report_verify_s']:6.2f} s  report+incremental {r['report_incremental_s']:6.2f} s  lookup {r['lookup_ms']:5.2f} ms  explain {r['explain_ms']:5.2f} ms  "
-          f"(automation {r['automation_rate']:.1%}, override {r['override_rate']:.1%})", flush=True)
+    print(
+        f"{backend:<10} n={r['n']:>9,} events={r['events']:>9,} load {r['load_s']:7.1f} s  report {r['report_s']:6.2f} s  "
+        f"report+verify {r['report_verify_s']:6.2f} s  report+incremental {r['report_incremental_s']:6.2f} s  lookup {r['lookup_ms']:5.2f} ms  explain {r['explain_ms']:5.2f} ms  "
+        f"(automation {r['automation_rate']:.1%}, override {r['override_rate']:.1%})",
+        flush=True,
+    )
     if as_json:
         print(json.dumps({"backend": backend, **r}), flush=True)
 

@@ -77,9 +77,15 @@ async def _reviewer(target: str, queue: str, token: str, stop: asyncio.Event, do
                 if not got.HasField("task"):
                     await asyncio.sleep(0.2)
                     continue
-                await stub.Submit(review_pb2.SubmitRequest(
-                    task_id=got.task.task_id, action=decision_pb2.REVIEW_ACTION_APPROVE, reason="soak review",
-                ), metadata=md, timeout=30)
+                await stub.Submit(
+                    review_pb2.SubmitRequest(
+                        task_id=got.task.task_id,
+                        action=decision_pb2.REVIEW_ACTION_APPROVE,
+                        reason="soak review",
+                    ),
+                    metadata=md,
+                    timeout=30,
+                )
                 done[queue] = done.get(queue, 0) + 1
             except grpc.aio.AioRpcError as exc:
                 key = f"{queue}:{exc.code().name}"
@@ -92,8 +98,11 @@ async def _client(args: argparse.Namespace) -> dict[str, Any]:
     await driver.ready()
     stop = asyncio.Event()
     reviewed: dict[str, int] = {}
-    reviewers = [asyncio.ensure_future(_reviewer(args.target, q, tok, stop, reviewed))
-                 for q, tok, n in REVIEWERS for _ in range(n)]
+    reviewers = [
+        asyncio.ensure_future(_reviewer(args.target, q, tok, stop, reviewed))
+        for q, tok, n in REVIEWERS
+        for _ in range(n)
+    ]
     result = await driver.open_loop(args.rate, args.seconds)
     stop.set()
     await asyncio.gather(*reviewers)
@@ -139,18 +148,38 @@ def main(argv: list[str] | None = None) -> int:
     db_path = workdir / "signoff.db"
     ids_file = workdir / "ids.txt"
     print(f"machine: {machine()}")
-    print(f"soak: {seconds:g} s at {args.rate:g} Decide/s (open loop, gateway.demo claims mix), reviewers "
-          + ", ".join(f"{n}x {q}" for q, _, n in REVIEWERS) + "; SQLite WAL synchronous=FULL, auth on, "
-          "logs at info, metrics on", flush=True)
+    print(
+        f"soak: {seconds:g} s at {args.rate:g} Decide/s (open loop, gateway.demo claims mix), reviewers "
+        + ", ".join(f"{n}x {q}" for q, _, n in REVIEWERS)
+        + "; SQLite WAL synchronous=FULL, auth on, "
+        "logs at info, metrics on",
+        flush=True,
+    )
     ok = True
     try:
         with (workdir / "gateway.log").open("w") as log:
             gw = Server(gateway_argv(f"sqlite:///{db_path}"), stderr=log)
             try:
                 client = subprocess.Popen(
-                    [sys.executable, __file__, "--client", "--target", gw.address, "--seconds", str(seconds),
-                     "--rate", str(args.rate), "--run", uuid.uuid4().hex[:12], "--ids-file", str(ids_file)],
-                    stdout=subprocess.PIPE, text=True, cwd=ROOT)
+                    [
+                        sys.executable,
+                        __file__,
+                        "--client",
+                        "--target",
+                        gw.address,
+                        "--seconds",
+                        str(seconds),
+                        "--rate",
+                        str(args.rate),
+                        "--run",
+                        uuid.uuid4().hex[:12],
+                        "--ids-file",
+                        str(ids_file),
+                    ],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    cwd=ROOT,
+                )
                 start = time.monotonic()
                 samples: list[tuple[float, int]] = [(0.0, rss_kib(gw.pid))]
                 print(f"{'t (s)':>7} {'RSS MiB':>9}  queue depths", flush=True)
@@ -175,8 +204,13 @@ def main(argv: list[str] | None = None) -> int:
         result = json.loads(out.strip().splitlines()[-1])
         ids = set(ids_file.read_text().split())
         found, missing = check_log(db_path, ids)
-        verify = subprocess.run([sys.executable, "-m", "gateway.cli", "audit", "verify", "--db", f"sqlite:///{db_path}"],
-                                capture_output=True, text=True, cwd=ROOT, check=False)
+        verify = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "audit", "verify", "--db", f"sqlite:///{db_path}"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
         log_lines = sum(1 for _ in (workdir / "gateway.log").open())
     finally:
         if args.keep:
@@ -186,21 +220,26 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     errors = ", ".join(f"{k} {v}" for k, v in result["errors"].items()) or "none"
-    print(f"decide: {result['ok']:,} answered in {result['seconds']:.0f} s ({result['rps']:.0f}/s), "
-          f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, p99.9 {result['p999_ms']:.1f} ms; errors: {errors}")
+    print(
+        f"decide: {result['ok']:,} answered in {result['seconds']:.0f} s ({result['rps']:.0f}/s), "
+        f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, p99.9 {result['p999_ms']:.1f} ms; errors: {errors}"
+    )
     print("reviews signed off: " + ", ".join(f"{k} {v:,}" for k, v in sorted(result["reviewed"].items())))
     print(f"queue depths at the end: {depths}; gateway log: {log_lines:,} JSON lines")
-    print(f"log completeness: {found:,} of {len(ids):,} acknowledged decisions have decision_received; "
-          f"missing {missing}")
+    print(
+        f"log completeness: {found:,} of {len(ids):,} acknowledged decisions have decision_received; missing {missing}"
+    )
     verify_line = (verify.stdout.strip() or verify.stderr.strip()).splitlines()
     print(f"chain: signoff audit verify exit {verify.returncode}: {verify_line[0] if verify_line else ''}")
     warm = [s for s in samples if s[0] >= samples[-1][0] * 0.2] or samples
     half = [s for s in samples if s[0] >= samples[-1][0] / 2] or samples[-1:]
     growth = (half[-1][1] - half[0][1]) / half[0][1] if half[0][1] else 0.0
     rss_ok = growth <= RSS_FLAG
-    print(f"RSS after warm-up: {min(s[1] for s in warm) / 1024:.1f}-{max(s[1] for s in warm) / 1024:.1f} MiB; "
-          f"growth across the last half ({half[0][0]:.0f}-{half[-1][0]:.0f} s): {growth:+.1%} "
-          + ("(flat: <= 5%)" if rss_ok else "(FLAGGED: > 5%)"))
+    print(
+        f"RSS after warm-up: {min(s[1] for s in warm) / 1024:.1f}-{max(s[1] for s in warm) / 1024:.1f} MiB; "
+        f"growth across the last half ({half[0][0]:.0f}-{half[-1][0]:.0f} s): {growth:+.1%} "
+        + ("(flat: <= 5%)" if rss_ok else "(FLAGGED: > 5%)")
+    )
     ok = missing == 0 and verify.returncode == 0 and len(ids) > 0
     print("soak: " + ("OK" if ok and rss_ok else "FAILED" if not ok else "OK, RSS growth flagged"))
     return 0 if ok else 1

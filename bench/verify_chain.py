@@ -55,8 +55,18 @@ from gateway.cli import main as signoff
 
 T0 = datetime(2026, 1, 5, 8, 0, 0, tzinfo=UTC)
 COLUMNS = (
-    "seq", "time", "type", "decision_id", "decision_type", "actor", "policy_name",
-    "policy_version", "policy_digest", "body_json", "prev_hash", "hash",
+    "seq",
+    "time",
+    "type",
+    "decision_id",
+    "decision_type",
+    "actor",
+    "policy_name",
+    "policy_version",
+    "policy_digest",
+    "body_json",
+    "prev_hash",
+    "hash",
 )
 CHUNK = 20_000
 
@@ -79,26 +89,54 @@ def events(start: int, n: int) -> list[NewEvent]:
         did = str(uuid.UUID(int=(d * 0x9E3779B97F4A7C15) % (1 << 128)))
         at = T0 + timedelta(milliseconds=43 * d + kind)
         confidence = 0.5 + (d % 50) / 100
-        common = {"decision_id": did, "policy_name": "claims-triage", "policy_version": 1 + d // 500_000,
-                  "policy_digest": "sha256:" + "1" * 64, "decision_type": "claims.payout", "time": at}
+        common = {
+            "decision_id": did,
+            "policy_name": "claims-triage",
+            "policy_version": 1 + d // 500_000,
+            "policy_digest": "sha256:" + "1" * 64,
+            "decision_type": "claims.payout",
+            "time": at,
+        }
         if kind == 0:
             body: dict[str, Any] = {
-                "request_id": f"req-{d}", "decision_type": "claims.payout", "subject_ref": f"subj-{d % 9973}",
+                "request_id": f"req-{d}",
+                "decision_type": "claims.payout",
+                "subject_ref": f"subj-{d % 9973}",
                 "input": {"amount": 1000 + (d * 37) % 60000, "claim_type": "auto", "region": "north"},
-                "proposal": {"outcome": "approve", "confidence": confidence, "scores": {"approve": confidence},
-                             "model_name": "claims-gbm", "model_version": "2026.1",
-                             "explanation": "amount and history within the usual range"},
-                "requested_by": "claims-service", "request_digest": "sha256:" + f"{d:064x}"[-64:],
+                "proposal": {
+                    "outcome": "approve",
+                    "confidence": confidence,
+                    "scores": {"approve": confidence},
+                    "model_name": "claims-gbm",
+                    "model_version": "2026.1",
+                    "explanation": "amount and history within the usual range",
+                },
+                "requested_by": "claims-service",
+                "request_digest": "sha256:" + f"{d:064x}"[-64:],
             }
             out.append(NewEvent(type="decision_received", actor="claims-service", body=body, **common))
         elif kind == 1:
             route = "auto" if confidence > 0.92 else "junior"
-            body = {"decision_type": "claims.payout", "route": route, "rule": "confident" if route == "auto" else "band",
-                    "reasons": [f"confidence {confidence:.2f}"], "failed_closed": False, "significant": True}
+            body = {
+                "decision_type": "claims.payout",
+                "route": route,
+                "rule": "confident" if route == "auto" else "band",
+                "reasons": [f"confidence {confidence:.2f}"],
+                "failed_closed": False,
+                "significant": True,
+            }
             out.append(NewEvent(type="routed", actor="gateway", body=body, **common))
         else:
-            body = {"decision_type": "claims.payout", "status": "AUTO_DECIDED", "final_outcome": "approve",
-                    "final_payload": {}, "action": "", "reviewer": "", "reason": "", "by": "auto"}
+            body = {
+                "decision_type": "claims.payout",
+                "status": "AUTO_DECIDED",
+                "final_outcome": "approve",
+                "final_payload": {},
+                "action": "",
+                "reviewer": "",
+                "reason": "",
+                "by": "auto",
+            }
             out.append(NewEvent(type="decision_finalized", actor="gateway", body=body, **common))
     return out
 
@@ -125,11 +163,26 @@ def fill_sqlite(engine: Engine, n: int) -> None:
         sql = f"INSERT INTO audit_events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
         con.execute("BEGIN IMMEDIATE")
         for part in chained(n):
-            con.executemany(sql, [
-                (e.seq, _sqlite_time(e), e.type, e.decision_id, e.decision_type, e.actor, e.policy_name,
-                 e.policy_version, e.policy_digest, e.body_json, e.prev_hash, e.hash)
-                for e in part
-            ])
+            con.executemany(
+                sql,
+                [
+                    (
+                        e.seq,
+                        _sqlite_time(e),
+                        e.type,
+                        e.decision_id,
+                        e.decision_type,
+                        e.actor,
+                        e.policy_name,
+                        e.policy_version,
+                        e.policy_digest,
+                        e.body_json,
+                        e.prev_hash,
+                        e.hash,
+                    )
+                    for e in part
+                ],
+            )
         con.execute("COMMIT")
     finally:
         raw.close()
@@ -144,9 +197,22 @@ def fill_postgres(engine: Engine, n: int) -> None:
         with con.cursor() as cur, cur.copy(sql) as copy:
             for part in chained(n):
                 for e in part:
-                    copy.write_row((e.seq, e.time, e.type, e.decision_id, e.decision_type, e.actor,
-                                    e.policy_name, e.policy_version, e.policy_digest, e.body_json,
-                                    e.prev_hash, e.hash))
+                    copy.write_row(
+                        (
+                            e.seq,
+                            e.time,
+                            e.type,
+                            e.decision_id,
+                            e.decision_type,
+                            e.actor,
+                            e.policy_name,
+                            e.policy_version,
+                            e.policy_digest,
+                            e.body_json,
+                            e.prev_hash,
+                            e.hash,
+                        )
+                    )
         con.commit()
     finally:
         raw.close()
@@ -231,6 +297,7 @@ def measure(backend: str, n: int, args: argparse.Namespace) -> float:
                 with contextlib.redirect_stdout(out):
                     code = signoff(["audit", "verify", "--db", url, "--workers", str(workers)])
                 return code, out.getvalue()
+
             return run
 
         # The one-walk and the parallel CLI alternate, run by run, so both see the same load.
@@ -249,15 +316,20 @@ def measure(backend: str, n: int, args: argparse.Namespace) -> float:
             engine.dispose()
         if not (report.ok and report.count == n):  # type: ignore[attr-defined]
             raise SystemExit(f"AuditLog.verify did not verify the chain: {report}")
-        for name, times in ((f"signoff audit verify --workers {args.workers}", cli_times),
-                            ("signoff audit verify --workers 1", one_times),
-                            (f"AuditLog.verify, workers={args.workers}", lib_times)):
+        for name, times in (
+            (f"signoff audit verify --workers {args.workers}", cli_times),
+            ("signoff audit verify --workers 1", one_times),
+            (f"AuditLog.verify, workers={args.workers}", lib_times),
+        ):
             walls = [w for w, _ in times]
             best, median = min(walls), statistics.median(walls)
             cpu = min(c for _, c in times)
-            print(f"{backend:<10} {name:<34} {n:>9,} events: wall best {best:.3f} s, median {median:.3f} s "
-                  f"({args.repeats} runs) = {best / n * 1e6:.2f} s per million events; "
-                  f"CPU best {cpu:.3f} s = {cpu / n * 1e6:.2f} s per million", flush=True)
+            print(
+                f"{backend:<10} {name:<34} {n:>9,} events: wall best {best:.3f} s, median {median:.3f} s "
+                f"({args.repeats} runs) = {best / n * 1e6:.2f} s per million events; "
+                f"CPU best {cpu:.3f} s = {cpu / n * 1e6:.2f} s per million",
+                flush=True,
+            )
         return min(w for w, _ in cli_times) / n * 1e6
 
 
@@ -269,8 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres-url", default="", help="also run on this PostgreSQL database")
     p.add_argument("--db", default="", help="keep (and reuse) the SQLite file at this path")
     p.add_argument("--smoke", action="store_true", help="20k events, one run each (CI)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="processes for the parallel walk (default: the core count)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes for the parallel walk (default: the core count)",
+    )
     args = p.parse_args(argv)
     if args.smoke:
         args.events, args.repeats = 20_000, 1
@@ -280,8 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         measure("postgresql", args.events, args)
     target = 2.0
     verdict = "met" if sqlite_rate <= target else f"NOT met ({sqlite_rate / target:.2f}x the budget)"
-    print(f"target <= {target:g} s per million events (signoff audit verify, SQLite): "
-          f"{sqlite_rate:.2f} s: {verdict}")
+    print(f"target <= {target:g} s per million events (signoff audit verify, SQLite): {sqlite_rate:.2f} s: {verdict}")
     return 0
 
 

@@ -196,8 +196,9 @@ def _every(stop: threading.Event, seconds: float, fn, name: str) -> threading.Th
     return t
 
 
-def _start_console(settings: Settings, service: ReviewService, reader: object, auth: Authenticator,
-                   engine: object) -> object:
+def _start_console(
+    settings: Settings, service: ReviewService, reader: object, auth: Authenticator, engine: object
+) -> object:
     """Serve the web console on ``settings.http_address`` in this process (same use cases)."""
     from gateway.console import Console, ConsoleConfig, ConsoleServer, build_console_app
     from gateway.reports.html import render_html
@@ -213,9 +214,13 @@ def _start_console(settings: Settings, service: ReviewService, reader: object, a
         trusted_proxy_addresses=frozenset(settings.http_trusted_proxies),
     )
     console = Console(
-        service=service, tokens=auth, principal_named=by_name.get, reader=reader,
+        service=service,
+        tokens=auth,
+        principal_named=by_name.get,
+        reader=reader,
         report=lambda start, end, verify: build_report(engine, start, end, verify=verify, source="console"),  # type: ignore[arg-type]
-        report_html=render_html, config=config,
+        report_html=render_html,
+        config=config,
     )
     tls = (settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
     try:
@@ -258,8 +263,9 @@ def build_app(settings: Settings) -> App:
     upgrade(engine)
     if signer is not None:
         try:
-            check_not_behind(engine, settings.checkpoints_dir, signer.verifier,
-                             override=settings.allow_behind_checkpoint)
+            check_not_behind(
+                engine, settings.checkpoints_dir, signer.verifier, override=settings.allow_behind_checkpoint
+            )
         except BaseException:
             engine.dispose()
             raise
@@ -280,8 +286,7 @@ def build_app(settings: Settings) -> App:
         store.close()
         engine.dispose()
         raise
-    service = ReviewService(store, registry, clock, UuidIds(), notifier, watch_poll=settings.watch_poll,
-                            models=models)
+    service = ReviewService(store, registry, clock, UuidIds(), notifier, watch_poll=settings.watch_poll, models=models)
     metrics.watch_policies(lambda: registry.missing)
     metrics.watch_queues(lambda: (clock.now(), store.read(lambda tx: tx.queue_depths(clock.now()))))
     audit_reader = SqlAuditReader(engine, load_trail, token_key=token_key)
@@ -312,9 +317,15 @@ def build_app(settings: Settings) -> App:
     if signer is not None:
         import time
 
-        cp = Checkpointer(engine, signer, settings.checkpoints_dir, settings.checkpoint_origin,
-                          every_events=settings.checkpoint_events, every_seconds=settings.checkpoint_seconds,
-                          witness_url=settings.witness_url)
+        cp = Checkpointer(
+            engine,
+            signer,
+            settings.checkpoints_dir,
+            settings.checkpoint_origin,
+            every_events=settings.checkpoint_events,
+            every_seconds=settings.checkpoint_seconds,
+            witness_url=settings.witness_url,
+        )
         app.checkpointer = cp
         tick = min(1.0, settings.checkpoint_seconds)
         app._threads.append(_every(app._stop, tick, lambda: cp.tick(time.monotonic()), "checkpoint"))
@@ -325,5 +336,7 @@ def build_app(settings: Settings) -> App:
             app.stop()
             raise
     app._threads.append(_every(app._stop, settings.reload_seconds, registry.refresh, "policy_reload"))
-    app._threads.append(_every(app._stop, settings.sweep_seconds, lambda: asyncio.run(_sweep(service, metrics)), "lease_sweep"))
+    app._threads.append(
+        _every(app._stop, settings.sweep_seconds, lambda: asyncio.run(_sweep(service, metrics)), "lease_sweep")
+    )
     return app

@@ -132,7 +132,8 @@ def _missing_error(missing: dict[str, str]) -> str:
         return ""
     return "; ".join(
         f"{path}: deleted, but {decision} keeps deciding with its last good version until "
-        f"{decision}{TOMBSTONE} removes it" for decision, path in sorted(missing.items())
+        f"{decision}{TOMBSTONE} removes it"
+        for decision, path in sorted(missing.items())
     )
 
 

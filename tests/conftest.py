@@ -23,8 +23,10 @@ TOKENS = {
     "erin": "dev-erin-token",
 }
 POSTGRES_URL = os.environ.get("SIGNOFF_TEST_POSTGRES_URL", "")
-NO_POSTGRES = ("SIGNOFF_TEST_POSTGRES_URL is unset: set it to a PostgreSQL URL, e.g."
-               " postgresql+psycopg://postgres@127.0.0.1:5432/test, to run the PostgreSQL tests")
+NO_POSTGRES = (
+    "SIGNOFF_TEST_POSTGRES_URL is unset: set it to a PostgreSQL URL, e.g."
+    " postgresql+psycopg://postgres@127.0.0.1:5432/test, to run the PostgreSQL tests"
+)
 """The one skip reason of the PostgreSQL tests: it names the variable, not a missing server."""
 
 
@@ -72,14 +74,16 @@ def gateway(db_url: str, policy_dir: Path) -> Iterator[object]:
     from gateway.bootstrap import Settings, build_app, configure_logging
 
     configure_logging("warning")
-    app = build_app(Settings(
-        address="127.0.0.1:0",
-        database_url=db_url,
-        policy_dir=policy_dir,
-        principals_file=ROOT / "config" / "dev-principals.yaml",
-        reload_seconds=0.2,
-        sweep_seconds=0.5,
-    ))
+    app = build_app(
+        Settings(
+            address="127.0.0.1:0",
+            database_url=db_url,
+            policy_dir=policy_dir,
+            principals_file=ROOT / "config" / "dev-principals.yaml",
+            reload_seconds=0.2,
+            sweep_seconds=0.5,
+        )
+    )
     yield app
     app.stop()
 

@@ -17,8 +17,9 @@ CLAIMS = 2000
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the signoff command line as a user would."""
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +51,15 @@ class TestCalibrateAfterDemo:
 
     def test_prints_a_certificate_for_claims_payout(self, db: tuple[str, Path]) -> None:
         """Text output names the decision type, the policy version, the model and the auto tier."""
-        run = _cli("calibrate", "--db", db[0], "--decision-type", "claims.payout",
-                   "--policy", str(ROOT / "policies" / "claims-triage.yaml"))
+        run = _cli(
+            "calibrate",
+            "--db",
+            db[0],
+            "--decision-type",
+            "claims.payout",
+            "--policy",
+            str(ROOT / "policies" / "claims-triage.yaml"),
+        )
         assert run.returncode == 0, run.stderr
         assert "threshold certificate for claims.payout" in run.stdout
         assert "claims-triage v1" in run.stdout and "auto threshold:" in run.stdout
@@ -73,24 +81,48 @@ class TestCalibrateAfterDemo:
         for i in range(3000):
             c = float(np.round(rng.uniform(0.8, 1.0), 3))
             wrong = rng.random() < (1 - c) * 0.5
-            rows.append({"decision_type": "claims.payout", "created_at": f"2026-01-01T00:{i % 60:02d}:00.000000Z",
-                         "proposal_outcome": "approve", "proposal_confidence": c, "model": "m",
-                         "model_version": "1", "final_outcome": "deny" if wrong else "approve",
-                         "policy_name": "claims-triage", "policy_version": 1, "route": "junior",
-                         "label_source": "review", "pi": 1.0, "action": "OVERRIDE" if wrong else "APPROVE"})
+            rows.append(
+                {
+                    "decision_type": "claims.payout",
+                    "created_at": f"2026-01-01T00:{i % 60:02d}:00.000000Z",
+                    "proposal_outcome": "approve",
+                    "proposal_confidence": c,
+                    "model": "m",
+                    "model_version": "1",
+                    "final_outcome": "deny" if wrong else "approve",
+                    "policy_name": "claims-triage",
+                    "policy_version": 1,
+                    "route": "junior",
+                    "label_source": "review",
+                    "pi": 1.0,
+                    "action": "OVERRIDE" if wrong else "APPROVE",
+                }
+            )
         f = tmp_path / "rows.jsonl"
         f.write_text("".join(json.dumps(r) + "\n" for r in rows))
         out = tmp_path / "next.yaml"
-        run = _cli("calibrate", "--file", str(f), "--alpha", "0.1", "--grid", "0.75:0.995:0.005",
-                   "--policy", str(ROOT / "policies" / "claims-triage.yaml"), "--write-policy", str(out))
+        run = _cli(
+            "calibrate",
+            "--file",
+            str(f),
+            "--alpha",
+            "0.1",
+            "--grid",
+            "0.75:0.995:0.005",
+            "--policy",
+            str(ROOT / "policies" / "claims-triage.yaml"),
+            "--write-policy",
+            str(out),
+        )
         assert run.returncode == 0, run.stderr
         assert "version: 2" in out.read_text() and "sha256:" in out.read_text()
         assert _cli("policy", "lint", str(out)).returncode == 0
 
     def test_too_few_labels_says_what_is_missing(self, db: tuple[str, Path]) -> None:
         """At a strict alpha nothing is certified, and the answer says how many audits would be needed."""
-        run = _cli("calibrate", "--db", db[0], "--decision-type", "claims.payout", "--alpha", "0.001",
-                   "--format", "json")
+        run = _cli(
+            "calibrate", "--db", db[0], "--decision-type", "claims.payout", "--alpha", "0.001", "--format", "json"
+        )
         cert = json.loads(run.stdout)
         assert run.returncode == 0 and cert["threshold"] is None
         assert "audited_needed" in cert["tiers"][0]["missing"]
@@ -101,27 +133,69 @@ class TestReplayAfterDemo:
 
     def test_prints_the_impact_of_a_moved_threshold(self, db: tuple[str, Path]) -> None:
         """Lowering the auto threshold to 0.80 moves junior decisions to auto, and says so."""
-        run = _cli("policy", "replay", str(_moved(db[1], "0.80")), "--since", "2000-01-01", "--until", "2100-01-01",
-                   "--db", db[0])
+        run = _cli(
+            "policy",
+            "replay",
+            str(_moved(db[1], "0.80")),
+            "--since",
+            "2000-01-01",
+            "--until",
+            "2100-01-01",
+            "--db",
+            db[0],
+        )
         assert run.returncode == 0, run.stderr
         assert "junior -> auto" in run.stdout and "known errors that would have slipped through" in run.stdout
 
     def test_json_and_markdown(self, db: tuple[str, Path]) -> None:
         """JSON totals every stored decision; Markdown has the transition table header."""
         moved = str(_moved(db[1], "0.80"))
-        rep = json.loads(_cli("policy", "replay", moved, "--since", "2000-01-01", "--until", "2100-01-01",
-                              "--db", db[0], "--format", "json").stdout)
+        rep = json.loads(
+            _cli(
+                "policy",
+                "replay",
+                moved,
+                "--since",
+                "2000-01-01",
+                "--until",
+                "2100-01-01",
+                "--db",
+                db[0],
+                "--format",
+                "json",
+            ).stdout
+        )
         assert sum(t["count"] for t in rep["transitions"]) == rep["decisions"] == CLAIMS
-        md = _cli("policy", "replay", moved, "--since", "2000-01-01", "--until", "2100-01-01",
-                  "--db", db[0], "--format", "markdown").stdout
+        md = _cli(
+            "policy",
+            "replay",
+            moved,
+            "--since",
+            "2000-01-01",
+            "--until",
+            "2100-01-01",
+            "--db",
+            db[0],
+            "--format",
+            "markdown",
+        ).stdout
         assert "| old route | new route | decisions |" in md
 
     def test_writes_nothing(self, db: tuple[str, Path]) -> None:
         """The database file is byte-identical after a replay."""
         path = Path(db[0].removeprefix("sqlite:///"))
         before = path.read_bytes()
-        _cli("policy", "replay", str(_moved(db[1], "0.85")), "--since", "2000-01-01", "--until", "2100-01-01",
-             "--db", db[0])
+        _cli(
+            "policy",
+            "replay",
+            str(_moved(db[1], "0.85")),
+            "--since",
+            "2000-01-01",
+            "--until",
+            "2100-01-01",
+            "--db",
+            db[0],
+        )
         assert path.read_bytes() == before
 
 
@@ -131,9 +205,27 @@ class TestMonitorAfterDemo:
     def test_text_json_and_prometheus(self, db: tuple[str, Path]) -> None:
         """JSON has PSI, override check and alarm state; the gauges file has signoff_monitor_ gauges."""
         prom = db[1] / "monitor.prom"
-        run = _cli("monitor", "--db", db[0], "--decision-type", "claims.payout", "--since", "2000-01-01",
-                   "--until", "2100-01-01", "--reference-since", "2000-01-01", "--reference-until", "2100-01-01",
-                   "--alpha", "0.2", "--format", "json", "--prometheus", str(prom))
+        run = _cli(
+            "monitor",
+            "--db",
+            db[0],
+            "--decision-type",
+            "claims.payout",
+            "--since",
+            "2000-01-01",
+            "--until",
+            "2100-01-01",
+            "--reference-since",
+            "2000-01-01",
+            "--reference-until",
+            "2100-01-01",
+            "--alpha",
+            "0.2",
+            "--format",
+            "json",
+            "--prometheus",
+            str(prom),
+        )
         assert run.returncode == 0, run.stderr
         (model,) = json.loads(run.stdout)["models"].values()
         assert model["psi"] == pytest.approx(0.0, abs=1e-9) and model["audited_error"]["alarm"] is False
@@ -149,20 +241,35 @@ class TestBadInput:
 
     def test_alpha_outside_unit_interval(self, db: tuple[str, Path]) -> None:
         """--alpha 1.5 is refused naming the flag."""
-        self._one_line(_cli("calibrate", "--db", db[0], "--decision-type", "claims.payout", "--alpha", "1.5"),
-                       "--alpha: 1.5 is outside (0, 1)")
+        self._one_line(
+            _cli("calibrate", "--db", db[0], "--decision-type", "claims.payout", "--alpha", "1.5"),
+            "--alpha: 1.5 is outside (0, 1)",
+        )
 
     def test_delta_outside_unit_interval(self, db: tuple[str, Path]) -> None:
         """--delta 0 is refused naming the flag."""
-        self._one_line(_cli("calibrate", "--db", db[0], "--decision-type", "claims.payout", "--delta", "0"),
-                       "--delta: 0 is outside (0, 1)")
+        self._one_line(
+            _cli("calibrate", "--db", db[0], "--decision-type", "claims.payout", "--delta", "0"),
+            "--delta: 0 is outside (0, 1)",
+        )
 
     def test_file_not_in_export_format_names_line_and_field(self, tmp_path: Path) -> None:
         """A row without proposal_confidence: the file, line 2 and the field are named."""
-        good = {"decision_type": "claims.payout", "created_at": "2026-01-01T00:00:00.000000Z",
-                "proposal_outcome": "approve", "proposal_confidence": 0.9, "model": "m", "model_version": "1",
-                "final_outcome": "approve", "policy_name": "p", "policy_version": 1, "route": "auto",
-                "label_source": "audit_sample", "pi": 0.2, "action": "APPROVE"}
+        good = {
+            "decision_type": "claims.payout",
+            "created_at": "2026-01-01T00:00:00.000000Z",
+            "proposal_outcome": "approve",
+            "proposal_confidence": 0.9,
+            "model": "m",
+            "model_version": "1",
+            "final_outcome": "approve",
+            "policy_name": "p",
+            "policy_version": 1,
+            "route": "auto",
+            "label_source": "audit_sample",
+            "pi": 0.2,
+            "action": "APPROVE",
+        }
         bad = {k: v for k, v in good.items() if k != "proposal_confidence"}
         f = tmp_path / "rows.jsonl"
         f.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
@@ -171,23 +278,39 @@ class TestBadInput:
     def test_nan_confidence(self, tmp_path: Path) -> None:
         """A NaN confidence is refused with its line."""
         f = tmp_path / "nan.jsonl"
-        f.write_text('{"decision_type": "claims.payout", "created_at": "2026-01-01T00:00:00Z", '
-                     '"proposal_outcome": "approve", "proposal_confidence": NaN, "model": "m", "model_version": "1", '
-                     '"final_outcome": "approve", "policy_name": "p", "policy_version": 1, "route": "auto", '
-                     '"label_source": "review", "pi": 1.0}\n')
+        f.write_text(
+            '{"decision_type": "claims.payout", "created_at": "2026-01-01T00:00:00Z", '
+            '"proposal_outcome": "approve", "proposal_confidence": NaN, "model": "m", "model_version": "1", '
+            '"final_outcome": "approve", "policy_name": "p", "policy_version": 1, "route": "auto", '
+            '"label_source": "review", "pi": 1.0}\n'
+        )
         self._one_line(_cli("calibrate", "--file", str(f)), f"{f}:1: proposal_confidence: NaN")
 
     def test_no_labelled_rows_in_the_window(self, db: tuple[str, Path]) -> None:
         """A window before any decision has no labelled rows."""
-        self._one_line(_cli("calibrate", "--db", db[0], "--decision-type", "claims.payout",
-                            "--since", "2001-01-01", "--until", "2001-02-01"), "no labelled rows")
+        self._one_line(
+            _cli(
+                "calibrate",
+                "--db",
+                db[0],
+                "--decision-type",
+                "claims.payout",
+                "--since",
+                "2001-01-01",
+                "--until",
+                "2001-02-01",
+            ),
+            "no labelled rows",
+        )
 
     def test_policy_for_another_decision_type(self, db: tuple[str, Path]) -> None:
         """Replay of a policy whose decision type has no stored decisions names both."""
         other = db[1] / "other.yaml"
         other.write_text(_moved(db[1], "0.80").read_text().replace("decision: claims.payout", "decision: loans.credit"))
-        self._one_line(_cli("policy", "replay", str(other), "--since", "2000-01-01", "--until", "2100-01-01",
-                            "--db", db[0]), "decides loans.credit")
+        self._one_line(
+            _cli("policy", "replay", str(other), "--since", "2000-01-01", "--until", "2100-01-01", "--db", db[0]),
+            "decides loans.credit",
+        )
 
     def test_replay_of_a_policy_that_does_not_lint(self, db: tuple[str, Path]) -> None:
         """A policy routing to an undeclared queue is refused before any decision is read."""

@@ -28,10 +28,27 @@ def _serve(tmp: Path) -> tuple[subprocess.Popen[str], str]:
     policies.mkdir()
     shutil.copy(ROOT / "policies" / "claims-triage.yaml", policies)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0",
-         "--db", f"sqlite:///{tmp / 'signoff.db'}", "--policies", str(policies),
-         "--principals", str(ROOT / "config" / "dev-principals.yaml"), "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=(tmp / "serve.log").open("w"), text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "serve",
+            "--no-checkpoints",
+            "--address",
+            "127.0.0.1:0",
+            "--db",
+            f"sqlite:///{tmp / 'signoff.db'}",
+            "--policies",
+            str(policies),
+            "--principals",
+            str(ROOT / "config" / "dev-principals.yaml"),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=(tmp / "serve.log").open("w"),
+        text=True,
+        cwd=ROOT,
     )
     first: list[str] = []
     reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
@@ -48,9 +65,24 @@ def _serve(tmp: Path) -> tuple[subprocess.Popen[str], str]:
 def _demo(address: str) -> subprocess.CompletedProcess[str]:
     """Run `signoff demo` as a user would, in its own process."""
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "demo", "--claims", str(CLAIMS), "--seed", str(SEED),
-         "--concurrency", "4", "--address", address],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "demo",
+            "--claims",
+            str(CLAIMS),
+            "--seed",
+            str(SEED),
+            "--concurrency",
+            "4",
+            "--address",
+            address,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
 
 
@@ -111,8 +143,10 @@ class TestDemoRun:
 
     def test_override_stats_table_agrees(self, output: str, day: list[demo.Claim]) -> None:
         """OverrideStats by queue shows each review queue's reviewed and overridden counts."""
-        rows = {m[1]: (int(m[2]), int(m[3])) for m in re.finditer(
-            r"^  (junior|senior|audit)\s+(\d+)\s+\d+\s+\d+\s+(\d+)\s", output, re.M)}
+        rows = {
+            m[1]: (int(m[2]), int(m[3]))
+            for m in re.finditer(r"^  (junior|senior|audit)\s+(\d+)\s+\d+\s+\d+\s+(\d+)\s", output, re.M)
+        }
         for queue in ("junior", "senior"):
             claims = [c for c in day if demo.expected_route(c) == queue]
             assert rows[queue] == (len(claims), sum(not c.correct for c in claims)), queue
@@ -133,8 +167,10 @@ class TestDemoRun:
         with grpc.insecure_channel(served) as ch:
             stub = review_pb2_grpc.ReviewServiceStub(ch)
             md = (("authorization", "Bearer dev-bob-token"),)
-            left = {q: len(stub.ListTasks(review_pb2.ListTasksRequest(queue=q), metadata=md).tasks)
-                    for q in ("junior", "senior", "audit")}
+            left = {
+                q: len(stub.ListTasks(review_pb2.ListTasksRequest(queue=q), metadata=md).tasks)
+                for q in ("junior", "senior", "audit")
+            }
         assert left == {"junior": 0, "senior": 0, "audit": 0}
 
     def test_a_second_run_does_not_collide(self, output: str, served: str) -> None:
@@ -150,9 +186,22 @@ class TestDemoErrors:
     def test_no_gateway_is_one_line_and_exit_1(self) -> None:
         """Nothing listening: exit status 1 and a single UNAVAILABLE line on stderr."""
         run = subprocess.run(
-            [sys.executable, "-m", "gateway.cli", "demo", "--claims", "3", "--address", "127.0.0.1:1",
-             "--timeout", "5"],
-            capture_output=True, text=True, cwd=ROOT, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "demo",
+                "--claims",
+                "3",
+                "--address",
+                "127.0.0.1:1",
+                "--timeout",
+                "5",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
         )
         assert run.returncode == 1
         assert run.stderr.count("\n") == 1 and "UNAVAILABLE" in run.stderr

@@ -33,8 +33,11 @@ class TestPostgresSkipReason:
 
     def test_no_test_claims_a_missing_server(self):
         """No test module carries the old wording that blamed the machine."""
-        stale = [str(path.relative_to(ROOT)) for path in (ROOT / "tests").rglob("*.py")
-                 if path != Path(__file__) and OLD_WORDING in path.read_text(encoding="utf-8")]
+        stale = [
+            str(path.relative_to(ROOT))
+            for path in (ROOT / "tests").rglob("*.py")
+            if path != Path(__file__) and OLD_WORDING in path.read_text(encoding="utf-8")
+        ]
         assert stale == []
 
 

@@ -73,7 +73,10 @@ class TestLint:
         """hadolint --format json prints an empty list."""
         run = subprocess.run(
             [str(_hadolint()), "--no-color", "--format", "json", str(DOCKERFILE)],
-            capture_output=True, text=True, cwd=ROOT, timeout=60,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
         )
         findings = json.loads(run.stdout or "[]")
         assert findings == [], "\n".join(f"{f['line']}: {f['code']}: {f['message']}" for f in findings)
@@ -167,9 +170,21 @@ class TestBuildContext:
                 src.mkdir(exist_ok=True)
                 shutil.copy(ROOT / s, src / s)
         run = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-             "--wheel-dir", str(tmp_path / "wheels"), str(src)],
-            capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "--quiet",
+                "--wheel-dir",
+                str(tmp_path / "wheels"),
+                str(src),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert run.returncode == 0, run.stderr
         names = zipfile.ZipFile(next((tmp_path / "wheels").glob("signoff-*.whl"))).namelist()

@@ -29,22 +29,44 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     # The domain may use the audit library's pure record module (events, canonical JSON,
     # hashed time): one definition of each audit form, stdlib only.
     ("gateway.review", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
-    ("gateway.adapters.models", {"httpx", "yaml", "structlog", "prometheus_client"},
-     ("gateway.adapters.models", "gateway.review", "gateway.policy.model", "gateway.errors")),
-    ("gateway.adapters", {"sqlalchemy", "alembic", "psycopg", "structlog"},
-     ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit")),
+    (
+        "gateway.adapters.models",
+        {"httpx", "yaml", "structlog", "prometheus_client"},
+        ("gateway.adapters.models", "gateway.review", "gateway.policy.model", "gateway.errors"),
+    ),
+    (
+        "gateway.adapters",
+        {"sqlalchemy", "alembic", "psycopg", "structlog"},
+        ("gateway.adapters", "gateway.review", "gateway.policy.model", "gateway.errors", "audit"),
+    ),
     ("gateway.rpc.limits", {"google"}, ("gateway.errors", "gateway.review.service", "signoff")),
-    ("gateway.rpc", {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
-     # policy.loader for text_digest only: a stored policy text is checked against its digest.
-     ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.policy.loader", "gateway.errors", "signoff")),
-    ("gateway.console", {"starlette", "jinja2", "structlog", "uvicorn"},
-     ("gateway.console", "gateway.review", "gateway.policy.model", "gateway.errors")),
+    (
+        "gateway.rpc",
+        {"grpc", "grpc_health", "grpc_reflection", "google", "structlog", "prometheus_client"},
+        # policy.loader for text_digest only: a stored policy text is checked against its digest.
+        ("gateway.rpc", "gateway.review", "gateway.policy.model", "gateway.policy.loader", "gateway.errors", "signoff"),
+    ),
+    (
+        "gateway.console",
+        {"starlette", "jinja2", "structlog", "uvicorn"},
+        ("gateway.console", "gateway.review", "gateway.policy.model", "gateway.errors"),
+    ),
     ("gateway.calibration", {"numpy", "scipy"}, ("gateway.calibration",)),
     ("gateway.reports.reviewers", {"sqlalchemy"}, ("audit",)),
-    ("gateway.reports", {"sqlalchemy", "pyarrow", "numpy", "prometheus_client"},
-     ("gateway.reports", "gateway.calibration", "gateway.adapters", "gateway.review", "gateway.policy.model",
-      "gateway.policy.loader",
-      "gateway.errors", "audit")),
+    (
+        "gateway.reports",
+        {"sqlalchemy", "pyarrow", "numpy", "prometheus_client"},
+        (
+            "gateway.reports",
+            "gateway.calibration",
+            "gateway.adapters",
+            "gateway.review",
+            "gateway.policy.model",
+            "gateway.policy.loader",
+            "gateway.errors",
+            "audit",
+        ),
+    ),
     ("audit.exact", set(), ()),
     ("audit.reviewers", set(), ("audit.exact",)),
     ("audit.record", set(), ()),
@@ -119,8 +141,11 @@ class TestLayout:
 
     def test_audit_never_imports_gateway(self) -> None:
         """The audit library stands alone."""
-        offenders = [m for m, p in _modules() if m.startswith("audit") and any(
-            n.split(".")[0] == "gateway" for n in _imports(p, m))]
+        offenders = [
+            m
+            for m, p in _modules()
+            if m.startswith("audit") and any(n.split(".")[0] == "gateway" for n in _imports(p, m))
+        ]
         assert offenders == []
 
     def test_generated_code_only_at_the_edge(self) -> None:

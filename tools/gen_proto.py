@@ -1,7 +1,7 @@
 """Regenerate the committed gRPC code in ``signoff/v1`` from ``proto/``: one command.
 
-    python tools/gen_proto.py          # rewrite signoff/v1/*_pb2*.py(i)
-    python tools/gen_proto.py OUT_DIR  # write elsewhere (the staleness test compares)
+python tools/gen_proto.py          # rewrite signoff/v1/*_pb2*.py(i)
+python tools/gen_proto.py OUT_DIR  # write elsewhere (the staleness test compares)
 """
 
 from __future__ import annotations

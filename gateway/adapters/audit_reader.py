@@ -130,7 +130,5 @@ class SqlAuditReader:
         until: datetime | None = None,
     ) -> list[GroupStats]:
         """Sign-off counts and override rates from ``review_submitted`` events."""
-        events = self.events(
-            types=["review_submitted"], decision_type=decision_type, since=since, until=until
-        )
+        events = self.events(types=["review_submitted"], decision_type=decision_type, since=since, until=until)
         return override_stats(events, list(group_by))

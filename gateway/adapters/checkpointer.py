@@ -29,7 +29,6 @@ from gateway.errors import InvalidRequest, PreconditionFailed
 __all__ = ["Checkpointer", "check_not_behind", "load_signer", "published_notes"]
 
 
-
 def _log() -> structlog.typing.FilteringBoundLogger:
     """The logger, looked up per use so it follows the current logging configuration."""
     return structlog.get_logger("signoff.checkpoints")  # type: ignore[no-any-return]
@@ -41,7 +40,8 @@ def load_signer(path: Path) -> SignerKey:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidRequest(
-            "--signing-key", f"cannot read {path}: {exc.strerror} (make one with `signoff keys init`, "
+            "--signing-key",
+            f"cannot read {path}: {exc.strerror} (make one with `signoff keys init`, "
             "or pass --no-checkpoints to serve without signed checkpoints)",
         ) from None
     try:
@@ -122,8 +122,15 @@ class Checkpointer:
             os.fsync(dfd)
         finally:
             os.close(dfd)
-        _log().info("checkpoint_signed", seq=cp.size, hash=cp.root_hash, time=cp.time, origin=cp.origin,
-                 file=str(path), note=note)
+        _log().info(
+            "checkpoint_signed",
+            seq=cp.size,
+            hash=cp.root_hash,
+            time=cp.time,
+            origin=cp.origin,
+            file=str(path),
+            note=note,
+        )
         if self.witness_url:
             self._witness(cp, note, old_size)
 
@@ -135,7 +142,9 @@ class Checkpointer:
         """
         body = f"old {old_size}\n\n{note}".encode()
         req = urllib.request.Request(
-            self.witness_url.rstrip("/") + "/add-checkpoint", data=body, method="POST",  # type: ignore[union-attr]
+            (self.witness_url or "").rstrip("/") + "/add-checkpoint",
+            data=body,
+            method="POST",  # type: ignore[union-attr]
             headers={"Content-Type": "text/plain; charset=utf-8"},
         )
         try:
@@ -148,12 +157,23 @@ class Checkpointer:
                 self._witness(cp, note, int(answer), retried=True)
                 return
             self.witness_failures += 1
-            _log().warning("checkpoint_witness_refused", seq=cp.size, witness=self.witness_url, status=exc.code,
-                        answer=answer[:200], failures=self.witness_failures)
+            _log().warning(
+                "checkpoint_witness_refused",
+                seq=cp.size,
+                witness=self.witness_url,
+                status=exc.code,
+                answer=answer[:200],
+                failures=self.witness_failures,
+            )
         except (OSError, urllib.error.URLError) as exc:
             self.witness_failures += 1
-            _log().warning("checkpoint_witness_failed", seq=cp.size, witness=self.witness_url, error=str(exc),
-                        failures=self.witness_failures)
+            _log().warning(
+                "checkpoint_witness_failed",
+                seq=cp.size,
+                witness=self.witness_url,
+                error=str(exc),
+                failures=self.witness_failures,
+            )
 
 
 def check_not_behind(engine: Engine, directory: Path, key: VerifierKey, *, override: bool) -> None:

@@ -69,7 +69,10 @@ async def listen(
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a lost connection must not stop the gateway
-            log.warning("replica_listen_failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                        retry_in=backoff)
+            log.warning(
+                "replica_listen_failed",
+                error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                retry_in=backoff,
+            )
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max_backoff)

@@ -73,9 +73,7 @@ def _choice(value: str, field_name: str, allowed: tuple[str, ...], prefix: str) 
         return None
     name = value.strip().upper().removeprefix(prefix)
     if name not in allowed:
-        raise InvalidRequest(
-            field_name, f"{value!r} is not one of: {', '.join(a.lower() for a in allowed)}"
-        )
+        raise InvalidRequest(field_name, f"{value!r} is not one of: {', '.join(a.lower() for a in allowed)}")
     return name
 
 
@@ -139,10 +137,14 @@ class DecisionFilter:
             c.append(_D.policy_version == self.policy_version)
         if self.overridden is not None:
             changed = or_(_D.action.in_(_OVERRIDING), _D.correction_json.is_not(None))
-            c.append(changed if self.overridden else and_(
-                or_(_D.action.is_(None), _D.action.not_in(_OVERRIDING)),
-                _D.correction_json.is_(None),
-            ))
+            c.append(
+                changed
+                if self.overridden
+                else and_(
+                    or_(_D.action.is_(None), _D.action.not_in(_OVERRIDING)),
+                    _D.correction_json.is_(None),
+                )
+            )
         return c
 
 
@@ -299,9 +301,7 @@ def decision_page(
     return Page(items, nxt)
 
 
-def event_page(
-    conn: Connection, filters: EventFilter, size: int, token: str = "", *, secret: bytes
-) -> Page[Event]:
+def event_page(conn: Connection, filters: EventFilter, size: int, token: str = "", *, secret: bytes) -> Page[Event]:
     """One page of events matching ``filters`` in sequence order, after ``token``'s position;
     ``secret`` signs the next token and checks ``token``."""
     check_version(filters.policy_version)
@@ -316,6 +316,16 @@ def event_page(
 
 
 _EVENT_COLUMNS = (
-    _E.seq, _E.time, _E.type, _E.decision_id, _E.actor, _E.policy_name, _E.policy_version,
-    _E.policy_digest, _E.body_json, _E.prev_hash, _E.hash, _E.decision_type,
+    _E.seq,
+    _E.time,
+    _E.type,
+    _E.decision_id,
+    _E.actor,
+    _E.policy_name,
+    _E.policy_version,
+    _E.policy_digest,
+    _E.body_json,
+    _E.prev_hash,
+    _E.hash,
+    _E.decision_type,
 )

@@ -147,12 +147,15 @@ def _stored_keys(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[st
         for i in range(0, len(rids), 500):
             chunk = rids[i : i + 500]
             if mark is not None:
-                sql = (f"SELECT request_id FROM decisions WHERE requested_by = {mark} AND request_id IN "
-                       f"({', '.join([mark] * len(chunk))})")
+                sql = (
+                    f"SELECT request_id FROM decisions WHERE requested_by = {mark} AND request_id IN "
+                    f"({', '.join([mark] * len(chunk))})"
+                )
                 hits = [r[0] for r in conn.exec_driver_sql(sql, (by, *chunk))]
             else:  # pragma: no cover - other backends take the SQLAlchemy path
-                hits = list(conn.execute(
-                    select(_D.request_id).where(_D.requested_by == by, _D.request_id.in_(chunk))).scalars())
+                hits = list(
+                    conn.execute(select(_D.request_id).where(_D.requested_by == by, _D.request_id.in_(chunk))).scalars()
+                )
             for rid in hits:
                 row = conn.execute(select(decisions).where(_D.requested_by == by, _D.request_id == rid)).first()
                 if row is not None:
@@ -183,8 +186,13 @@ def _key(record: Any) -> str:
 def _store_policy(conn: Connection, p: StoredPolicy) -> None:
     try:
         new = AUDIT.store_policy(
-            conn, name=p.ref.name, version=p.ref.version, digest=p.ref.digest,
-            decision_type=p.decision_type, text=p.text, loaded_at=p.loaded_at,
+            conn,
+            name=p.ref.name,
+            version=p.ref.version,
+            digest=p.ref.digest,
+            decision_type=p.decision_type,
+            text=p.text,
+            loaded_at=p.loaded_at,
         )
     except PolicyConflict as exc:
         raise Conflict(str(exc)) from exc

@@ -127,9 +127,7 @@ class SqlStore:
         try:
             with self.engine.connect() as conn:
                 if conn.dialect.name == "postgresql":
-                    conn.execution_options(
-                        isolation_level="REPEATABLE READ", postgresql_readonly=True
-                    )
+                    conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
                 with conn.begin():
                     return op(SqlReadTx(conn))
         except DBAPIError as exc:

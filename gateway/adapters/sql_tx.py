@@ -44,27 +44,31 @@ class SqlReadTx:
         return None if row is None else task_from_row(row)
 
     def tasks_for_decision(self, decision_id: str) -> list[Task]:
-        stmt = (
-            select(review_tasks)
-            .where(_T.decision_id == decision_id)
-            .order_by(_T.created_at, _T.task_id)
-        )
+        stmt = select(review_tasks).where(_T.decision_id == decision_id).order_by(_T.created_at, _T.task_id)
         return [task_from_row(r) for r in self._conn.execute(stmt)]
 
     def open_tasks(self, queue: str, now: datetime, limit: int) -> list[Task]:
-        rows = [r for where in claimable_in(queue, now) for r in self._conn.execute(
-            select(review_tasks).where(*where).order_by(_T.created_at, _T.task_id).limit(limit)
-        )]
+        rows = [
+            r
+            for where in claimable_in(queue, now)
+            for r in self._conn.execute(
+                select(review_tasks).where(*where).order_by(_T.created_at, _T.task_id).limit(limit)
+            )
+        ]
         rows.sort(key=lambda r: (to_utc(r.created_at), r.task_id))
         return [task_from_row(r) for r in rows[:limit]]
 
     def claimable(self, queue: str, now: datetime, claimer: str, limit: int) -> list[Task]:
-        rows = [r for where in claimable_in(queue, now) for r in self._conn.execute(
-            select(review_tasks)
-            .where(*where, _T.requested_by != claimer)
-            .order_by(_T.created_at, _T.task_id)
-            .limit(limit)
-        )]
+        rows = [
+            r
+            for where in claimable_in(queue, now)
+            for r in self._conn.execute(
+                select(review_tasks)
+                .where(*where, _T.requested_by != claimer)
+                .order_by(_T.created_at, _T.task_id)
+                .limit(limit)
+            )
+        ]
         rows.sort(key=lambda r: (to_utc(r.created_at), r.task_id))
         return [task_from_row(r) for r in rows[:limit]]
 

@@ -51,9 +51,16 @@ def override_check(confidence: F, overridden: F, level: float = 0.95) -> dict[st
     expected = float((1.0 - confidence).sum())
     lo, hi = poisson_interval(observed, level)
     n = len(confidence)
-    return {"reviewed": n, "observed": observed, "expected": expected,
-            "observed_rate": observed / n if n else None, "expected_rate": expected / n if n else None,
-            "interval": [lo, hi], "level": level, "outside": bool(n and not lo <= expected <= hi)}
+    return {
+        "reviewed": n,
+        "observed": observed,
+        "expected": expected,
+        "observed_rate": observed / n if n else None,
+        "expected_rate": expected / n if n else None,
+        "interval": [lo, hi],
+        "level": level,
+        "outside": bool(n and not lo <= expected <= hi),
+    }
 
 
 def alarm(errors_in_time_order: F, alpha: float, delta: float) -> dict[str, Any]:
@@ -64,7 +71,13 @@ def alarm(errors_in_time_order: F, alpha: float, delta: float) -> dict[str, Any]
     lower = cp_lower(k, m, delta / (m * (m + 1.0))) if len(e) else np.zeros(0)
     current = float(lower[-1]) if len(lower) else 0.0
     raised = np.flatnonzero(lower > alpha)
-    return {"audited": len(e), "errors": int(k[-1]) if len(k) else 0,
-            "observed_rate": float(k[-1] / len(e)) if len(e) else None,
-            "lower_bound": current, "alpha": alpha, "delta": delta, "alarm": current > alpha,
-            "first_above_at": int(raised[0]) + 1 if len(raised) else None}
+    return {
+        "audited": len(e),
+        "errors": int(k[-1]) if len(k) else 0,
+        "observed_rate": float(k[-1] / len(e)) if len(e) else None,
+        "lower_bound": current,
+        "alpha": alpha,
+        "delta": delta,
+        "alarm": current > alpha,
+        "first_above_at": int(raised[0]) + 1 if len(raised) else None,
+    }

@@ -135,12 +135,19 @@ def certify(data: Labelled, thresholds: F, alpha: float, delta: float) -> TierRe
             status.append("failed: stop")
             stopped = True
     return TierResult(
-        alpha=alpha, delta=delta,
+        alpha=alpha,
+        delta=delta,
         threshold=None if chosen is None else float(ts[chosen]),
         upper=None if chosen is None else float(upper[chosen]),
         n=0 if chosen is None else int(n_all[chosen]),
         errors=0 if chosen is None else int(k_all[chosen]),
-        status=status, bounds=upper, pvalues=pvals, N=N, n_per=n, k_per=k, strata=strata,
+        status=status,
+        bounds=upper,
+        pvalues=pvals,
+        N=N,
+        n_per=n,
+        k_per=k,
+        strata=strata,
         grid_values=ts,
     )
 
@@ -163,8 +170,14 @@ def need(result: TierResult, threshold: float) -> Need:
     target = (result.alpha - rest) / w[h] if w[h] > 0 else 0.0
     rate = k[h] / n[h] if n[h] else 0.0
     needed = labels_needed(rate, target, result.delta / H)
-    return Need(threshold=float(result.grid_values[i]), audited=int(n[h]), errors=int(k[h]),
-                needed=needed, audit_rate=float(strata[h]), automatic=float(N[h]))
+    return Need(
+        threshold=float(result.grid_values[i]),
+        audited=int(n[h]),
+        errors=int(k[h]),
+        needed=needed,
+        audit_rate=float(strata[h]),
+        automatic=float(N[h]),
+    )
 
 
 def naive_upper(data: Labelled, thresholds: F, delta: float) -> F:

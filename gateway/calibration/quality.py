@@ -14,8 +14,9 @@ from numpy.typing import NDArray
 __all__ = ["quality"]
 
 
-def quality(conf: NDArray[np.float64], err: NDArray[np.float64], pi: NDArray[np.float64],
-            bins: int = 10) -> dict[str, Any]:
+def quality(
+    conf: NDArray[np.float64], err: NDArray[np.float64], pi: NDArray[np.float64], bins: int = 10
+) -> dict[str, Any]:
     """ECE over ``bins`` equal-width confidence bins, the Brier score, and the reliability table."""
     w = 1.0 / pi
     correct = 1.0 - err
@@ -33,7 +34,15 @@ def quality(conf: NDArray[np.float64], err: NDArray[np.float64], pi: NDArray[np.
         mean_conf = float((w[sel] * conf[sel]).sum() / wb)
         accuracy = float((w[sel] * correct[sel]).sum() / wb)
         ece += wb / total * abs(accuracy - mean_conf)
-        table.append({"lo": b / bins, "hi": (b + 1) / bins, "n": int(sel.sum()), "weight": wb,
-                      "mean_confidence": mean_conf, "accuracy": accuracy})
+        table.append(
+            {
+                "lo": b / bins,
+                "hi": (b + 1) / bins,
+                "n": int(sel.sum()),
+                "weight": wb,
+                "mean_confidence": mean_conf,
+                "accuracy": accuracy,
+            }
+        )
     brier = float((w * (conf - correct) ** 2).sum() / total)
     return {"n": len(conf), "ece": ece, "brier": brier, "bins": table}

@@ -18,8 +18,21 @@ from gateway.errors import SignoffError
 __all__ = ["CommandError", "main"]
 
 #: Modules under gateway.cli that contribute command groups, in help order.
-_GROUPS = ("policy", "serve", "migrate", "decide", "review", "audit", "keys", "report", "export", "demo",
-           "calibrate", "monitor", "gold")
+_GROUPS = (
+    "policy",
+    "serve",
+    "migrate",
+    "decide",
+    "review",
+    "audit",
+    "keys",
+    "report",
+    "export",
+    "demo",
+    "calibrate",
+    "monitor",
+    "gold",
+)
 
 
 class CommandError(SignoffError):

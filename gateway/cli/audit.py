@@ -21,22 +21,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.required = True
 
     v = a.add_parser("verify", help="recompute the hash chain straight from the database")
-    v.add_argument("--db", default=os.environ.get("SIGNOFF_DATABASE_URL", "sqlite:///var/signoff.db"),
-                   help="database URL (env SIGNOFF_DATABASE_URL; default sqlite:///var/signoff.db)")
+    v.add_argument(
+        "--db",
+        default=os.environ.get("SIGNOFF_DATABASE_URL", "sqlite:///var/signoff.db"),
+        help="database URL (env SIGNOFF_DATABASE_URL; default sqlite:///var/signoff.db)",
+    )
     v.add_argument("--json", action="store_true", help="print the report as JSON")
-    v.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="processes walking seq ranges at once (default: the core count; 1: one walk)")
-    v.add_argument("--checkpoints", metavar="DIR", default=None,
-                   help="also judge every signed checkpoint published in DIR against the database "
-                        "(a cut tail is reported as truncation, a rewritten stretch as a rewrite)")
-    v.add_argument("--public-key", default=os.environ.get("SIGNOFF_PUBLIC_KEY", "var/keys/checkpoint.key.pub"),
-                   help="the deployment's public key (from `signoff keys init`; env SIGNOFF_PUBLIC_KEY)")
-    v.add_argument("--signing-key", default=None,
-                   help="walk only what came after the last checkpoint this command verified and signed "
-                        "itself with this key, then sign the new head (incremental verification)")
+    v.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes walking seq ranges at once (default: the core count; 1: one walk)",
+    )
+    v.add_argument(
+        "--checkpoints",
+        metavar="DIR",
+        default=None,
+        help="also judge every signed checkpoint published in DIR against the database "
+        "(a cut tail is reported as truncation, a rewritten stretch as a rewrite)",
+    )
+    v.add_argument(
+        "--public-key",
+        default=os.environ.get("SIGNOFF_PUBLIC_KEY", "var/keys/checkpoint.key.pub"),
+        help="the deployment's public key (from `signoff keys init`; env SIGNOFF_PUBLIC_KEY)",
+    )
+    v.add_argument(
+        "--signing-key",
+        default=None,
+        help="walk only what came after the last checkpoint this command verified and signed "
+        "itself with this key, then sign the new head (incremental verification)",
+    )
     v.add_argument("--full", action="store_true", help="walk the whole chain even with --signing-key")
-    v.add_argument("--state", action="store_true",
-                   help="also check the decisions table against the events (status, final outcome, route)")
+    v.add_argument(
+        "--state",
+        action="store_true",
+        help="also check the decisions table against the events (status, final outcome, route)",
+    )
     v.set_defaults(handler=_verify)
 
     t = a.add_parser("tail", help="print audit events through the gateway (auditor token)")
@@ -48,12 +68,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.set_defaults(handler=_tail)
 
     s = a.add_parser("stats", help="override statistics through the gateway (auditor token)")
-    s.add_argument("--group-by", default="policy_version,queue",
-                   help="comma-separated: policy_name, policy_version, queue, rule, reviewer")
+    s.add_argument(
+        "--group-by",
+        default="policy_version,queue",
+        help="comma-separated: policy_name, policy_version, queue, rule, reviewer",
+    )
     s.add_argument("--decision-type", default="")
-    s.add_argument("--shadow", metavar="DB_URL", default=None,
-                   help="instead: compare shadow models with the primary and with human outcomes, "
-                        "read from this database")
+    s.add_argument(
+        "--shadow",
+        metavar="DB_URL",
+        default=None,
+        help="instead: compare shadow models with the primary and with human outcomes, read from this database",
+    )
     s.set_defaults(handler=_stats)
     for q in (t, s):
         q.add_argument("--json", action="store_true", help="print JSON lines")
@@ -95,16 +121,24 @@ def _verify(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     if args.json:
-        print(json.dumps({
-            "ok": report.ok, "count": report.count, "head_seq": report.head_seq, "head_hash": report.head_hash,
-            "first_bad_seq": report.first_bad_seq, "problem": report.problem,
-        }, sort_keys=True))
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "count": report.count,
+                    "head_seq": report.head_seq,
+                    "head_hash": report.head_hash,
+                    "first_bad_seq": report.first_bad_seq,
+                    "problem": report.problem,
+                },
+                sort_keys=True,
+            )
+        )
     elif report.ok:
         print(f"chain ok: {report.count} events, head seq {report.head_seq}")
         print(f"head hash {report.head_hash}")
     else:
-        print(f"CHAIN BROKEN at seq {report.first_bad_seq}: row {report.problem} "
-              f"({report.count} events read)")
+        print(f"CHAIN BROKEN at seq {report.first_bad_seq}: row {report.problem} ({report.count} events read)")
     for line in [*notes, *lines]:
         print(line)
     return 0 if report.ok and anchored_ok else 1
@@ -112,8 +146,11 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _tail(args: argparse.Namespace) -> int:
     req = audit_pb2.QueryEventsRequest(
-        decision_id=args.decision, decision_type=args.decision_type, types=args.type,
-        after_seq=args.after, limit=args.limit,
+        decision_id=args.decision,
+        decision_type=args.decision_type,
+        types=args.type,
+        after_seq=args.after,
+        limit=args.limit,
     )
     with channel(args) as ch:
         stub = audit_pb2_grpc.AuditServiceStub(ch)
@@ -142,10 +179,19 @@ def _shadow_stats(args: argparse.Namespace) -> int:
             print(json.dumps(s, sort_keys=True))
         return 0
     head = ["shadow", "primary", "cases", "answered", "agree_primary%", "labelled", "shadow_right%", "primary_right%"]
-    rows = [[s["shadow"], s["primary"], str(s["cases"]), str(s["answered"]),
-             f"{100 * s['agree_primary'] / s['answered']:.1f}" if s["answered"] else "-", str(s["labelled"]),
-             f"{100 * s['shadow_right'] / s['labelled']:.1f}" if s["labelled"] else "-",
-             f"{100 * s['primary_right'] / s['labelled']:.1f}" if s["labelled"] else "-"] for s in stats]
+    rows = [
+        [
+            s["shadow"],
+            s["primary"],
+            str(s["cases"]),
+            str(s["answered"]),
+            f"{100 * s['agree_primary'] / s['answered']:.1f}" if s["answered"] else "-",
+            str(s["labelled"]),
+            f"{100 * s['shadow_right'] / s['labelled']:.1f}" if s["labelled"] else "-",
+            f"{100 * s['primary_right'] / s['labelled']:.1f}" if s["labelled"] else "-",
+        ]
+        for s in stats
+    ]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
@@ -171,9 +217,19 @@ def _stats(args: argparse.Namespace) -> int:
 def print_stats(resp: audit_pb2.OverrideStatsResponse, group_by: list[str], out) -> None:  # type: ignore[no-untyped-def]
     """The override table: one row per group."""
     head = [*group_by, "reviewed", "approved", "edited", "overridden", "rejected", "override%", "median_s"]
-    rows = [[*(g.key.get(k, "") for k in group_by), str(g.reviewed), str(g.approved), str(g.edited),
-             str(g.overridden), str(g.rejected), f"{100 * g.override_rate:.1f}",
-             f"{g.median_time_to_decision_seconds:.1f}"] for g in resp.groups]
+    rows = [
+        [
+            *(g.key.get(k, "") for k in group_by),
+            str(g.reviewed),
+            str(g.approved),
+            str(g.edited),
+            str(g.overridden),
+            str(g.rejected),
+            f"{100 * g.override_rate:.1f}",
+            f"{g.median_time_to_decision_seconds:.1f}",
+        ]
+        for g in resp.groups
+    ]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:
         out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")

@@ -55,18 +55,24 @@ def walk(engine: Engine, args: argparse.Namespace) -> tuple[VerifyReport, list[s
                 notes.append(f"last verified checkpoint unusable ({exc}): full walk")
         if start:
             report = verify_range(log, conn, start, None)
-            report = VerifyReport(report.ok, start + report.count, report.head_seq, report.head_hash,
-                                  report.first_bad_seq, report.problem)
-            notes.append(f"incremental: walked seq {start + 1}..{report.head_seq} after the checkpoint "
-                         f"verified at seq {start}")
+            report = VerifyReport(
+                report.ok, start + report.count, report.head_seq, report.head_hash, report.first_bad_seq, report.problem
+            )
+            notes.append(
+                f"incremental: walked seq {start + 1}..{report.head_seq} after the checkpoint verified at seq {start}"
+            )
         else:
             conn.rollback()
             report = log.verify(engine, workers=max(1, args.workers))
     if report.ok and report.head_seq > start:
         from datetime import UTC, datetime
 
-        cp = Checkpoint(f"{signer.name}/verified", report.head_seq, report.head_hash,
-                        datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        cp = Checkpoint(
+            f"{signer.name}/verified",
+            report.head_seq,
+            report.head_hash,
+            datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        )
         with engine.connect() as conn:
             conn.execution_options(**WRITE)
             with conn.begin():
@@ -89,8 +95,10 @@ def anchor_lines(engine: Engine, args: argparse.Namespace) -> tuple[bool, list[s
         lines.append(f"checkpoints: none signed by {key.name} in {directory}: the log's end is not anchored")
         return rep.ok and rep.head_seq == 0, lines
     if rep.ok:
-        lines.append(f"checkpoints ok: {rep.checked} published, newest seq {rep.newest.size} "
-                     f"signed at {rep.newest.time} by {key.name}+{key.id.hex()}")
+        lines.append(
+            f"checkpoints ok: {rep.checked} published, newest seq {rep.newest.size} "
+            f"signed at {rep.newest.time} by {key.name}+{key.id.hex()}"
+        )
     lines.append(f"blind window: {rep.blind} events after seq {rep.newest.size} are covered by no checkpoint yet")
     return rep.ok, lines
 

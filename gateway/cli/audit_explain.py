@@ -12,9 +12,12 @@ __all__ = ["register"]
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``explain`` under ``signoff audit``."""
-    p = sub.add_parser("explain", help="one decision's trail in plain words, its events checked",
-                       description="Reads the decision's events and policy text, recomputes those events' "
-                                   "hashes and links (not the whole chain), and tells the story.")
+    p = sub.add_parser(
+        "explain",
+        help="one decision's trail in plain words, its events checked",
+        description="Reads the decision's events and policy text, recomputes those events' "
+        "hashes and links (not the whole chain), and tells the story.",
+    )
     p.add_argument("decision_id")
     p.add_argument("--json", action="store_true", help="print the trail as JSON")
     add_db_flag(p)

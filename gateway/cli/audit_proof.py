@@ -17,8 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``prove`` and ``check-proof`` under ``signoff audit``."""
     p = sub.add_parser("prove", help="the chain segment from a decision's events to the next signed checkpoint")
     p.add_argument("decision_id")
-    p.add_argument("--db", default=os.environ.get("SIGNOFF_DATABASE_URL", "sqlite:///var/signoff.db"),
-                   help="database URL (env SIGNOFF_DATABASE_URL)")
+    p.add_argument(
+        "--db",
+        default=os.environ.get("SIGNOFF_DATABASE_URL", "sqlite:///var/signoff.db"),
+        help="database URL (env SIGNOFF_DATABASE_URL)",
+    )
     p.add_argument("--out", default="-", help="file to write the proof to (default: stdout)")
     p.set_defaults(handler=_prove)
     c = sub.add_parser("check-proof", help="check a proof offline against the deployment's public key")
@@ -43,10 +46,13 @@ def _prove(args: argparse.Namespace) -> int:
             seqs = conn.execute(select(e.seq).where(e.decision_id == args.decision_id).order_by(e.seq)).scalars().all()
             if not seqs:
                 raise NotFound(f"no events of decision {args.decision_id!r}")
-            cover = conn.execute(select(c.seq, c.note).where(c.kind == "published", c.seq >= seqs[-1])
-                                 .order_by(c.seq).limit(1)).first()
+            cover = conn.execute(
+                select(c.seq, c.note).where(c.kind == "published", c.seq >= seqs[-1]).order_by(c.seq).limit(1)
+            ).first()
             if cover is None:
-                newest = conn.execute(select(c.seq).where(c.kind == "published").order_by(c.seq.desc()).limit(1)).scalar()
+                newest = conn.execute(
+                    select(c.seq).where(c.kind == "published").order_by(c.seq.desc()).limit(1)
+                ).scalar()
                 raise PreconditionFailed(
                     f"decision {args.decision_id}'s last event is seq {seqs[-1]}, and no checkpoint covers it yet "
                     f"(newest signed: {newest or 'none'}); try again after the next checkpoint"
@@ -79,7 +85,9 @@ def _check(args: argparse.Namespace) -> int:
     except ProofError as exc:
         print(f"PROOF FAILED: {args.file}: {exc}")
         return 1
-    print(f"proof ok: decision {res.decision_id}'s events (seq {', '.join(map(str, res.seqs))}) are in the log "
-          f"signed at seq {res.checkpoint.size} ({res.checkpoint.origin}, {res.checkpoint.time}) by "
-          f"{key.name}+{key.id.hex()}")
+    print(
+        f"proof ok: decision {res.decision_id}'s events (seq {', '.join(map(str, res.seqs))}) are in the log "
+        f"signed at seq {res.checkpoint.size} ({res.checkpoint.origin}, {res.checkpoint.time}) by "
+        f"{key.name}+{key.id.hex()}"
+    )
     return 0

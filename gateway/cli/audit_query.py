@@ -24,24 +24,77 @@ from signoff.v1 import audit_pb2, audit_pb2_grpc, decision_pb2
 __all__ = ["register"]
 
 _DECISION_COLUMNS = (
-    "created_at", "decision_id", "decision_type", "subject_ref", "status", "route", "queue",
-    "rule", "policy_name", "policy_version", "policy_digest", "proposal_outcome",
-    "proposal_confidence", "model", "model_version", "final_outcome", "action", "reviewer",
-    "review_reason", "decided_at", "sampled", "correction_outcome", "correction_action",
+    "created_at",
+    "decision_id",
+    "decision_type",
+    "subject_ref",
+    "status",
+    "route",
+    "queue",
+    "rule",
+    "policy_name",
+    "policy_version",
+    "policy_digest",
+    "proposal_outcome",
+    "proposal_confidence",
+    "model",
+    "model_version",
+    "final_outcome",
+    "action",
+    "reviewer",
+    "review_reason",
+    "decided_at",
+    "sampled",
+    "correction_outcome",
+    "correction_action",
     "overridden",
 )
 _DECISION_TABLE = (
-    "created_at", "decision_id", "decision_type", "status", "route", "policy",
-    "proposal_outcome", "proposal_confidence", "final_outcome", "action", "reviewer", "subject_ref",
+    "created_at",
+    "decision_id",
+    "decision_type",
+    "status",
+    "route",
+    "policy",
+    "proposal_outcome",
+    "proposal_confidence",
+    "final_outcome",
+    "action",
+    "reviewer",
+    "subject_ref",
 )
 _EVENT_COLUMNS = (
-    "seq", "time", "type", "decision_id", "decision_type", "actor", "policy_name",
-    "policy_version", "policy_digest", "body_json", "prev_hash", "hash",
+    "seq",
+    "time",
+    "type",
+    "decision_id",
+    "decision_type",
+    "actor",
+    "policy_name",
+    "policy_version",
+    "policy_digest",
+    "body_json",
+    "prev_hash",
+    "hash",
 )
 _EVENT_TABLE = ("seq", "time", "type", "actor", "decision_id", "policy", "body_json")
-_WIDTHS = {"created_at": 26, "time": 26, "decision_id": 36, "decision_type": 16, "status": 14,
-           "route": 8, "policy": 22, "proposal_outcome": 10, "proposal_confidence": 6,
-           "final_outcome": 10, "action": 9, "reviewer": 10, "seq": 8, "type": 19, "actor": 16}
+_WIDTHS = {
+    "created_at": 26,
+    "time": 26,
+    "decision_id": 36,
+    "decision_type": 16,
+    "status": 14,
+    "route": 8,
+    "policy": 22,
+    "proposal_outcome": 10,
+    "proposal_confidence": 6,
+    "final_outcome": 10,
+    "action": 9,
+    "reviewer": 10,
+    "seq": 8,
+    "type": 19,
+    "actor": 16,
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,10 +109,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--reviewer", default="", help="the principal who signed off")
     d.add_argument("--action", default="", help="approve, edit, override or reject")
     over = d.add_mutually_exclusive_group()
-    over.add_argument("--overridden", dest="overridden", action="store_true", default=None,
-                      help="only decisions a human edited or overrode, or an audit corrected")
-    over.add_argument("--not-overridden", dest="overridden", action="store_false",
-                      help="only decisions no human changed")
+    over.add_argument(
+        "--overridden",
+        dest="overridden",
+        action="store_true",
+        default=None,
+        help="only decisions a human edited or overrode, or an audit corrected",
+    )
+    over.add_argument(
+        "--not-overridden", dest="overridden", action="store_false", help="only decisions no human changed"
+    )
     d.add_argument("--subject", default="", help="the pseudonymous subject reference")
     d.add_argument("--status", default="", help="auto_decided, pending_review, in_review, human_decided, expired")
     d.set_defaults(handler=_decisions)
@@ -70,8 +129,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(handler=_events)
 
     for p in (d, e):
-        p.add_argument("--from", dest="since", default="", metavar="ISO",
-                       help="from this time, inclusive (ISO-8601; no zone means UTC)")
+        p.add_argument(
+            "--from",
+            dest="since",
+            default="",
+            metavar="ISO",
+            help="from this time, inclusive (ISO-8601; no zone means UTC)",
+        )
         p.add_argument("--to", dest="until", default="", metavar="ISO", help="to this time, exclusive")
         p.add_argument("--decision-type", default="")
         p.add_argument("--policy", default="", metavar="NAME[@VERSION]", help="policy name, optionally @version")
@@ -113,8 +177,11 @@ def _common(args: argparse.Namespace) -> dict[str, Any]:
         raise CommandError("--page-size: must not be negative")
     name, version = _policy(args.policy)
     fields: dict[str, Any] = {
-        "decision_type": args.decision_type, "decision_id": args.decision,
-        "policy_name": name, "policy_version": version, "page_size": args.page_size,
+        "decision_type": args.decision_type,
+        "decision_id": args.decision,
+        "policy_name": name,
+        "policy_version": version,
+        "page_size": args.page_size,
     }
     for key, flag in (("since", "--from"), ("until", "--to")):
         ts = _time(getattr(args, key), flag)
@@ -150,35 +217,62 @@ def _decision_row(d: decision_pb2.Decision) -> dict[str, str]:
     action = _enum(decision_pb2.ReviewAction, d.action, "REVIEW_ACTION_")
     corrected = d.HasField("correction")
     return {
-        "created_at": _iso(d.created_at), "decision_id": d.decision_id,
-        "decision_type": d.decision_type, "subject_ref": d.subject_ref,
+        "created_at": _iso(d.created_at),
+        "decision_id": d.decision_id,
+        "decision_type": d.decision_type,
+        "subject_ref": d.subject_ref,
         "status": _enum(decision_pb2.DecisionStatus, d.status, "DECISION_STATUS_"),
-        "route": d.route, "queue": d.queue, "rule": d.rule, "policy_name": d.policy.name,
-        "policy_version": str(d.policy.version), "policy_digest": d.policy.digest,
+        "route": d.route,
+        "queue": d.queue,
+        "rule": d.rule,
+        "policy_name": d.policy.name,
+        "policy_version": str(d.policy.version),
+        "policy_digest": d.policy.digest,
         "policy": f"{d.policy.name}@{d.policy.version}",
-        "proposal_outcome": d.proposal.outcome, "proposal_confidence": f"{d.proposal.confidence:.4f}",
-        "model": d.proposal.model, "model_version": d.proposal.model_version,
-        "final_outcome": d.final_outcome, "action": action, "reviewer": d.reviewer,
-        "review_reason": d.review_reason, "decided_at": _iso(d.decided_at, d.HasField("decided_at")),
+        "proposal_outcome": d.proposal.outcome,
+        "proposal_confidence": f"{d.proposal.confidence:.4f}",
+        "model": d.proposal.model,
+        "model_version": d.proposal.model_version,
+        "final_outcome": d.final_outcome,
+        "action": action,
+        "reviewer": d.reviewer,
+        "review_reason": d.review_reason,
+        "decided_at": _iso(d.decided_at, d.HasField("decided_at")),
         "sampled": str(d.sampled).lower(),
         "correction_outcome": d.correction.outcome if corrected else "",
-        "correction_action": _enum(decision_pb2.ReviewAction, d.correction.action, "REVIEW_ACTION_") if corrected else "",
+        "correction_action": _enum(decision_pb2.ReviewAction, d.correction.action, "REVIEW_ACTION_")
+        if corrected
+        else "",
         "overridden": str(action in ("EDIT", "OVERRIDE") or corrected).lower(),
     }
 
 
 def _event_row(e: audit_pb2.AuditEvent) -> dict[str, str]:
     return {
-        "seq": str(e.seq), "time": _iso(e.time), "type": e.type, "decision_id": e.decision_id,
-        "decision_type": e.decision_type, "actor": e.actor, "policy_name": e.policy.name,
-        "policy_version": str(e.policy.version), "policy_digest": e.policy.digest,
+        "seq": str(e.seq),
+        "time": _iso(e.time),
+        "type": e.type,
+        "decision_id": e.decision_id,
+        "decision_type": e.decision_type,
+        "actor": e.actor,
+        "policy_name": e.policy.name,
+        "policy_version": str(e.policy.version),
+        "policy_digest": e.policy.digest,
         "policy": f"{e.policy.name}@{e.policy.version}" if e.policy.name else "",
-        "body_json": e.body_json, "prev_hash": e.prev_hash, "hash": e.hash,
+        "body_json": e.body_json,
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
     }
 
 
-def _emit(args: argparse.Namespace, pages: Iterator[list[Any]], row: Callable[[Any], dict[str, str]],
-          csv_columns: tuple[str, ...], table_columns: tuple[str, ...], out: TextIO) -> None:
+def _emit(
+    args: argparse.Namespace,
+    pages: Iterator[list[Any]],
+    row: Callable[[Any], dict[str, str]],
+    csv_columns: tuple[str, ...],
+    table_columns: tuple[str, ...],
+    out: TextIO,
+) -> None:
     first = next(pages)  # a bad request fails here, before any header is written
     pages = itertools.chain([first], pages)
     if args.format == "csv":
@@ -203,8 +297,14 @@ def _table_line(values: dict[str, str], columns: tuple[str, ...]) -> str:
 
 def _decisions(args: argparse.Namespace) -> int:
     fields = _common(args)
-    fields.update(route=args.route, queue=args.queue, reviewer=args.reviewer, action=args.action,
-                  subject_ref=args.subject, status=args.status)
+    fields.update(
+        route=args.route,
+        queue=args.queue,
+        reviewer=args.reviewer,
+        action=args.action,
+        subject_ref=args.subject,
+        status=args.status,
+    )
     if args.overridden is not None:
         fields["overridden"] = args.overridden
     with channel(args) as ch:

@@ -14,8 +14,7 @@ __all__ = ["print_reviewers", "register"]
 
 def register(audit: Any) -> None:
     """Add ``reviewers`` under ``signoff audit``."""
-    r = audit.add_parser("reviewers", help="per-reviewer evidence of engagement and rubber-stamp flags "
-                                           "(auditor token)")
+    r = audit.add_parser("reviewers", help="per-reviewer evidence of engagement and rubber-stamp flags (auditor token)")
     r.add_argument("--by-queue", action="store_true", help="one row per reviewer and queue")
     r.add_argument("--decision-type", default="")
     r.add_argument("--json", action="store_true", help="print JSON lines")
@@ -42,18 +41,40 @@ def _pct(has: bool, value: float) -> str:
 
 def print_reviewers(resp: audit_pb2.ReviewerStatsResponse, out: Any) -> None:
     """The reviewer table: one row per reviewer (and queue), flags last."""
-    head = ["queue", "reviewer", "reviews", "median_s", "approve%", "agree%", "blind_agree%", "gold%",
-            "traps_accepted", "override_ratio [95%]", "kappa", "flags"]
+    head = [
+        "queue",
+        "reviewer",
+        "reviews",
+        "median_s",
+        "approve%",
+        "agree%",
+        "blind_agree%",
+        "gold%",
+        "traps_accepted",
+        "override_ratio [95%]",
+        "kappa",
+        "flags",
+    ]
     rows = []
     for r in resp.rows:
         o = r.override_ratio
         ratio = f"{o.ratio:.2f} [{o.lower:.2f}, {o.upper:.2f}]" if o.has_ratio else "-"
-        rows.append([r.queue, r.reviewer, str(r.reviews),
-                     f"{r.median_claim_to_submit_seconds:.1f}" if r.has_median_seconds else "-",
-                     _pct(r.has_approval_rate, r.approval_rate), _pct(r.has_agreement_ordinary, r.agreement_ordinary),
-                     _pct(r.has_agreement_blind, r.agreement_blind), _pct(r.has_gold_accuracy, r.gold_accuracy),
-                     f"{r.gold_traps_accepted}/{r.gold_traps}", ratio,
-                     f"{r.kappa:.2f}" if r.has_kappa else "-", ",".join(r.flags) or "-"])
+        rows.append(
+            [
+                r.queue,
+                r.reviewer,
+                str(r.reviews),
+                f"{r.median_claim_to_submit_seconds:.1f}" if r.has_median_seconds else "-",
+                _pct(r.has_approval_rate, r.approval_rate),
+                _pct(r.has_agreement_ordinary, r.agreement_ordinary),
+                _pct(r.has_agreement_blind, r.agreement_blind),
+                _pct(r.has_gold_accuracy, r.gold_accuracy),
+                f"{r.gold_traps_accepted}/{r.gold_traps}",
+                ratio,
+                f"{r.kappa:.2f}" if r.has_kappa else "-",
+                ",".join(r.flags) or "-",
+            ]
+        )
     widths = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
     for x in [head, *rows]:
         out.write("  ".join(c.ljust(w) for c, w in zip(x, widths, strict=True)).rstrip() + "\n")

@@ -20,7 +20,7 @@ __all__ = ["current_thresholds", "write_next_version"]
 def _single(rule: dict[str, Any]) -> tuple[str, float] | None:
     when = rule.get("when")
     if isinstance(when, dict) and list(when) == ["confidence"] and isinstance(when["confidence"], dict):
-        (op, value), = when["confidence"].items() if len(when["confidence"]) == 1 else [(None, None)]
+        ((op, value),) = when["confidence"].items() if len(when["confidence"]) == 1 else [(None, None)]
         if op in ("gt", "gte", "lt", "lte") and isinstance(value, (int, float)):
             return op, float(value)
     return None
@@ -50,8 +50,9 @@ def current_thresholds(path: Path) -> dict[str, Any]:
     return {"decision": doc["decision"], "auto": auto, "second": second}
 
 
-def write_next_version(src: Path, out: Path, auto: float, second: float | None, digest: str,
-                       cert: dict[str, Any], cert_file: str | None) -> int:
+def write_next_version(
+    src: Path, out: Path, auto: float, second: float | None, digest: str, cert: dict[str, Any], cert_file: str | None
+) -> int:
     """Write ``src``'s next version to ``out``: auto iff confidence >= ``auto``; returns the version."""
     from gateway.errors import PolicyError
     from gateway.policy import load_policy
@@ -63,8 +64,11 @@ def write_next_version(src: Path, out: Path, auto: float, second: float | None, 
     if second is not None and second >= auto:
         second = None  # the second band would be empty: leave its boundary where it is
     if second is None and old["second"] is not None and auto <= old["second"]:
-        raise CommandError(f"--write-policy: the certified threshold {auto} is at or below the lower band's "
-                           f"boundary {old['second']}; move that band by hand (nothing written)", code=1)
+        raise CommandError(
+            f"--write-policy: the certified threshold {auto} is at or below the lower band's "
+            f"boundary {old['second']}; move that band by hand (nothing written)",
+            code=1,
+        )
     for rule in doc["rules"]:
         got = _single(rule)
         if not got:
@@ -79,14 +83,18 @@ def write_next_version(src: Path, out: Path, auto: float, second: float | None, 
     meta = doc["metadata"]
     meta["version"] = int(meta["version"]) + 1
     meta["certificate"] = {
-        "sha256": digest, "file": cert_file or "", "threshold": auto,
-        "alpha": cert["alpha"], "delta": cert["delta"],
+        "sha256": digest,
+        "file": cert_file or "",
+        "threshold": auto,
+        "alpha": cert["alpha"],
+        "delta": cert["delta"],
         "window": f"{cert['window']['since']}..{cert['window']['until']}",
     }
-    header = (f"# Version {meta['version']} of {meta['name']}: thresholds certified by signoff calibrate\n"
-              f"# (certificate sha256 {digest}).\n")
-    out.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100),
-                   encoding="utf-8")
+    header = (
+        f"# Version {meta['version']} of {meta['name']}: thresholds certified by signoff calibrate\n"
+        f"# (certificate sha256 {digest}).\n"
+    )
+    out.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
     try:
         load_policy(out)
     except PolicyError:

@@ -22,12 +22,17 @@ T = TypeVar("T")
 
 def add_connection_flags(p: argparse.ArgumentParser, token_env: str = "SIGNOFF_TOKEN") -> None:
     """--address, --token and --tls-ca, each with an environment default."""
-    p.add_argument("--address", default=os.environ.get("SIGNOFF_ADDRESS", "127.0.0.1:50051"),
-                   help="gateway host:port (env SIGNOFF_ADDRESS)")
-    p.add_argument("--token", default=os.environ.get(token_env),
-                   help=f"bearer token (env {token_env})")
-    p.add_argument("--tls-ca", default=os.environ.get("SIGNOFF_TLS_CA"),
-                   help="PEM root certificate; connects with TLS when set (env SIGNOFF_TLS_CA)")
+    p.add_argument(
+        "--address",
+        default=os.environ.get("SIGNOFF_ADDRESS", "127.0.0.1:50051"),
+        help="gateway host:port (env SIGNOFF_ADDRESS)",
+    )
+    p.add_argument("--token", default=os.environ.get(token_env), help=f"bearer token (env {token_env})")
+    p.add_argument(
+        "--tls-ca",
+        default=os.environ.get("SIGNOFF_TLS_CA"),
+        help="PEM root certificate; connects with TLS when set (env SIGNOFF_TLS_CA)",
+    )
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer")
 
 
@@ -77,7 +82,9 @@ def parse_json_arg(text: str, flag: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CommandError(f"{flag}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", code=2) from None
+        raise CommandError(
+            f"{flag}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", code=2
+        ) from None
 
 
 def to_json(message: Any) -> str:

@@ -18,13 +18,17 @@ __all__ = ["register"]
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``decide`` and ``watch`` to the command tree."""
-    p = sub.add_parser("decide", help="ask the gateway for a decision",
-                       description="Send one Decide request built from JSON.")
+    p = sub.add_parser(
+        "decide", help="ask the gateway for a decision", description="Send one Decide request built from JSON."
+    )
     p.add_argument("decision_type", help="e.g. claims.payout")
     p.add_argument("--input", required=True, help="the input features as JSON, or @FILE")
-    p.add_argument("--proposal", required=True,
-                   help='the model proposal as JSON, or @FILE: {"outcome": .., "confidence": .., "scores": {..}, '
-                        '"model": .., "model_version": .., "explanation": ..}')
+    p.add_argument(
+        "--proposal",
+        required=True,
+        help='the model proposal as JSON, or @FILE: {"outcome": .., "confidence": .., "scores": {..}, '
+        '"model": .., "model_version": .., "explanation": ..}',
+    )
     p.add_argument("--subject", default="", help="pseudonymous data-subject reference")
     p.add_argument("--request-id", default=None, help="idempotency key (default: a new random one)")
     p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a human sign-off")

@@ -67,23 +67,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         "demo",
         help="replay the seed's claims day against a running gateway",
         description="Send synthetic insurance claims with a calibrated model through a running "
-                    "gateway, let simulated adjusters work the queues, and print the route split, "
-                    "the override statistics and the audit chain head. Needs the claims-triage "
-                    "policy and the development principals (or tokens with the same roles).",
+        "gateway, let simulated adjusters work the queues, and print the route split, "
+        "the override statistics and the audit chain head. Needs the claims-triage "
+        "policy and the development principals (or tokens with the same roles).",
     )
     p.add_argument("--claims", type=_count(1), default=2000, help="how many claims (default 2000)")
-    p.add_argument("--seed", type=_count(0), default=DEFAULT_SEED,
-                   help=f"seed of the synthetic day (default {DEFAULT_SEED}, a typical day)")
+    p.add_argument(
+        "--seed",
+        type=_count(0),
+        default=DEFAULT_SEED,
+        help=f"seed of the synthetic day (default {DEFAULT_SEED}, a typical day)",
+    )
     p.add_argument("--concurrency", type=_count(1), default=8, help="requests in flight at once (default 8)")
     add_connection_flags(p, token_env="SIGNOFF_DEMO_CALLER_TOKEN")
     p.set_defaults(token=os.environ.get("SIGNOFF_DEMO_CALLER_TOKEN", "dev-caller-token"))
     p.add_argument("--junior-token", default="dev-alice-token", help="reviewer of 'junior' (default alice)")
     p.add_argument("--senior-token", default="dev-bob-token", help="reviewer of 'senior' and 'audit' (default bob)")
     p.add_argument("--auditor-token", default="dev-carol-token", help="auditor for the statistics (default carol)")
-    p.add_argument("--stamper-token", default="dev-erin-token",
-                   help="a rubber-stamping reviewer of 'junior' for the engagement drill (default erin)")
-    p.add_argument("--drill-claims", type=_count(0), default=60,
-                   help="review-band claims shared by alice (careful) and the rubber-stamper (default 60; 0: none)")
+    p.add_argument(
+        "--stamper-token",
+        default="dev-erin-token",
+        help="a rubber-stamping reviewer of 'junior' for the engagement drill (default erin)",
+    )
+    p.add_argument(
+        "--drill-claims",
+        type=_count(0),
+        default=60,
+        help="review-band claims shared by alice (careful) and the rubber-stamper (default 60; 0: none)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -161,8 +172,9 @@ def _work_queue(
 ) -> None:
     """Claim and sign off until ClaimNext finds the queue empty."""
     while True:
-        got = call(lambda: stub.ClaimNext(
-            review_pb2.ClaimNextRequest(queue=queue, lease=LEASE), metadata=md, timeout=timeout))
+        got = call(
+            lambda: stub.ClaimNext(review_pb2.ClaimNextRequest(queue=queue, lease=LEASE), metadata=md, timeout=timeout)
+        )
         if not got.HasField("task"):
             return
         claim, ours = _claim_for(got.decision, known)
@@ -201,8 +213,10 @@ def _print_split(decisions: Sequence[tuple[demo.Claim, decision_pb2.Decision]], 
     agree = sum(d.route == demo.expected_route(c) for c, d in decisions)
     sampled = sum(d.sampled for _, d in decisions)
     out.write(f"  routes matching the policy thresholds: {agree}/{n}\n")
-    out.write(f"audit samples drawn from automatic decisions: {sampled} of {routes['auto']} "
-              f"({_pct(sampled, routes['auto']).strip()})\n")
+    out.write(
+        f"audit samples drawn from automatic decisions: {sampled} of {routes['auto']} "
+        f"({_pct(sampled, routes['auto']).strip()})\n"
+    )
 
 
 def _print_reviews(reviews: _Reviews, seconds: float, out: TextIO) -> None:
@@ -210,10 +224,10 @@ def _print_reviews(reviews: _Reviews, seconds: float, out: TextIO) -> None:
     held = sum(a[q, act] for q in ("junior", "senior") for act in ("APPROVE", "OVERRIDE"))
     over = a["junior", "OVERRIDE"] + a["senior", "OVERRIDE"]
     audited = a["audit", "APPROVE"] + a["audit", "OVERRIDE"]
-    out.write(f"\nreviews: {sum(a.values())} signed off in {seconds:.1f} s "
-              f"(alice on junior, bob on senior and audit)\n")
-    out.write(f"  override rate among reviewed cases: {over}/{held} = {_pct(over, held).strip()}"
-              f"    seed: 23%\n")
+    out.write(
+        f"\nreviews: {sum(a.values())} signed off in {seconds:.1f} s (alice on junior, bob on senior and audit)\n"
+    )
+    out.write(f"  override rate among reviewed cases: {over}/{held} = {_pct(over, held).strip()}    seed: 23%\n")
     out.write(f"  audit samples corrected after the fact: {a['audit', 'OVERRIDE']}/{audited}\n")
     if reviews.leftovers:
         out.write(f"  also signed off {reviews.leftovers} task(s) left by earlier demo runs\n")
@@ -222,14 +236,20 @@ def _print_reviews(reviews: _Reviews, seconds: float, out: TextIO) -> None:
 
 
 def _print_stats(resp: audit_pb2.OverrideStatsResponse, since: datetime, out: TextIO) -> None:
-    out.write(f"\noverride statistics from the audit log (OverrideStats by queue, since "
-              f"{since.isoformat(timespec='seconds')})\n")
-    out.write(f"  {'queue':<8} {'reviewed':>8} {'approved':>8} {'edited':>6} {'overridden':>10} "
-              f"{'rejected':>8} {'override':>8} {'median s':>8}\n")
+    out.write(
+        f"\noverride statistics from the audit log (OverrideStats by queue, since "
+        f"{since.isoformat(timespec='seconds')})\n"
+    )
+    out.write(
+        f"  {'queue':<8} {'reviewed':>8} {'approved':>8} {'edited':>6} {'overridden':>10} "
+        f"{'rejected':>8} {'override':>8} {'median s':>8}\n"
+    )
     for g in resp.groups:
-        out.write(f"  {g.key.get('queue', '-'):<8} {g.reviewed:>8} {g.approved:>8} {g.edited:>6} "
-                  f"{g.overridden:>10} {g.rejected:>8} {100 * g.override_rate:>7.1f}% "
-                  f"{g.median_time_to_decision_seconds:>8.1f}\n")
+        out.write(
+            f"  {g.key.get('queue', '-'):<8} {g.reviewed:>8} {g.approved:>8} {g.edited:>6} "
+            f"{g.overridden:>10} {g.rejected:>8} {100 * g.override_rate:>7.1f}% "
+            f"{g.median_time_to_decision_seconds:>8.1f}\n"
+        )
 
 
 def _print_chain(v: audit_pb2.VerifyChainResponse, out: TextIO) -> None:
@@ -237,8 +257,9 @@ def _print_chain(v: audit_pb2.VerifyChainResponse, out: TextIO) -> None:
         out.write(f"\naudit chain: ok, {v.count} events, head seq {v.head_seq}\n")
         out.write(f"  head hash {v.head_hash}\n")
     else:
-        out.write(f"\naudit chain: BROKEN at seq {v.first_bad_seq} ({v.problem}); "
-                  f"{v.count} events, head seq {v.head_seq}\n")
+        out.write(
+            f"\naudit chain: BROKEN at seq {v.first_bad_seq} ({v.problem}); {v.count} events, head seq {v.head_seq}\n"
+        )
 
 
 # -- the command -------------------------------------------------------------------------
@@ -265,8 +286,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         decisions = [decide(claims[0])]  # fail fast, with one line, when the gateway is not there
         decisions += _pool_map(decide, claims[1:], args.concurrency)
         took = time.monotonic() - started
-        out.write(f"decided {len(decisions)} claims in {took:.1f} s ({len(decisions) / max(took, 1e-6):.0f}/s), "
-                  f"{args.concurrency} at a time\n\n")
+        out.write(
+            f"decided {len(decisions)} claims in {took:.1f} s ({len(decisions) / max(took, 1e-6):.0f}/s), "
+            f"{args.concurrency} at a time\n\n"
+        )
         _print_split(decisions, out)
         out.flush()
 
@@ -277,13 +300,17 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         lanes += [("senior", _bearer(args.senior_token))] * workers + [("audit", _bearer(args.senior_token))]
         started = time.monotonic()
         try:
-            _pool_map(lambda lane: _work_queue(review_stub, lane[0], lane[1], known, reviews, args.timeout),
-                      lanes, len(lanes))
+            _pool_map(
+                lambda lane: _work_queue(review_stub, lane[0], lane[1], known, reviews, args.timeout), lanes, len(lanes)
+            )
         finally:
             for md, task_id in reviews.held:
                 try:
-                    review_stub.Release(review_pb2.ReleaseRequest(
-                        task_id=task_id, reason="signoff demo: not a demo claim"), metadata=md, timeout=args.timeout)
+                    review_stub.Release(
+                        review_pb2.ReleaseRequest(task_id=task_id, reason="signoff demo: not a demo claim"),
+                        metadata=md,
+                        timeout=args.timeout,
+                    )
                 except grpc.RpcError:
                     pass  # the lease lapses on its own
         _print_reviews(reviews, time.monotonic() - started, out)
@@ -295,12 +322,27 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         _print_stats(stats, since, out)
         if args.drill_claims:
             stubs = SimpleNamespace(decisions=decisions_stub, review=review_stub, audit=audit_stub)
-            mds = {"caller": caller, "careful": _bearer(args.junior_token), "stamper": _bearer(args.stamper_token),
-                   "auditor": auditor}
-            drill(stubs, lambda c: _decide_request(run_id, c), mds, args.drill_claims, args.seed + 1, since,
-                  args.timeout, out)
-        chain = call(lambda: audit_stub.VerifyChain(
-            audit_pb2.VerifyChainRequest(), metadata=auditor, timeout=max(args.timeout, 120.0)))
+            mds = {
+                "caller": caller,
+                "careful": _bearer(args.junior_token),
+                "stamper": _bearer(args.stamper_token),
+                "auditor": auditor,
+            }
+            drill(
+                stubs,
+                lambda c: _decide_request(run_id, c),
+                mds,
+                args.drill_claims,
+                args.seed + 1,
+                since,
+                args.timeout,
+                out,
+            )
+        chain = call(
+            lambda: audit_stub.VerifyChain(
+                audit_pb2.VerifyChainRequest(), metadata=auditor, timeout=max(args.timeout, 120.0)
+            )
+        )
         _print_chain(chain, out)
     out.flush()
     if not chain.ok:

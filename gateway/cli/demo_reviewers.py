@@ -37,8 +37,16 @@ def _junior_claims(n: int, seed: int) -> list[demo.Claim]:
     return out
 
 
-def drill(stubs: Any, request: Callable[[demo.Claim], decision_pb2.DecideRequest], mds: dict[str, Metadata],
-          n: int, seed: int, since: datetime, timeout: float, out: TextIO) -> audit_pb2.ReviewerStatsResponse:
+def drill(
+    stubs: Any,
+    request: Callable[[demo.Claim], decision_pb2.DecideRequest],
+    mds: dict[str, Metadata],
+    n: int,
+    seed: int,
+    since: datetime,
+    timeout: float,
+    out: TextIO,
+) -> audit_pb2.ReviewerStatsResponse:
     """Run the drill on ``n`` claims and print the ReviewerStats table since ``since``.
 
     ``stubs`` has ``decisions``, ``review`` and ``audit``; ``mds`` holds the metadata of
@@ -48,26 +56,39 @@ def drill(stubs: Any, request: Callable[[demo.Claim], decision_pb2.DecideRequest
     for i, claim in enumerate(_junior_claims(n, seed)):
         d = call(lambda: stubs.decisions.Decide(request(claim), metadata=mds["caller"], timeout=timeout)).decision
         who = "stamper" if i % 2 == 0 else "careful"
-        got = call(lambda: stubs.review.ClaimNext(review_pb2.ClaimNextRequest(queue="junior"),
-                                                  metadata=mds[who], timeout=timeout))
+        got = call(
+            lambda: stubs.review.ClaimNext(
+                review_pb2.ClaimNextRequest(queue="junior"), metadata=mds[who], timeout=timeout
+            )
+        )
         if not got.HasField("task"):
             continue
         if got.decision.decision_id != d.decision_id:  # someone else's task: leave it for a person
-            call(lambda: stubs.review.Release(review_pb2.ReleaseRequest(
-                task_id=got.task.task_id, reason="signoff demo: not a drill claim"), metadata=mds[who], timeout=timeout))
+            call(
+                lambda: stubs.review.Release(
+                    review_pb2.ReleaseRequest(task_id=got.task.task_id, reason="signoff demo: not a drill claim"),
+                    metadata=mds[who],
+                    timeout=timeout,
+                )
+            )
             continue
         verdict = demo.review(claim) if who == "careful" else demo.ReviewerVerdict("APPROVE", claim.proposal, "")
         req = review_pb2.SubmitRequest(
-            task_id=got.task.task_id, action=decision_pb2.ReviewAction.Value(f"REVIEW_ACTION_{verdict.action}"),
-            outcome=verdict.outcome if verdict.action != "APPROVE" else "", reason=verdict.reason)
+            task_id=got.task.task_id,
+            action=decision_pb2.ReviewAction.Value(f"REVIEW_ACTION_{verdict.action}"),
+            outcome=verdict.outcome if verdict.action != "APPROVE" else "",
+            reason=verdict.reason,
+        )
         call(lambda: stubs.review.Submit(req, metadata=mds[who], timeout=timeout))
         signed[who] += 1
     stats_req = audit_pb2.ReviewerStatsRequest(decision_type="claims.payout")
     stats_req.since.CopyFrom(timestamp_pb2.Timestamp(seconds=int(since.timestamp())))
     resp = call(lambda: stubs.audit.ReviewerStats(stats_req, metadata=mds["auditor"], timeout=timeout))
-    out.write(f"\nreviewer engagement (ReviewerStats since {since.isoformat(timespec='seconds')}; drill: "
-              f"{signed['careful']} careful and {signed['stamper']} rubber-stamped sign-offs on review-band "
-              f"claims)\n")
+    out.write(
+        f"\nreviewer engagement (ReviewerStats since {since.isoformat(timespec='seconds')}; drill: "
+        f"{signed['careful']} careful and {signed['stamper']} rubber-stamped sign-offs on review-band "
+        f"claims)\n"
+    )
     print_reviewers(resp, _Indented(out))
     flagged = sorted({r.reviewer for r in resp.rows if r.flags})
     out.write(f"  flagged as rubber-stampers: {', '.join(flagged) or 'nobody'}\n")

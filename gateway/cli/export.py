@@ -20,10 +20,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export data drawn from the decision log")
     e = p.add_subparsers(dest="export_command", metavar="WHAT", parser_class=type(p))
     e.required = True
-    f = e.add_parser("feedback", help="human-reviewed and audit-sampled decisions as training rows",
-                     description="One row per decision created in [--since, --until) that a person labelled: "
-                                 "held decisions signed off (pi = 1) and audit samples reviewed "
-                                 "(pi = the recorded sampling probability); weight = 1/pi.")
+    f = e.add_parser(
+        "feedback",
+        help="human-reviewed and audit-sampled decisions as training rows",
+        description="One row per decision created in [--since, --until) that a person labelled: "
+        "held decisions signed off (pi = 1) and audit samples reviewed "
+        "(pi = the recorded sampling probability); weight = 1/pi.",
+    )
     f.add_argument("--since", required=True, metavar="ISO", help="decisions created from (inclusive)")
     f.add_argument("--until", required=True, metavar="ISO", help="decisions created before (exclusive)")
     f.add_argument("--format", default="jsonl", help="jsonl (default) or parquet (needs signoff[parquet])")

@@ -23,8 +23,11 @@ def register(sub: Any) -> None:
     gs.required = True
     c = gs.add_parser("check", help="check a gold file: decision type, outcomes, input; exit 1 on any issue")
     c.add_argument("file", metavar="FILE")
-    c.add_argument("--policies", default=os.environ.get("SIGNOFF_POLICIES", "policies"),
-                   help="the policy directory the cases are checked against (default policies/)")
+    c.add_argument(
+        "--policies",
+        default=os.environ.get("SIGNOFF_POLICIES", "policies"),
+        help="the policy directory the cases are checked against (default policies/)",
+    )
     c.set_defaults(handler=_check)
 
 
@@ -45,6 +48,8 @@ def _check(args: argparse.Namespace) -> int:
         print(f"{len(issues)} issue{'s' if len(issues) != 1 else ''}: no case is usable until they are fixed")
         return 1
     traps = sum(c.trap for c in cases)
-    print(f"{len(cases)} gold case{'s' if len(cases) != 1 else ''} for {cases[0].decision_type}, "
-          f"{traps} with a deliberately wrong proposal")
+    print(
+        f"{len(cases)} gold case{'s' if len(cases) != 1 else ''} for {cases[0].decision_type}, "
+        f"{traps} with a deliberately wrong proposal"
+    )
     return 0

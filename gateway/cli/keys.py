@@ -20,12 +20,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     k = p.add_subparsers(dest="keys_command", metavar="ACTION", parser_class=type(p))
     k.required = True
     i = k.add_parser("init", help="make an Ed25519 signing key (private file mode 0600, public key beside it)")
-    i.add_argument("--key", default=os.environ.get("SIGNOFF_SIGNING_KEY", DEFAULT_KEY),
-                   help=f"private key file to create (env SIGNOFF_SIGNING_KEY; default {DEFAULT_KEY}); "
-                        "the public key goes to the same path with .pub")
+    i.add_argument(
+        "--key",
+        default=os.environ.get("SIGNOFF_SIGNING_KEY", DEFAULT_KEY),
+        help=f"private key file to create (env SIGNOFF_SIGNING_KEY; default {DEFAULT_KEY}); "
+        "the public key goes to the same path with .pub",
+    )
     i.add_argument("--name", default="signoff", help="key name in the notes (no spaces, no '+'; default signoff)")
-    i.add_argument("--if-missing", action="store_true",
-                   help="keep an existing key and exit 0 (for a run command that is repeated)")
+    i.add_argument(
+        "--if-missing", action="store_true", help="keep an existing key and exit 0 (for a run command that is repeated)"
+    )
     i.set_defaults(handler=_init)
 
 

@@ -16,13 +16,20 @@ __all__ = ["register"]
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``migrate`` to the command tree."""
-    p = sub.add_parser("migrate", help="migrate the database schema (as its owner)",
-                       description="Migrate the database to this release's schema and grant the "
-                                   "application role signoff_app its rights (PostgreSQL).")
-    p.add_argument("--db", default=os.environ.get("SIGNOFF_DATABASE_URL", "sqlite:///var/signoff.db"),
-                   help="database URL of a user that owns the schema (env SIGNOFF_DATABASE_URL)")
-    p.add_argument("--check", action="store_true",
-                   help="change nothing; exit 1 unless the database is at this release's revision")
+    p = sub.add_parser(
+        "migrate",
+        help="migrate the database schema (as its owner)",
+        description="Migrate the database to this release's schema and grant the "
+        "application role signoff_app its rights (PostgreSQL).",
+    )
+    p.add_argument(
+        "--db",
+        default=os.environ.get("SIGNOFF_DATABASE_URL", "sqlite:///var/signoff.db"),
+        help="database URL of a user that owns the schema (env SIGNOFF_DATABASE_URL)",
+    )
+    p.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 unless the database is at this release's revision"
+    )
     p.set_defaults(handler=_run)
 
 

@@ -21,22 +21,30 @@ __all__ = ["register"]
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``monitor`` to the command tree."""
-    p = sub.add_parser("monitor", help="drift, override and audited-error monitors (text, JSON, Prometheus)",
-                       description="Compare [--since, --until) with the reference window before it "
-                                   "(or --reference-since/--reference-until).")
+    p = sub.add_parser(
+        "monitor",
+        help="drift, override and audited-error monitors (text, JSON, Prometheus)",
+        description="Compare [--since, --until) with the reference window before it "
+        "(or --reference-since/--reference-until).",
+    )
     p.add_argument("--decision-type", required=True, metavar="TYPE")
     p.add_argument("--since", required=True, metavar="ISO", help="current window start")
     p.add_argument("--until", required=True, metavar="ISO", help="current window end (exclusive)")
     p.add_argument("--reference-since", metavar="ISO", help="reference window start (default: same length before)")
     p.add_argument("--reference-until", metavar="ISO", help="reference window end (default: --since)")
-    p.add_argument("--certificate", metavar="FILE", help="a certificate (JSON) whose alpha the audited error is held to")
+    p.add_argument(
+        "--certificate", metavar="FILE", help="a certificate (JSON) whose alpha the audited error is held to"
+    )
     p.add_argument("--alpha", help="the error rate to hold the audited error to (instead of --certificate)")
     p.add_argument("--delta", default="0.05", help="the alarm's chance of a false alarm over all time (default 0.05)")
     p.add_argument("--format", default="text", help="text (default) or json")
     p.add_argument("--prometheus", metavar="FILE", help="also write the figures as Prometheus gauges to FILE")
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
-    p.add_argument("--record-alarms", action="store_true",
-                   help="write monitor_alarm_raised / monitor_alarm_cleared to the audit log when the state changes")
+    p.add_argument(
+        "--record-alarms",
+        action="store_true",
+        help="write monitor_alarm_raised / monitor_alarm_cleared to the audit log when the state changes",
+    )
     p.add_argument("--actor", default="signoff-monitor", help="the actor named in recorded alarm events")
     add_db_flag(p)
     p.set_defaults(handler=_run)
@@ -50,8 +58,9 @@ def _alpha(args: argparse.Namespace) -> float | None:
             cert = json.loads(Path(args.certificate).read_text(encoding="utf-8"))
             return float(cert["alpha"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise CommandError(f"--certificate: {args.certificate}: not a certificate ({exc.__class__.__name__})",
-                               code=1) from None
+            raise CommandError(
+                f"--certificate: {args.certificate}: not a certificate ({exc.__class__.__name__})", code=1
+            ) from None
     return None
 
 
@@ -92,8 +101,9 @@ def _run(args: argparse.Namespace) -> int:
     if since >= until:
         raise CommandError(f"--since {args.since} is not before --until {args.until}", code=1)
     ref_until = parse_when("--reference-until", args.reference_until) if args.reference_until else since
-    ref_since = (parse_when("--reference-since", args.reference_since) if args.reference_since
-                 else ref_until - (until - since))
+    ref_since = (
+        parse_when("--reference-since", args.reference_since) if args.reference_since else ref_until - (until - since)
+    )
     if ref_since >= ref_until:
         raise CommandError("--reference-since is not before --reference-until", code=1)
     alpha = _alpha(args)
@@ -112,5 +122,3 @@ def _run(args: argparse.Namespace) -> int:
     if args.prometheus:
         write_output(args.prometheus, lambda fh: fh.write(prometheus_text(mon)))
     return 3 if any(m["audited_error"]["alarm"] for m in mon["models"].values()) else 0
-
-

@@ -32,9 +32,12 @@ def register(subparsers: Any) -> None:
 
     lint = commands.add_parser("lint", help="check policy files; exit 1 on any error")
     lint.add_argument("paths", nargs="*", default=["policies/"], metavar="PATH")
-    lint.add_argument("--principals", metavar="FILE",
-                      help="the principals file: also check that enough people hold each queue's roles "
-                           "for its reviewers and for hearing contests")
+    lint.add_argument(
+        "--principals",
+        metavar="FILE",
+        help="the principals file: also check that enough people hold each queue's roles "
+        "for its reviewers and for hearing contests",
+    )
     lint.set_defaults(handler=_lint)
 
     test = commands.add_parser("test", help="run YAML test cases; exit 1 on any failure")
@@ -44,8 +47,9 @@ def register(subparsers: Any) -> None:
     explain = commands.add_parser("explain", help="show which rule routes a request, and why")
     explain.add_argument("file", metavar="FILE")
     explain.add_argument("--input", required=True, metavar="JSON", help="the caller's input object")
-    explain.add_argument("--proposal", required=True, metavar="JSON",
-                         help='the model\'s proposal: {"outcome": ..., "confidence": ...}')
+    explain.add_argument(
+        "--proposal", required=True, metavar="JSON", help='the model\'s proposal: {"outcome": ..., "confidence": ...}'
+    )
     explain.add_argument("--json", action="store_true", help="machine-readable output")
     explain.set_defaults(handler=_explain)
 
@@ -91,8 +95,7 @@ def _lint(args: argparse.Namespace) -> int:
 def _case_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
-        files.extend(sorted(f for f in path.rglob("*") if f.suffix in (".yaml", ".yml"))
-                     if path.is_dir() else [path])
+        files.extend(sorted(f for f in path.rglob("*") if f.suffix in (".yaml", ".yml")) if path.is_dir() else [path])
     return files
 
 
@@ -121,8 +124,7 @@ def _test(args: argparse.Namespace) -> int:
             got = policy.evaluate(case.request)
             ok = got.route == case.expect_route and case.expect_rule in (None, got.rule)
             want = f"{case.expect_route}/{case.expect_rule}" if case.expect_rule else case.expect_route
-            rows.append(("PASS" if ok else "FAIL", f"{file}:{case.line}", case.name, want,
-                         f"{got.route}/{got.rule}"))
+            rows.append(("PASS" if ok else "FAIL", f"{file}:{case.line}", case.name, want, f"{got.route}/{got.rule}"))
     if rows:
         header = ("RESULT", "CASE FILE", "CASE", "EXPECTED", "GOT")
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
@@ -131,8 +133,10 @@ def _test(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     failed = sum(r[0] == "FAIL" for r in rows)
-    print(f"{_plural(len(rows) - failed, 'case')} passed, {failed} failed"
-          + (f", {_plural(len(problems), 'load error')}" if problems else ""))
+    print(
+        f"{_plural(len(rows) - failed, 'case')} passed, {failed} failed"
+        + (f", {_plural(len(problems), 'load error')}" if problems else "")
+    )
     return 1 if failed or problems or not rows else 0
 
 
@@ -153,18 +157,30 @@ def _explain(args: argparse.Namespace) -> int:
     if missing:
         raise CommandError(f"--proposal: missing {', '.join(sorted(missing))}", 2)
     policy = load_policy(args.file)
-    request = EvalRequest(data, proposal["outcome"], proposal["confidence"],
-                          proposal.get("scores") or {}, proposal.get("model", ""))
+    request = EvalRequest(
+        data, proposal["outcome"], proposal["confidence"], proposal.get("scores") or {}, proposal.get("model", "")
+    )
     route = policy.evaluate(request)
     problems = policy.validate_input(data)
     if args.json:
-        print(json.dumps({
-            "route": route.route, "rule": route.rule, "reasons": list(route.reasons),
-            "failed_closed": route.failed_closed,
-            "policy": {"name": route.policy.name, "version": route.policy.version,
-                       "digest": route.policy.digest},
-            "input_problems": [{"path": p, "message": m} for p, m in problems],
-        }, indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "route": route.route,
+                    "rule": route.rule,
+                    "reasons": list(route.reasons),
+                    "failed_closed": route.failed_closed,
+                    "policy": {
+                        "name": route.policy.name,
+                        "version": route.policy.version,
+                        "digest": route.policy.digest,
+                    },
+                    "input_problems": [{"path": p, "message": m} for p, m in problems],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return 0
     print(f"route:   {route.route}" + ("  (failed closed)" if route.failed_closed else ""))
     print(f"rule:    {route.rule}")

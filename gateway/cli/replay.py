@@ -43,12 +43,18 @@ def _run(args: argparse.Namespace) -> int:
     with open_db(args.db) as engine, engine.connect() as conn:  # type: ignore[attr-defined]
         types = {t for (t,) in conn.execute(select(decisions.c.decision_type).distinct())}
         if policy.decision not in types:
-            raise CommandError(f"{args.file}: decides {policy.decision}, which has no stored decisions "
-                               f"(stored: {', '.join(sorted(types)) or 'none'})", code=1)
+            raise CommandError(
+                f"{args.file}: decides {policy.decision}, which has no stored decisions "
+                f"(stored: {', '.join(sorted(types)) or 'none'})",
+                code=1,
+            )
         rep = replay(conn, policy, since, until, delta=delta)
     if rep["decisions"] == 0:
         raise CommandError(f"no {policy.decision} decisions in {args.since} .. {args.until}", code=1)
-    render = {"json": lambda r: json.dumps(r, indent=2, sort_keys=True) + "\n",
-              "markdown": render_markdown, "text": render_text}[args.format]
+    render = {
+        "json": lambda r: json.dumps(r, indent=2, sort_keys=True) + "\n",
+        "markdown": render_markdown,
+        "text": render_text,
+    }[args.format]
     write_output(args.out, lambda fh: fh.write(render(rep)))
     return 0

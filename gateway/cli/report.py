@@ -24,8 +24,11 @@ FORMATS = ("html", "json", "csv")
 
 def add_db_flag(p: argparse.ArgumentParser) -> None:
     """``--db URL``, defaulting to SIGNOFF_DATABASE_URL or the local SQLite file."""
-    p.add_argument("--db", default=os.environ.get("SIGNOFF_DATABASE_URL", "sqlite:///var/signoff.db"),
-                   help="database URL (env SIGNOFF_DATABASE_URL; default sqlite:///var/signoff.db)")
+    p.add_argument(
+        "--db",
+        default=os.environ.get("SIGNOFF_DATABASE_URL", "sqlite:///var/signoff.db"),
+        help="database URL (env SIGNOFF_DATABASE_URL; default sqlite:///var/signoff.db)",
+    )
 
 
 def parse_when(flag: str, value: str) -> datetime:
@@ -34,8 +37,9 @@ def parse_when(flag: str, value: str) -> datetime:
     try:
         when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
     except ValueError:
-        raise CommandError(f"{flag}: {value!r} is not an ISO-8601 date or time "
-                           "(e.g. 2026-01-31 or 2026-01-31T12:00:00Z)", code=2) from None
+        raise CommandError(
+            f"{flag}: {value!r} is not an ISO-8601 date or time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)", code=2
+        ) from None
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
@@ -92,17 +96,26 @@ def write_output(out: str | None, write: Callable[[io.TextIOBase], T]) -> T:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``report`` to the command tree."""
-    p = sub.add_parser("report", help="the compliance report for a period (HTML, JSON or CSV)",
-                       description="Figures for decisions created in [--from, --to), read from the database.")
+    p = sub.add_parser(
+        "report",
+        help="the compliance report for a period (HTML, JSON or CSV)",
+        description="Figures for decisions created in [--from, --to), read from the database.",
+    )
     p.add_argument("--from", dest="start", required=True, metavar="ISO", help="period start (inclusive)")
     p.add_argument("--to", dest="end", required=True, metavar="ISO", help="period end (exclusive)")
     p.add_argument("--format", default="html", help="html (default), json or csv")
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
-    p.add_argument("--no-verify", action="store_true",
-                   help="skip the full chain verification (faster; the report says it was skipped)")
-    p.add_argument("--public-key", default=None,
-                   help="walk only what came after the newest checkpoint `signoff audit verify --signing-key` "
-                        "verified and signed with this key's private half (incremental verification)")
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip the full chain verification (faster; the report says it was skipped)",
+    )
+    p.add_argument(
+        "--public-key",
+        default=None,
+        help="walk only what came after the newest checkpoint `signoff audit verify --signing-key` "
+        "verified and signed with this key's private half (incremental verification)",
+    )
     add_db_flag(p)
     p.set_defaults(handler=_run)
 
@@ -122,8 +135,14 @@ def _run(args: argparse.Namespace) -> int:
 
         verifier = load_verifier(Path(args.public_key))
     with open_db(args.db) as engine:
-        report = build_report(engine, start, end, verify=not args.no_verify,  # type: ignore[arg-type]
-                              source=describe_url(args.db), verifier=verifier)
+        report = build_report(
+            engine,  # type: ignore[arg-type]  # open_db yields an Engine
+            start,
+            end,
+            verify=not args.no_verify,  # type: ignore[arg-type]
+            source=describe_url(args.db),
+            verifier=verifier,
+        )
 
     def write(fh: io.TextIOBase) -> None:
         if args.format == "json":

@@ -68,9 +68,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _list(args: argparse.Namespace) -> int:
     with channel(args) as ch:
         stub = review_pb2_grpc.ReviewServiceStub(ch)
-        resp = call(lambda: stub.ListTasks(
-            review_pb2.ListTasksRequest(queue=args.queue, page_size=args.limit),
-            metadata=metadata(args), timeout=args.timeout))
+        resp = call(
+            lambda: stub.ListTasks(
+                review_pb2.ListTasksRequest(queue=args.queue, page_size=args.limit),
+                metadata=metadata(args),
+                timeout=args.timeout,
+            )
+        )
     if args.json:
         for t in resp.tasks:
             print(to_json(t))
@@ -104,9 +108,13 @@ def _claim(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     with channel(args) as ch:
         stub = decision_pb2_grpc.DecisionServiceStub(ch)
-        resp = call(lambda: stub.GetDecision(
-            decision_pb2.GetDecisionRequest(decision_id=args.decision_id), metadata=metadata(args),
-            timeout=args.timeout))
+        resp = call(
+            lambda: stub.GetDecision(
+                decision_pb2.GetDecisionRequest(decision_id=args.decision_id),
+                metadata=metadata(args),
+                timeout=args.timeout,
+            )
+        )
     if args.json:
         print(to_json(resp.decision))
     else:
@@ -136,9 +144,13 @@ def _submit(args: argparse.Namespace) -> int:
 def _release(args: argparse.Namespace) -> int:
     with channel(args) as ch:
         stub = review_pb2_grpc.ReviewServiceStub(ch)
-        resp = call(lambda: stub.Release(
-            review_pb2.ReleaseRequest(task_id=args.task_id, reason=args.reason), metadata=metadata(args),
-            timeout=args.timeout))
+        resp = call(
+            lambda: stub.Release(
+                review_pb2.ReleaseRequest(task_id=args.task_id, reason=args.reason),
+                metadata=metadata(args),
+                timeout=args.timeout,
+            )
+        )
     if args.json:
         print(to_json(resp.task))
     else:

@@ -23,61 +23,125 @@ def _env(name: str, default: str | None) -> str | None:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``serve`` to the command tree."""
     p = sub.add_parser("serve", help="run the gateway", description="Run the Signoff gRPC gateway.")
-    p.add_argument("--address", default=_env("SIGNOFF_ADDRESS", "127.0.0.1:50051"),
-                   help="host:port to listen on; port 0 picks a free one (env SIGNOFF_ADDRESS)")
-    p.add_argument("--db", dest="database_url", default=_env("SIGNOFF_DATABASE_URL", "sqlite:///var/signoff.db"),
-                   help="SQLAlchemy URL: sqlite:///FILE (default var/signoff.db) or "
-                        "postgresql+psycopg://USER@HOST/DB (env SIGNOFF_DATABASE_URL)")
-    p.add_argument("--policies", default=_env("SIGNOFF_POLICIES", "policies"),
-                   help="directory of routing policy YAML files (env SIGNOFF_POLICIES)")
-    p.add_argument("--principals", default=_env("SIGNOFF_PRINCIPALS", "config/dev-principals.yaml"),
-                   help="principals file: token sha256 -> name and roles (env SIGNOFF_PRINCIPALS)")
-    p.add_argument("--models", default=_env("SIGNOFF_MODELS", None),
-                   help="model bindings file (e.g. config/models.yaml) for policies whose proposal "
-                        "comes from a model (env SIGNOFF_MODELS)")
-    p.add_argument("--metrics-port", type=int, default=_env("SIGNOFF_METRICS_PORT", None),
-                   help="serve Prometheus metrics on this port (off when unset; env SIGNOFF_METRICS_PORT)")
+    p.add_argument(
+        "--address",
+        default=_env("SIGNOFF_ADDRESS", "127.0.0.1:50051"),
+        help="host:port to listen on; port 0 picks a free one (env SIGNOFF_ADDRESS)",
+    )
+    p.add_argument(
+        "--db",
+        dest="database_url",
+        default=_env("SIGNOFF_DATABASE_URL", "sqlite:///var/signoff.db"),
+        help="SQLAlchemy URL: sqlite:///FILE (default var/signoff.db) or "
+        "postgresql+psycopg://USER@HOST/DB (env SIGNOFF_DATABASE_URL)",
+    )
+    p.add_argument(
+        "--policies",
+        default=_env("SIGNOFF_POLICIES", "policies"),
+        help="directory of routing policy YAML files (env SIGNOFF_POLICIES)",
+    )
+    p.add_argument(
+        "--principals",
+        default=_env("SIGNOFF_PRINCIPALS", "config/dev-principals.yaml"),
+        help="principals file: token sha256 -> name and roles (env SIGNOFF_PRINCIPALS)",
+    )
+    p.add_argument(
+        "--models",
+        default=_env("SIGNOFF_MODELS", None),
+        help="model bindings file (e.g. config/models.yaml) for policies whose proposal "
+        "comes from a model (env SIGNOFF_MODELS)",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=_env("SIGNOFF_METRICS_PORT", None),
+        help="serve Prometheus metrics on this port (off when unset; env SIGNOFF_METRICS_PORT)",
+    )
     p.add_argument("--metrics-address", default="127.0.0.1", help="address for the metrics port")
     p.add_argument("--tls-cert", default=_env("SIGNOFF_TLS_CERT", None), help="PEM certificate chain; TLS when set")
     p.add_argument("--tls-key", default=_env("SIGNOFF_TLS_KEY", None), help="PEM private key; TLS when set")
-    p.add_argument("--http-address", default=_env("SIGNOFF_HTTP_ADDRESS", None),
-                   help="serve the web console for reviewers and auditors on HOST:PORT (off when unset; "
-                        "env SIGNOFF_HTTP_ADDRESS)")
-    p.add_argument("--http-idle-minutes", type=float, default=15.0,
-                   help="sign a console session out after this many idle minutes (default 15)")
-    p.add_argument("--http-trusted-proxy-header", default=_env("SIGNOFF_HTTP_TRUSTED_PROXY_HEADER", ""),
-                   help="take the console user from this header set by an authenticating reverse proxy "
-                        "(e.g. X-Forwarded-User); off when unset. Risky: see the README")
-    p.add_argument("--http-trusted-proxy", action="append", default=None, metavar="ADDRESS",
-                   help="client address the proxy header is believed from (repeatable; default 127.0.0.1 and ::1)")
+    p.add_argument(
+        "--http-address",
+        default=_env("SIGNOFF_HTTP_ADDRESS", None),
+        help="serve the web console for reviewers and auditors on HOST:PORT (off when unset; env SIGNOFF_HTTP_ADDRESS)",
+    )
+    p.add_argument(
+        "--http-idle-minutes",
+        type=float,
+        default=15.0,
+        help="sign a console session out after this many idle minutes (default 15)",
+    )
+    p.add_argument(
+        "--http-trusted-proxy-header",
+        default=_env("SIGNOFF_HTTP_TRUSTED_PROXY_HEADER", ""),
+        help="take the console user from this header set by an authenticating reverse proxy "
+        "(e.g. X-Forwarded-User); off when unset. Risky: see the README",
+    )
+    p.add_argument(
+        "--http-trusted-proxy",
+        action="append",
+        default=None,
+        metavar="ADDRESS",
+        help="client address the proxy header is believed from (repeatable; default 127.0.0.1 and ::1)",
+    )
     p.add_argument("--reload-seconds", type=float, default=2.0, help="how often to look for policy changes")
-    p.add_argument("--watch-poll", type=float, default=1.0,
-                   help="seconds a watcher or waiting Decide re-reads its decision when no notification "
-                        "woke it (on PostgreSQL, replicas notify each other at once; default 1)")
-    p.add_argument("--log-level", default=_env("SIGNOFF_LOG_LEVEL", "info"), type=str.lower,
-                   choices=("debug", "info", "warning", "error"),
-                   help="info (the default) logs one line per completed RPC; warning only refusals of "
-                        "the reload, failures and the like; debug adds internals (env SIGNOFF_LOG_LEVEL)")
+    p.add_argument(
+        "--watch-poll",
+        type=float,
+        default=1.0,
+        help="seconds a watcher or waiting Decide re-reads its decision when no notification "
+        "woke it (on PostgreSQL, replicas notify each other at once; default 1)",
+    )
+    p.add_argument(
+        "--log-level",
+        default=_env("SIGNOFF_LOG_LEVEL", "info"),
+        type=str.lower,
+        choices=("debug", "info", "warning", "error"),
+        help="info (the default) logs one line per completed RPC; warning only refusals of "
+        "the reload, failures and the like; debug adds internals (env SIGNOFF_LOG_LEVEL)",
+    )
     p.add_argument("--log-format", choices=("json", "console"), default="json", help="log line format")
     c = p.add_argument_group("signed checkpoints (see README: Trusting the log)")
-    c.add_argument("--signing-key", default=_env("SIGNOFF_SIGNING_KEY", "var/keys/checkpoint.key"),
-                   help="Ed25519 key file made by `signoff keys init` (env SIGNOFF_SIGNING_KEY)")
-    c.add_argument("--init-signing-key", action="store_true",
-                   help="create the signing key first if it does not exist (the container image does; "
-                        "a replaced key shows when verify checks the published checkpoints)")
-    c.add_argument("--no-checkpoints", action="store_true",
-                   help="serve without signed checkpoints: a cut tail of the log is then undetectable")
-    c.add_argument("--checkpoints-dir", default=_env("SIGNOFF_CHECKPOINTS_DIR", "var/checkpoints"),
-                   help="append-only directory the checkpoints are published to (env SIGNOFF_CHECKPOINTS_DIR)")
-    c.add_argument("--checkpoint-origin", default=_env("SIGNOFF_CHECKPOINT_ORIGIN", "signoff"),
-                   help="the origin line of the notes: this deployment's name (no spaces)")
+    c.add_argument(
+        "--signing-key",
+        default=_env("SIGNOFF_SIGNING_KEY", "var/keys/checkpoint.key"),
+        help="Ed25519 key file made by `signoff keys init` (env SIGNOFF_SIGNING_KEY)",
+    )
+    c.add_argument(
+        "--init-signing-key",
+        action="store_true",
+        help="create the signing key first if it does not exist (the container image does; "
+        "a replaced key shows when verify checks the published checkpoints)",
+    )
+    c.add_argument(
+        "--no-checkpoints",
+        action="store_true",
+        help="serve without signed checkpoints: a cut tail of the log is then undetectable",
+    )
+    c.add_argument(
+        "--checkpoints-dir",
+        default=_env("SIGNOFF_CHECKPOINTS_DIR", "var/checkpoints"),
+        help="append-only directory the checkpoints are published to (env SIGNOFF_CHECKPOINTS_DIR)",
+    )
+    c.add_argument(
+        "--checkpoint-origin",
+        default=_env("SIGNOFF_CHECKPOINT_ORIGIN", "signoff"),
+        help="the origin line of the notes: this deployment's name (no spaces)",
+    )
     c.add_argument("--checkpoint-events", type=int, default=1000, help="sign after this many new events")
-    c.add_argument("--checkpoint-seconds", type=float, default=10.0,
-                   help="sign new events after this many seconds at the latest")
-    c.add_argument("--witness", default=_env("SIGNOFF_WITNESS_URL", None),
-                   help="tlog-witness base URL to send each checkpoint to (add-checkpoint)")
-    c.add_argument("--allow-behind-checkpoint", action="store_true",
-                   help="serve even when the database is behind its last published checkpoint (logged)")
+    c.add_argument(
+        "--checkpoint-seconds", type=float, default=10.0, help="sign new events after this many seconds at the latest"
+    )
+    c.add_argument(
+        "--witness",
+        default=_env("SIGNOFF_WITNESS_URL", None),
+        help="tlog-witness base URL to send each checkpoint to (add-checkpoint)",
+    )
+    c.add_argument(
+        "--allow-behind-checkpoint",
+        action="store_true",
+        help="serve even when the database is behind its last published checkpoint (logged)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -96,8 +160,9 @@ def run(args: argparse.Namespace) -> int:
     from gateway.bootstrap import Settings, build_app, configure_logging
 
     if not args.watch_poll > 0:
-        print(f"signoff serve: --watch-poll must be a positive number of seconds, got {args.watch_poll}",
-              file=sys.stderr)
+        print(
+            f"signoff serve: --watch-poll must be a positive number of seconds, got {args.watch_poll}", file=sys.stderr
+        )
         return 2
     if not (args.checkpoint_events > 0 and args.checkpoint_seconds > 0):
         print("signoff serve: --checkpoint-events and --checkpoint-seconds must be positive", file=sys.stderr)

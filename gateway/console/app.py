@@ -30,8 +30,10 @@ log = structlog.get_logger("signoff.console")
 
 #: Scripts and styles only from the console's own static files: an escaping slip elsewhere
 #: still could not run an injected script.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 _HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -66,35 +68,50 @@ class SecurityHeaders:
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignoffError)
     status = http_status_for(exc)
-    titles = {400: "That request cannot be used", 401: "Sign in again", 403: "Not yours to open",
-              404: "Not found", 409: "This case has moved on", 503: "Try again shortly"}
+    titles = {
+        400: "That request cannot be used",
+        401: "Sign in again",
+        403: "Not yours to open",
+        404: "Not found",
+        409: "This case has moved on",
+        503: "Try again shortly",
+    }
     log.info("console_refused", path=request.url.path, status=status, error=type(exc).__name__)
-    return error_page(request, status, titles.get(status, "Something went wrong"), public_message(exc),
-                      session_or_none(request))
+    return error_page(
+        request, status, titles.get(status, "Something went wrong"), public_message(exc), session_or_none(request)
+    )
 
 
 async def _sign_in(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInNeeded)
     if request.method == "GET":
         return redirect("/signin?expired=1" if exc.expired else "/signin")
-    message = ("Your session ended while you were away; nothing was submitted. Sign in and open the task again."
-               if exc.expired else "Sign in first.")
+    message = (
+        "Your session ended while you were away; nothing was submitted. Sign in and open the task again."
+        if exc.expired
+        else "Sign in first."
+    )
     return error_page(request, 401, "Sign in again", message)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     title = {404: "Not found", 405: "Not allowed here"}.get(exc.status_code, "That request cannot be used")
-    message = {404: "There is no page at this address.",
-               405: "This address does not take that kind of request."}.get(exc.status_code, "")
+    message = {404: "There is no page at this address.", 405: "This address does not take that kind of request."}.get(
+        exc.status_code, ""
+    )
     return error_page(request, exc.status_code, title, message, session_or_none(request))
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
     ref = secrets.token_hex(6)
     log.exception("console_error", path=request.url.path, ref=ref)
-    return error_page(request, 500, "Something went wrong",
-                      f"The gateway could not show this page. Reference {ref} (in the gateway's log).")
+    return error_page(
+        request,
+        500,
+        "Something went wrong",
+        f"The gateway could not show this page. Reference {ref} (in the gateway's log).",
+    )
 
 
 def build_console_app(console: Console) -> Any:

@@ -21,15 +21,30 @@ from gateway.errors import InvalidRequest, NotFound
 from gateway.review.access import require_auditor
 
 __all__ = [
-    "decision_search", "decision_trail", "parse_time", "policies", "policy_diff", "policy_text", "report", "reviewers",
+    "decision_search",
+    "decision_trail",
+    "parse_time",
+    "policies",
+    "policy_diff",
+    "policy_text",
+    "report",
+    "reviewers",
 ]
 
 #: The search form's fields: (query parameter, label).
 FILTERS = (
-    ("from", "From (UTC)"), ("to", "To (UTC)"), ("decision_type", "Decision type"),
-    ("policy", "Policy (name or name@version)"), ("route", "Route"), ("queue", "Queue"),
-    ("reviewer", "Reviewer"), ("action", "Action"), ("status", "Status"), ("subject", "Subject"),
-    ("decision", "Decision id"), ("overridden", "Overridden"),
+    ("from", "From (UTC)"),
+    ("to", "To (UTC)"),
+    ("decision_type", "Decision type"),
+    ("policy", "Policy (name or name@version)"),
+    ("route", "Route"),
+    ("queue", "Queue"),
+    ("reviewer", "Reviewer"),
+    ("action", "Action"),
+    ("status", "Status"),
+    ("subject", "Subject"),
+    ("decision", "Decision id"),
+    ("overridden", "Overridden"),
 )
 
 
@@ -41,7 +56,9 @@ def parse_time(value: str, field: str) -> datetime | None:
     try:
         t = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidRequest(field, f"{value!r} is not an ISO-8601 date or time, like 2026-03-01 or 2026-03-01T09:00") from None
+        raise InvalidRequest(
+            field, f"{value!r} is not an ISO-8601 date or time, like 2026-03-01 or 2026-03-01T09:00"
+        ) from None
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
@@ -57,12 +74,16 @@ def _filters(q: dict[str, str]) -> dict[str, Any]:
     if since and until and since > until:
         raise InvalidRequest("from", "is after to")
     return {
-        "since": since, "until": until,
+        "since": since,
+        "until": until,
         "decision_type": q.get("decision_type", "").strip() or None,
-        "policy_name": name or None, "policy_version": int(version) if version else 0,
-        "route": q.get("route", "").strip() or None, "queue": q.get("queue", "").strip() or None,
+        "policy_name": name or None,
+        "policy_version": int(version) if version else 0,
+        "route": q.get("route", "").strip() or None,
+        "queue": q.get("queue", "").strip() or None,
         "reviewer": q.get("reviewer", "").strip() or None,
-        "action": q.get("action", "").strip() or None, "status": q.get("status", "").strip() or None,
+        "action": q.get("action", "").strip() or None,
+        "status": q.get("status", "").strip() or None,
         "subject_ref": q.get("subject", "").strip() or None,
         "decision_id": q.get("decision", "").strip() or None,
         "overridden": overridden,
@@ -115,8 +136,9 @@ async def report(request: Request) -> Response:
     try:
         start, end = _period(q)
     except InvalidRequest as exc:
-        return render(request, "audit_report.html", {"q": q, "report": None, "message": str(exc)},
-                      status=400, session=session)
+        return render(
+            request, "audit_report.html", {"q": q, "report": None, "message": str(exc)}, status=400, session=session
+        )
     data = await run_in_threadpool(console.report, start, end, verify)
     if request.url.path.endswith(".html"):
         return HTMLResponse(console.report_html(data))
@@ -137,10 +159,10 @@ async def reviewers(request: Request) -> Response:
     try:
         since, until = parse_time(q.get("from", ""), "from"), parse_time(q.get("to", ""), "to")
     except InvalidRequest as exc:
-        return render(request, "audit_reviewers.html", {"q": q, "groups": [], "message": str(exc)},
-                      status=400, session=session)
-    groups = await run_in_threadpool(console_of(request).reader.override_stats, ["reviewer"],
-                                     since=since, until=until)
+        return render(
+            request, "audit_reviewers.html", {"q": q, "groups": [], "message": str(exc)}, status=400, session=session
+        )
+    groups = await run_in_threadpool(console_of(request).reader.override_stats, ["reviewer"], since=since, until=until)
     return render(request, "audit_reviewers.html", {"q": q, "groups": groups, "message": ""}, session=session)
 
 
@@ -191,8 +213,17 @@ async def policy_diff(request: Request) -> Response:
     old = await _one(console, name, a)
     new = await _one(console, name, b)
     lines = []
-    for line in difflib.unified_diff(old.text.splitlines(), new.text.splitlines(),
-                                     f"{name} v{a}", f"{name} v{b}", lineterm=""):
-        kind = "add" if line.startswith("+") else "del" if line.startswith("-") else "hunk" if line.startswith("@@") else "ctx"
+    for line in difflib.unified_diff(
+        old.text.splitlines(), new.text.splitlines(), f"{name} v{a}", f"{name} v{b}", lineterm=""
+    ):
+        kind = (
+            "add"
+            if line.startswith("+")
+            else "del"
+            if line.startswith("-")
+            else "hunk"
+            if line.startswith("@@")
+            else "ctx"
+        )
         lines.append((kind, line))
     return render(request, "policy_diff.html", {"name": name, "a": old, "b": new, "lines": lines}, session=session)

@@ -79,7 +79,9 @@ async def _task(console: Console, principal: Principal, task_id: str, require_ow
     return task
 
 
-async def case_context(console: Console, principal: Principal, task_id: str, require_own: bool = True) -> dict[str, Any]:
+async def case_context(
+    console: Console, principal: Principal, task_id: str, require_own: bool = True
+) -> dict[str, Any]:
     """Everything the case view shows for a task.
 
     ``require_own``: only for the task's holder (the normal view); False after a refused
@@ -90,7 +92,12 @@ async def case_context(console: Console, principal: Principal, task_id: str, req
     policy = console.service.policies.get(decision.decision_type)
     events = await run_in_threadpool(lambda: list(console.reader.events(decision_id=decision.decision_id)))
     now = console.service.clock.now()
-    live = task.state is TaskState.CLAIMED and task.claimed_by == principal.name and task.lease_expires_at is not None and task.lease_expires_at > now
+    live = (
+        task.state is TaskState.CLAIMED
+        and task.claimed_by == principal.name
+        and task.lease_expires_at is not None
+        and task.lease_expires_at > now
+    )
     blind = is_blind(task)
     return {
         "task": task,
@@ -124,11 +131,17 @@ def _command(task_id: str, form: dict[str, str]) -> SubmitCommand:
         try:
             payload = json.loads(raw)
         except ValueError:
-            raise InvalidRequest("payload", "must be a JSON object, like {\"amount\": 900}") from None
+            raise InvalidRequest("payload", 'must be a JSON object, like {"amount": 900}') from None
         if not isinstance(payload, dict):
-            raise InvalidRequest("payload", "must be a JSON object, like {\"amount\": 900}")
-    return SubmitCommand(task_id=task_id, action=action, outcome=form.get("outcome", "").strip(),
-                         payload=payload, reason=form.get("reason", ""), active_seconds=active_seconds(form))
+            raise InvalidRequest("payload", 'must be a JSON object, like {"amount": 900}')
+    return SubmitCommand(
+        task_id=task_id,
+        action=action,
+        outcome=form.get("outcome", "").strip(),
+        payload=payload,
+        reason=form.get("reason", ""),
+        active_seconds=active_seconds(form),
+    )
 
 
 def active_seconds(form: dict[str, str]) -> float | None:
@@ -159,12 +172,18 @@ async def submit(request: Request) -> Response:
         context["message"] = str(exc)
         if isinstance(exc, InvalidRequest):
             context["form"] = {k: form.get(k, "") for k in ("action", "outcome", "reason", "payload")}
-        return render(request, "task.html", context, status=400 if isinstance(exc, InvalidRequest) else 409,
-                      session=session)
+        return render(
+            request, "task.html", context, status=400 if isinstance(exc, InvalidRequest) else 409, session=session
+        )
     # The use case records the measured active time in the review_submitted event.
-    log.info("console_review_submitted", task_id=task.task_id, decision_id=decision.decision_id,
-             action=cmd.action.value if cmd.action else "", principal=session.principal.name,
-             active_seconds=cmd.active_seconds)
+    log.info(
+        "console_review_submitted",
+        task_id=task.task_id,
+        decision_id=decision.decision_id,
+        action=cmd.action.value if cmd.action else "",
+        principal=session.principal.name,
+        active_seconds=cmd.active_seconds,
+    )
     note = f"Signed off: {cmd.action.value.lower() if cmd.action else ''} → {decision.final_outcome or 'recorded'}"
     from urllib.parse import quote
 
@@ -176,8 +195,12 @@ async def release(request: Request) -> Response:
     session = signed_in(request)
     form = await checked_form(request, session)
     console = console_of(request)
-    task = await usecases.release(console.service, session.principal, request.path_params["task_id"],
-                                  form.get("reason", "") or "released from the console")
+    task = await usecases.release(
+        console.service,
+        session.principal,
+        request.path_params["task_id"],
+        form.get("reason", "") or "released from the console",
+    )
     from urllib.parse import quote
 
     return redirect(f"/queues/{quote(task.queue)}?done={quote('Released the task back to the queue.')}")

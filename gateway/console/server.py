@@ -28,8 +28,16 @@ class ConsoleServer:
         if tls is not None:
             options = {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])}
         self.config = uvicorn.Config(
-            app, host=host.strip("[]"), port=int(port), log_config=None, access_log=False,
-            lifespan="off", loop="asyncio", http="httptools", timeout_graceful_shutdown=5, **options,
+            app,
+            host=host.strip("[]"),
+            port=int(port),
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            loop="asyncio",
+            http="httptools",
+            timeout_graceful_shutdown=5,
+            **options,
         )
         self.server = uvicorn.Server(self.config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign,attr-defined]  # signoff serve owns signals (uvicorn has no public switch)
@@ -54,8 +62,10 @@ class ConsoleServer:
             waited += 0.02
         if not self.server.started:
             self.stop()
-            raise OSError(f"--http-address: cannot serve on {self.config.host}:{self.config.port}"
-                          + (f" ({self._error})" if self._error else ""))
+            raise OSError(
+                f"--http-address: cannot serve on {self.config.host}:{self.config.port}"
+                + (f" ({self._error})" if self._error else "")
+            )
         sock = self.server.servers[0].sockets[0]
         self.port = int(sock.getsockname()[1])
 

@@ -35,8 +35,9 @@ def _signin_page(request: Request, message: str, status: int) -> Response:
     pre = new_token()
     response = render(request, "signin.html", {"message": message, "pre_csrf": pre}, status=status)
     cfg = console_of(request).config
-    response.set_cookie(PRE_COOKIE, pre, httponly=True, samesite="strict", secure=cfg.secure_cookies,
-                        path="/signin", max_age=3600)
+    response.set_cookie(
+        PRE_COOKIE, pre, httponly=True, samesite="strict", secure=cfg.secure_cookies, path="/signin", max_age=3600
+    )
     return response
 
 
@@ -105,8 +106,7 @@ async def queue_rows(console: object, queues: list[str]) -> list[dict[str, objec
     for q in queues:
         depth, oldest = depths.get(q, (0, None))
         age = (now - oldest).total_seconds() if oldest is not None else None
-        rows.append({"queue": q, "depth": depth, "oldest_seconds": age, "oldest": oldest,
-                     "sla": sla_state(q, age)})
+        rows.append({"queue": q, "depth": depth, "oldest_seconds": age, "oldest": oldest, "sla": sla_state(q, age)})
     return rows
 
 

@@ -28,8 +28,9 @@ __all__ = [
 ]
 
 
-async def claim_next(service: Any, principal: Principal, queue: str,
-                     lease: timedelta | None = None) -> tuple[Task, Decision] | None:
+async def claim_next(
+    service: Any, principal: Principal, queue: str, lease: timedelta | None = None
+) -> tuple[Task, Decision] | None:
     """Lease the oldest claimable task of ``queue`` (the use case checks the role)."""
     return await service.claim_next(principal, queue, lease)  # type: ignore[no-any-return]
 

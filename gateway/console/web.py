@@ -193,9 +193,7 @@ def render(
 
 def set_session_cookie(response: Response, session: Session, config: ConsoleConfig) -> None:
     """The session cookie: HttpOnly, SameSite=Strict, Secure under TLS."""
-    response.set_cookie(
-        COOKIE, session.sid, httponly=True, samesite="strict", secure=config.secure_cookies, path="/"
-    )
+    response.set_cookie(COOKIE, session.sid, httponly=True, samesite="strict", secure=config.secure_cookies, path="/")
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -205,8 +203,9 @@ def redirect(url: str) -> RedirectResponse:
 
 def error_page(request: Request, status: int, title: str, message: str, session: Session | None = None) -> Response:
     """A readable error page: what went wrong, and no internals."""
-    return render(request, "error.html", {"title": title, "message": message, "status": status},
-                  status=status, session=session)
+    return render(
+        request, "error.html", {"title": title, "message": message, "status": status}, status=status, session=session
+    )
 
 
 def session_or_none(request: Request) -> Session | None:

@@ -75,8 +75,13 @@ def op_interval(op: str, arg: Any) -> Interval | None:
         return Interval(arg[0], True, arg[1], True)
     if not _number(arg):
         return None
-    return {"lt": Interval(hi=arg), "lte": Interval(hi=arg, hi_in=True), "gt": Interval(lo=arg),
-            "gte": Interval(lo=arg, lo_in=True), "eq": Interval(arg, True, arg, True)}.get(op)
+    return {
+        "lt": Interval(hi=arg),
+        "lte": Interval(hi=arg, hi_in=True),
+        "gt": Interval(lo=arg),
+        "gte": Interval(lo=arg, lo_in=True),
+        "eq": Interval(arg, True, arg, True),
+    }.get(op)
 
 
 def leaves(when: Any, parts: Path) -> Iterator[tuple[Path, str, str, Any]]:

@@ -91,9 +91,16 @@ class _Writer:
     """Collects source lines and the namespace their made-up names point to."""
 
     def __init__(self, bad: Callable[[], Any]) -> None:
-        self.ns: dict[str, Any] = {"_bad": bad, "_Shell": _RouteShell, "_Route": Route,
-                                   "_type": type, "_float": float, "_int": int, "Exception": Exception,
-                                   "__builtins__": {}}
+        self.ns: dict[str, Any] = {
+            "_bad": bad,
+            "_Shell": _RouteShell,
+            "_Route": Route,
+            "_type": type,
+            "_float": float,
+            "_int": int,
+            "Exception": Exception,
+            "__builtins__": {},
+        }
         self.lines: list[str] = []
         self.count = 0
         self.indexed = 0
@@ -129,8 +136,9 @@ class _Writer:
         if field == "confidence":
             return "", "c"
         v = self.var()
-        return (f"(((_t := _type({v} := {self.getter(field)})) is _float or _t is _int)"
-                f" and {v} == {v} or _bad()) and "), v
+        return (
+            f"(((_t := _type({v} := {self.getter(field)})) is _float or _t is _int) and {v} == {v} or _bad()) and "
+        ), v
 
     def number(self, value: Any) -> str:
         """Bind a threshold; an int that a float holds exactly is bound as that float.
@@ -245,24 +253,29 @@ def _emit_index(w: _Writer, rules: Sequence[RuleSpec], ref: str, start: int, sto
     entries = []
     for position in index.table:
         rule = None if position is None else run[position]
-        entries.append(None if rule is None else
-                       (rule.to, rule.name, rule.node.shape[4], rule.node.shape[5], rule.reason or None))
+        entries.append(
+            None if rule is None else (rule.to, rule.name, rule.node.shape[4], rule.node.shape[5], rule.reason or None)
+        )
     table = w.bind(tuple(entries), "x")
     keys, padded, bisect = w.bind(index.keys, "x"), w.bind(index.padded, "x"), w.bind(index.bisect, "f")
     if value == "_x":  # read once; raise, as the run's first rule would, unless it is a number
-        w.lines += [f"            _x = {w.getter(index.field)}",
-                    "            if ((_t := _type(_x)) is not _float and _t is not _int) or _x != _x:",
-                    "                _bad()"]
+        w.lines += [
+            f"            _x = {w.getter(index.field)}",
+            "            if ((_t := _type(_x)) is not _float and _t is not _int) or _x != _x:",
+            "                _bad()",
+        ]
     said = f"f'{{_p}}{{{value}!r}}{{_y}}'"
-    w.lines += [f"            _e = {table}[2 * (_i := {bisect}({keys}, {value})) + ({padded}[_i] == {value})]",
-                "            if _e is not None:",
-                "                _o = _Shell()",
-                "                _o.route, _o.rule, _p, _y, _t = _e",
-                f"                _o.reasons = ({said}, _t) if _t is not None else ({said},)",
-                f"                _o.policy = {ref}",
-                "                _o.failed_closed = False",
-                "                _o.__class__ = _Route",
-                "                return _o"]
+    w.lines += [
+        f"            _e = {table}[2 * (_i := {bisect}({keys}, {value})) + ({padded}[_i] == {value})]",
+        "            if _e is not None:",
+        "                _o = _Shell()",
+        "                _o.route, _o.rule, _p, _y, _t = _e",
+        f"                _o.reasons = ({said}, _t) if _t is not None else ({said},)",
+        f"                _o.policy = {ref}",
+        "                _o.failed_closed = False",
+        "                _o.__class__ = _Route",
+        "                return _o",
+    ]
     return True
 
 
@@ -287,8 +300,7 @@ def generate(
         "def evaluate(r):",
         "    try:",
         "        c = r.confidence",
-        f"        if r.outcome in {r_known} and ((_t := _type(c)) is _float or _t is _int)"
-        " and 0.0 <= c <= 1.0:",
+        f"        if r.outcome in {r_known} and ((_t := _type(c)) is _float or _t is _int) and 0.0 <= c <= 1.0:",
     ]
     for start, stop in _runs(rules):
         if stop - start >= index_min_rules and _emit_index(w, rules, r_ref, start, stop):

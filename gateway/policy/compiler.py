@@ -76,8 +76,11 @@ def check_reserved_names(ctx: Context) -> None:
         ctx.add(("queues", AUTO), "reserved_queue_name", "'auto' is reserved: it means no human review")
     for i, rule in _rules(ctx):
         if rule["name"] in _RESERVED_RULES:
-            ctx.add(("rules", i, "name"), "reserved_rule_name",
-                    f"rule name '{rule['name']}' is reserved for routes no rule decided")
+            ctx.add(
+                ("rules", i, "name"),
+                "reserved_rule_name",
+                f"rule name '{rule['name']}' is reserved for routes no rule decided",
+            )
 
 
 def check_references(ctx: Context) -> None:
@@ -88,8 +91,10 @@ def check_references(ctx: Context) -> None:
             ctx.add(("rules", i, "to"), "unknown_queue", f"queue '{rule['to']}' is not declared")
     if ctx.doc["default"] != AUTO and ctx.doc["default"] not in queues:
         ctx.add(("default",), "unknown_queue", f"queue '{ctx.doc['default']}' is not declared")
-    for parts, name in (("fail_closed_to",), ctx.doc.get("fail_closed_to")), (
-            ("sampling", "queue"), (ctx.doc.get("sampling") or {}).get("queue")):
+    for parts, name in (
+        (("fail_closed_to",), ctx.doc.get("fail_closed_to")),
+        (("sampling", "queue"), (ctx.doc.get("sampling") or {}).get("queue")),
+    ):
         if name is not None and name not in queues:
             hint = "; 'auto' is not a queue" if name == AUTO else ""
             ctx.add(parts, "unknown_queue", f"queue '{name}' is not declared{hint}")
@@ -100,8 +105,11 @@ def check_duplicate_rules(ctx: Context) -> None:
     seen: dict[str, int] = {}
     for i, rule in _rules(ctx):
         if rule["name"] in seen:
-            ctx.add(("rules", i, "name"), "duplicate_rule",
-                    f"rule '{rule['name']}' is already defined at $.rules[{seen[rule['name']]}]")
+            ctx.add(
+                ("rules", i, "name"),
+                "duplicate_rule",
+                f"rule '{rule['name']}' is already defined at $.rules[{seen[rule['name']]}]",
+            )
         seen.setdefault(rule["name"], i)
 
 
@@ -110,8 +118,11 @@ def check_outcomes(ctx: Context) -> None:
     outcomes = set(ctx.doc["outcomes"])
     for j, label in enumerate(ctx.doc.get("adverse_outcomes", [])):
         if label not in outcomes:
-            ctx.add(("adverse_outcomes", j), "adverse_not_in_outcomes",
-                    f"adverse outcome '{label}' is not listed in outcomes")
+            ctx.add(
+                ("adverse_outcomes", j),
+                "adverse_not_in_outcomes",
+                f"adverse outcome '{label}' is not listed in outcomes",
+            )
     for parts, name, op, arg in _leaves(ctx):
         if name == "outcome" and op in ("eq", "ne", "in", "not_in"):
             for label in arg if isinstance(arg, list) else [arg]:
@@ -157,9 +168,12 @@ def check_reachability(ctx: Context) -> None:
         name, interval = single
         covering = [n for f, iv, n in earlier if f == name]
         if covering and analysis.covered(interval, [iv for f, iv, _ in earlier if f == name], name):
-            ctx.add(("rules", i), "unreachable_rule",
-                    f"rule '{rule['name']}' can never match: earlier rule(s) "
-                    f"{', '.join(repr(n) for n in covering)} already cover {name}")
+            ctx.add(
+                ("rules", i),
+                "unreachable_rule",
+                f"rule '{rule['name']}' can never match: earlier rule(s) "
+                f"{', '.join(repr(n) for n in covering)} already cover {name}",
+            )
         earlier.append((name, interval, rule["name"]))
 
 
@@ -171,8 +185,10 @@ def check_gdpr(ctx: Context) -> None:
     basis = ctx.doc.get("gdpr_basis")
     severity: Severity = "warning" if basis else "error"
     if basis:
-        tail = (f"allowed under gdpr_basis '{basis}' ({_BASIS_ARTICLE[basis]}): the data subject must "
-                "be able to contest it and obtain human intervention (Art. 22(3))")
+        tail = (
+            f"allowed under gdpr_basis '{basis}' ({_BASIS_ARTICLE[basis]}): the data subject must "
+            "be able to contest it and obtain human intervention (Art. 22(3))"
+        )
     else:
         tail = "route them to a queue, or state gdpr_basis (contract, law or consent)"
     outcomes = set(ctx.doc["outcomes"])
@@ -180,22 +196,32 @@ def check_gdpr(ctx: Context) -> None:
         if rule["to"] == AUTO:
             reach = analysis.reachable_outcomes(rule["when"], outcomes) & adverse
             if reach:
-                ctx.add(("rules", i, "to"), "gdpr_auto_adverse",
-                        f"rule '{rule['name']}' can decide adverse outcome(s) "
-                        f"{', '.join(sorted(reach))} automatically on a significant decision; {tail}",
-                        severity)
+                ctx.add(
+                    ("rules", i, "to"),
+                    "gdpr_auto_adverse",
+                    f"rule '{rule['name']}' can decide adverse outcome(s) "
+                    f"{', '.join(sorted(reach))} automatically on a significant decision; {tail}",
+                    severity,
+                )
     if ctx.doc["default"] == AUTO and adverse & outcomes:
-        ctx.add(("default",), "gdpr_auto_adverse",
-                f"default route auto can decide adverse outcome(s) {', '.join(sorted(adverse & outcomes))} "
-                f"automatically on a significant decision; {tail}", severity)
+        ctx.add(
+            ("default",),
+            "gdpr_auto_adverse",
+            f"default route auto can decide adverse outcome(s) {', '.join(sorted(adverse & outcomes))} "
+            f"automatically on a significant decision; {tail}",
+            severity,
+        )
 
 
 def check_fail_closed(ctx: Context) -> None:
     """Say which queue receives what cannot be judged when the policy does not."""
     if "fail_closed_to" not in ctx.doc and ctx.doc.get("queues"):
-        ctx.add((), "implicit_fail_closed_queue",
-                f"fail_closed_to is not set: requests that cannot be judged go to "
-                f"'{fail_closed_queue(ctx.doc)}'", "warning")
+        ctx.add(
+            (),
+            "implicit_fail_closed_queue",
+            f"fail_closed_to is not set: requests that cannot be judged go to '{fail_closed_queue(ctx.doc)}'",
+            "warning",
+        )
 
 
 #: The semantic stages, in order. Each reads the context and appends issues; none raises.
@@ -241,8 +267,7 @@ def compile_policy(
     """Compile a checked document (no errors) into a :class:`Policy` with its evaluator."""
     meta = doc["metadata"]
     ref = PolicyRef(meta["name"], meta["version"], digest(doc))
-    rules = [CompiledRule(r["name"], r["to"], compile_condition(r["when"]), r.get("reason"))
-             for r in doc["rules"]]
+    rules = [CompiledRule(r["name"], r["to"], compile_condition(r["when"]), r.get("reason")) for r in doc["rules"]]
     closed = fail_closed_queue(doc)
     sampling = doc.get("sampling") or {}
     queues = {name: depth.build_queue(name, q) for name, q in doc["queues"].items()}

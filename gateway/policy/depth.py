@@ -81,22 +81,32 @@ def check_slas(ctx: _Ctx) -> None:
         due = _duration(ctx, (*at, "due"), sla["due"], "due")
         warn = _duration(ctx, (*at, "warn"), sla["warn"], "warn") if "warn" in sla else None
         if due is not None and warn is not None and warn >= due:
-            ctx.add((*at, "warn"), "warn_after_due",
-                    f"warn {sla['warn']!r} is not before due {sla['due']!r}; a warning must come first")
+            ctx.add(
+                (*at, "warn"),
+                "warn_after_due",
+                f"warn {sla['warn']!r} is not before due {sla['due']!r}; a warning must come first",
+            )
         action = sla["on_timeout"]
         if action["action"] == "escalate" and _known_queue(ctx, (*at, "on_timeout", "queue"), action["queue"]):
             if action["queue"] == name:
-                ctx.add((*at, "on_timeout", "queue"), "timeout_loop",
-                        f"queue '{name}' escalates to itself: the task would time out for ever")
+                ctx.add(
+                    (*at, "on_timeout", "queue"),
+                    "timeout_loop",
+                    f"queue '{name}' escalates to itself: the task would time out for ever",
+                )
         elif action["action"] == "decide":
             outcome = action["outcome"]
             if outcome not in outcomes:
-                ctx.add((*at, "on_timeout", "outcome"), "unknown_outcome",
-                        f"outcome '{outcome}' is not listed in outcomes")
+                ctx.add(
+                    (*at, "on_timeout", "outcome"), "unknown_outcome", f"outcome '{outcome}' is not listed in outcomes"
+                )
             elif ctx.doc.get("significant") and outcome in adverse:
-                ctx.add((*at, "on_timeout", "outcome"), "timeout_adverse_outcome",
-                        f"a timeout in queue '{name}' would decide adverse outcome '{outcome}' on a significant "
-                        "decision with no human; escalate or expire instead")
+                ctx.add(
+                    (*at, "on_timeout", "outcome"),
+                    "timeout_adverse_outcome",
+                    f"a timeout in queue '{name}' would decide adverse outcome '{outcome}' on a significant "
+                    "decision with no human; escalate or expire instead",
+                )
 
 
 def _quorum_places(ctx: _Ctx) -> Iterator[tuple[Path, Mapping[str, Any], str | None]]:
@@ -112,8 +122,11 @@ def check_quorums(ctx: _Ctx) -> None:
     """N is at least 1; more than one reviewer needs a disagreement route; the staff can supply N."""
     for at, raw, queue in _quorum_places(ctx):
         if at[0] == "rules" and queue == AUTO:
-            ctx.add((*at, "to"), "quorum_on_auto",
-                    "the rule routes to auto, so no reviewer sees it; reviewers apply to queues only")
+            ctx.add(
+                (*at, "to"),
+                "quorum_on_auto",
+                "the rule routes to auto, so no reviewer sees it; reviewers apply to queues only",
+            )
             continue
         reviewers = raw.get("reviewers", _queues(ctx).get(queue or "", {}).get("reviewers", 1))
         if "reviewers" in raw and reviewers < 1:
@@ -123,14 +136,20 @@ def check_quorums(ctx: _Ctx) -> None:
         if disagreement is not None:
             _known_queue(ctx, (*at, "on_disagreement", "queue"), disagreement["queue"])
         elif reviewers > 1 and not _queues(ctx).get(queue or "", {}).get("on_disagreement"):
-            ctx.add((*at, "reviewers"), "missing_on_disagreement",
-                    f"{reviewers} reviewers can disagree; say where a disagreement goes with on_disagreement")
+            ctx.add(
+                (*at, "reviewers"),
+                "missing_on_disagreement",
+                f"{reviewers} reviewers can disagree; say where a disagreement goes with on_disagreement",
+            )
         if ctx.staff is not None and queue is not None and queue in _queues(ctx) and "reviewers" in raw:
             able = workers(ctx.staff, _queues(ctx)[queue]["roles"])
             if len(able) < reviewers:
-                ctx.add((*at, "reviewers"), "too_few_reviewers",
-                        f"{reviewers} distinct reviewers are required but the principals file gives queue "
-                        f"'{queue}' only {len(able)} ({', '.join(able) or 'nobody'})")
+                ctx.add(
+                    (*at, "reviewers"),
+                    "too_few_reviewers",
+                    f"{reviewers} distinct reviewers are required but the principals file gives queue "
+                    f"'{queue}' only {len(able)} ({', '.join(able) or 'nobody'})",
+                )
 
 
 def check_rates(ctx: _Ctx) -> None:
@@ -158,10 +177,13 @@ def check_contest(ctx: _Ctx) -> None:
     able = workers(ctx.staff, _queues(ctx)[name]["roles"])
     needed = int(_queues(ctx)[name].get("reviewers", 1)) + 1
     if len(able) < needed:
-        ctx.add(("contest", "queue"), "contest_queue_unworkable",
-                f"contest queue '{name}' needs {needed} principals (its reviewers plus one, since whoever "
-                f"decided the original may not hear the contest); the principals file gives it "
-                f"{len(able)} ({', '.join(able) or 'nobody'})")
+        ctx.add(
+            ("contest", "queue"),
+            "contest_queue_unworkable",
+            f"contest queue '{name}' needs {needed} principals (its reviewers plus one, since whoever "
+            f"decided the original may not hear the contest); the principals file gives it "
+            f"{len(able)} ({', '.join(able) or 'nobody'})",
+        )
 
 
 def check_enforced(ctx: _Ctx) -> None:
@@ -173,17 +195,29 @@ def check_enforced(ctx: _Ctx) -> None:
     for name, queue in _queues(ctx).items():
         at: Path = ("queues", name)
         if queue.get("reviewers", 1) > 1:
-            ctx.add((*at, "reviewers"), "not_enforced",
-                    "four-eyes review is not enforced yet: one reviewer's sign-off is final", "warning")
+            ctx.add(
+                (*at, "reviewers"),
+                "not_enforced",
+                "four-eyes review is not enforced yet: one reviewer's sign-off is final",
+                "warning",
+            )
         if 0 < queue.get("blind_rate", 0) <= 1:
-            ctx.add((*at, "blind_rate"), "not_enforced",
-                    "blind-first review is not enforced yet: reviewers see the proposal", "warning")
+            ctx.add(
+                (*at, "blind_rate"),
+                "not_enforced",
+                "blind-first review is not enforced yet: reviewers see the proposal",
+                "warning",
+            )
         if 0 < queue.get("gold_rate", 0) <= 1:
             ctx.add((*at, "gold_rate"), "not_enforced", "gold cases are not injected yet", "warning")
     for i, rule in enumerate(ctx.doc.get("rules") or []):
         if rule.get("reviewers", 1) > 1 and rule.get("to") != AUTO:
-            ctx.add(("rules", i, "reviewers"), "not_enforced",
-                    "four-eyes review is not enforced yet: one reviewer's sign-off is final", "warning")
+            ctx.add(
+                ("rules", i, "reviewers"),
+                "not_enforced",
+                "four-eyes review is not enforced yet: one reviewer's sign-off is final",
+                "warning",
+            )
     for key, what in (("contest", "ContestDecision"), ("reopen", "ReopenDecision")):
         if key in ctx.doc:
             ctx.add((key,), "not_enforced", f"{what} is not served yet", "warning")
@@ -209,8 +243,11 @@ STAGES: tuple[tuple[str, Callable[[_Ctx], None]], ...] = (
 
 def _quorum(raw: Mapping[str, Any], base: Quorum) -> Quorum:
     disagreement = raw.get("on_disagreement")
-    return Quorum(int(raw.get("reviewers", base.reviewers)), raw.get("agreement", base.agreement),
-                  disagreement["queue"] if disagreement else base.escalate_to)
+    return Quorum(
+        int(raw.get("reviewers", base.reviewers)),
+        raw.get("agreement", base.agreement),
+        disagreement["queue"] if disagreement else base.escalate_to,
+    )
 
 
 def _sla(raw: Mapping[str, Any] | None) -> Sla | None:
@@ -219,20 +256,33 @@ def _sla(raw: Mapping[str, Any] | None) -> Sla | None:
     action = raw["on_timeout"]
     due = parse_duration(raw["due"])
     assert due is not None  # check_slas refused it otherwise
-    return Sla(due, TimeoutAction(action["action"], action.get("queue"), action.get("outcome")),
-               parse_duration(raw["warn"]) if "warn" in raw else None)
+    return Sla(
+        due,
+        TimeoutAction(action["action"], action.get("queue"), action.get("outcome")),
+        parse_duration(raw["warn"]) if "warn" in raw else None,
+    )
 
 
 def build_queue(name: str, raw: Mapping[str, Any]) -> Queue:
     """One checked queue mapping as a :class:`Queue`."""
-    return Queue(name, tuple(raw["roles"]), raw.get("description", ""), _sla(raw.get("sla")),
-                 _quorum(raw, Quorum()), float(raw.get("blind_rate", 0.0)), float(raw.get("gold_rate", 0.0)))
+    return Queue(
+        name,
+        tuple(raw["roles"]),
+        raw.get("description", ""),
+        _sla(raw.get("sla")),
+        _quorum(raw, Quorum()),
+        float(raw.get("blind_rate", 0.0)),
+        float(raw.get("gold_rate", 0.0)),
+    )
 
 
 def build_rule_quorums(doc: Mapping[str, Any], queues: Mapping[str, Queue]) -> dict[str, Quorum]:
     """Rule name to quorum, for rules that override their queue's."""
-    return {rule["name"]: _quorum(rule, queues[rule["to"]].quorum)
-            for rule in doc.get("rules") or [] if any(k in rule for k in _QUORUM_KEYS)}
+    return {
+        rule["name"]: _quorum(rule, queues[rule["to"]].quorum)
+        for rule in doc.get("rules") or []
+        if any(k in rule for k in _QUORUM_KEYS)
+    }
 
 
 def build_contest(doc: Mapping[str, Any]) -> Contest | None:

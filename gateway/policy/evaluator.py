@@ -23,10 +23,8 @@ __all__ = ["CompiledRule", "Node", "build_evaluator", "compile_condition", "form
 _NUM = frozenset({int, float})
 _MISSING = object()
 
-_SYMBOL = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "==", "ne": "!=",
-           "in": "in", "not_in": "not in"}
-_NEGATED = {"lt": ">=", "lte": ">", "gt": "<=", "gte": "<", "eq": "!=", "ne": "==",
-            "in": "not in", "not_in": "in"}
+_SYMBOL = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "==", "ne": "!=", "in": "in", "not_in": "not in"}
+_NEGATED = {"lt": ">=", "lte": ">", "gt": "<=", "gte": "<", "eq": "!=", "ne": "==", "in": "not in", "not_in": "in"}
 _COMPARE = {"lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge}
 _NUMERIC_OPS = frozenset({"lt", "lte", "gt", "gte", "between"})
 
@@ -131,6 +129,7 @@ def _numeric(field: str, op: str, b: Any) -> Test:
     cmp = _COMPARE[op]
     head, _, key = field.partition(".")
     if head == "input" and "." not in key:  # the common case, one call frame fewer
+
         def top_level(r: EvalRequest) -> bool:
             v = r.input[key]
             if v.__class__ in _NUM and v == v:
@@ -230,6 +229,7 @@ def _leaf(field: str, op: str, arg: Any) -> Node:
 
     prefix = field + " "
     if op in _NUMERIC_OPS and field == "confidence":  # it held, so the value is a number
+
         def describe(r: EvalRequest) -> str:
             return prefix + repr(r.confidence) + yes
     elif op in _NUMERIC_OPS and field.count(".") == 1 and field.startswith("input."):
@@ -238,6 +238,7 @@ def _leaf(field: str, op: str, arg: Any) -> Node:
         def describe(r: EvalRequest) -> str:
             return prefix + repr(r.input[key]) + yes
     else:
+
         def describe(r: EvalRequest) -> str:
             try:
                 v = get(r)
@@ -266,6 +267,7 @@ def _all(nodes: Sequence[Node]) -> Node:
         a, b = tests
         test: Test = lambda r: a(r) and b(r)
     else:
+
         def test(r: EvalRequest) -> bool:
             for t in tests:
                 if not t(r):
@@ -313,8 +315,12 @@ def _any(nodes: Sequence[Node]) -> Node:
 def _not(node: Node) -> Node:
     """The node does not hold; its reasons are the inner node's, negated."""
     inner = node.test
-    return Node(lambda r: not inner(r), lambda r: not node.checked(r),
-                lambda r, held: node.explain(r, not held), shape=("not", node))
+    return Node(
+        lambda r: not inner(r),
+        lambda r: not node.checked(r),
+        lambda r, held: node.explain(r, not held),
+        shape=("not", node),
+    )
 
 
 def compile_condition(when: Mapping[str, Any]) -> Node:
@@ -368,8 +374,10 @@ def build_evaluator(
         try:
             outcome = getattr(r, "outcome", _MISSING)
             if not isinstance(outcome, str) or outcome not in known:
-                return closed(f"outcome {format_value(outcome) if outcome is not _MISSING else 'missing'}"
-                              f" is not one of the policy's outcomes ({listed})")
+                return closed(
+                    f"outcome {format_value(outcome) if outcome is not _MISSING else 'missing'}"
+                    f" is not one of the policy's outcomes ({listed})"
+                )
             c = getattr(r, "confidence", _MISSING)
             if c.__class__ not in _NUM or not 0.0 <= c <= 1.0:  # type: ignore[operator]  # a number: its class was checked first
                 shown = "missing" if c is _MISSING else format_value(c)
@@ -385,8 +393,10 @@ def build_evaluator(
             return closed(f"evaluation error ({type(exc).__name__}): the request cannot be judged")
 
     if generated:
-        specs = [RuleSpec(rule.name, rule.to, rule.node, rule.reason, hit)  # type: ignore[arg-type]  # Node is the shape codegen reads
-                 for rule, (_t, hit) in zip(rules, pairs, strict=True)]
+        specs = [
+            RuleSpec(rule.name, rule.to, rule.node, rule.reason, hit)  # type: ignore[arg-type]  # Node is the shape codegen reads
+            for rule, (_t, hit) in zip(rules, pairs, strict=True)
+        ]
         options = {} if index_min_rules is None else {"index_min_rules": index_min_rules}
         return generate(specs, ref, default_route, known, diagnose, _bad, **options).evaluate
 
@@ -407,9 +417,9 @@ def build_evaluator(
 
 def _hit(rule: CompiledRule, ref: PolicyRef) -> Callable[[EvalRequest], Route]:
     """Build the route of a matched rule, with the reasons that made it match."""
-    explain, describe, to, name, text = (rule.node.explain, rule.node.describe, rule.to,
-                                         rule.name, rule.reason)
+    explain, describe, to, name, text = (rule.node.explain, rule.node.describe, rule.to, rule.name, rule.reason)
     if describe is not None:  # one predicate: no list, one tuple, no helper call
+
         def hit_one(r: EvalRequest) -> Route:
             result = _new(Route)
             _set_route(result, to)
@@ -431,9 +441,14 @@ def _hit(rule: CompiledRule, ref: PolicyRef) -> Callable[[EvalRequest], Route]:
 
 
 _new = object.__new__
+_SLOTS: Any = Route  # the class's slot descriptors, read once (mypy sees only the instance fields)
 _set_route, _set_rule, _set_reasons, _set_policy, _set_failed = (
-    Route.route.__set__, Route.rule.__set__, Route.reasons.__set__,  # type: ignore[attr-defined,misc]
-    Route.policy.__set__, Route.failed_closed.__set__)  # type: ignore[attr-defined,misc]
+    _SLOTS.route.__set__,
+    _SLOTS.rule.__set__,
+    _SLOTS.reasons.__set__,
+    _SLOTS.policy.__set__,
+    _SLOTS.failed_closed.__set__,
+)
 
 
 def _route(route: str, rule: str, reasons: tuple[str, ...], ref: PolicyRef, failed: bool) -> Route:

@@ -50,8 +50,9 @@ def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def check_gold(doc: Any, file: str, locate: Callable[[Parts], int | None],
-               policies: Mapping[str, Policy]) -> tuple[list[GoldCase], list[Issue]]:
+def check_gold(
+    doc: Any, file: str, locate: Callable[[Parts], int | None], policies: Mapping[str, Policy]
+) -> tuple[list[GoldCase], list[Issue]]:
     """The cases of a parsed gold file and every issue found; no case is usable while any issue stands."""
     issues: list[Issue] = []
 
@@ -75,8 +76,12 @@ def check_gold(doc: Any, file: str, locate: Callable[[Parts], int | None],
             add(at, "bad_gold_case", f"a gold case is a mapping with exactly {', '.join(sorted(_CASE_KEYS))}")
             continue
         proposal = case["proposal"]
-        if (not isinstance(proposal, Mapping) or not isinstance(proposal.get("outcome"), str)
-                or not _number(proposal.get("confidence")) or not 0 <= proposal["confidence"] <= 1):
+        if (
+            not isinstance(proposal, Mapping)
+            or not isinstance(proposal.get("outcome"), str)
+            or not _number(proposal.get("confidence"))
+            or not 0 <= proposal["confidence"] <= 1
+        ):
             add((*at, "proposal"), "bad_gold_case", "proposal needs an outcome and a confidence in [0, 1]")
             continue
         if policy is None:
@@ -84,14 +89,28 @@ def check_gold(doc: Any, file: str, locate: Callable[[Parts], int | None],
         for key, label in (("proposal", proposal["outcome"]), ("expected", case["expected"])):
             if label not in policy.outcomes:
                 where = (*at, "proposal", "outcome") if key == "proposal" else (*at, "expected")
-                add(where, "unknown_outcome", f"outcome {label!r} is not listed in the policy's outcomes "
-                                              f"({', '.join(policy.outcomes)})")
-        problems = policy.validate_input(case["input"]) if isinstance(case["input"], Mapping) else [
-            ("input", "must be a mapping")]
+                add(
+                    where,
+                    "unknown_outcome",
+                    f"outcome {label!r} is not listed in the policy's outcomes ({', '.join(policy.outcomes)})",
+                )
+        problems = (
+            policy.validate_input(case["input"])
+            if isinstance(case["input"], Mapping)
+            else [("input", "must be a mapping")]
+        )
         for field, message in problems:
             add((*at, "input"), "invalid_input", f"{field}: {message}")
         if not issues:
-            cases.append(GoldCase(str(case["name"]), policy.decision, dict(case["input"]), proposal["outcome"],
-                                  float(proposal["confidence"]), str(proposal.get("explanation", "")),
-                                  str(case["expected"])))
+            cases.append(
+                GoldCase(
+                    str(case["name"]),
+                    policy.decision,
+                    dict(case["input"]),
+                    proposal["outcome"],
+                    float(proposal["confidence"]),
+                    str(proposal.get("explanation", "")),
+                    str(case["expected"]),
+                )
+            )
     return (cases if not issues else []), issues

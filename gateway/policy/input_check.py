@@ -24,14 +24,41 @@ InputCheck = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
 #: is here because the compiled check asserts it while 2020-12 only annotates: stricter, so a
 #: false "invalid" merely sends the input on to jsonschema. ``pattern`` and ``uniqueItems`` are
 #: not: their edge cases (regex dialect, ``1`` against ``true``) may differ between the two.
-_SAFE = frozenset({
-    "type", "enum", "const", "required", "properties", "additionalProperties",
-    "minProperties", "maxProperties", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "multipleOf", "minLength", "maxLength", "minItems", "maxItems",
-    "items", "allOf", "anyOf", "oneOf", "not", "format",
-    "title", "description", "default", "examples", "$comment", "deprecated", "readOnly",
-    "writeOnly",
-})
+_SAFE = frozenset(
+    {
+        "type",
+        "enum",
+        "const",
+        "required",
+        "properties",
+        "additionalProperties",
+        "minProperties",
+        "maxProperties",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "items",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+        "format",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "$comment",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+    }
+)
 _SCHEMA_MAPS = ("properties",)
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
 _SCHEMA_ONE = ("additionalProperties", "items", "not")
@@ -85,8 +112,11 @@ def make_input_check(schema: Any) -> InputCheck:
             for error in validator.iter_errors(value):
                 parts = list(error.absolute_path)
                 if error.validator == "required" and isinstance(error.instance, Mapping):
-                    found.extend((_input_path([*parts, key]), "is required")
-                                 for key in error.validator_value if key not in error.instance)
+                    found.extend(
+                        (_input_path([*parts, key]), "is required")
+                        for key in error.validator_value
+                        if key not in error.instance
+                    )
                 else:
                     found.append((_input_path(parts), error.message))
             return sorted(found)

@@ -154,9 +154,12 @@ def _walk(ld: _Load, node: yaml.Node, parts: Parts, count: list[int]) -> None:
                 continue
             key = key_node.value
             if key in seen:
-                ld.add((*parts, key), "duplicate_key",
-                       f"key '{key}' appears twice (first at line {seen[key]}); YAML would keep only the last",
-                       line=line)
+                ld.add(
+                    (*parts, key),
+                    "duplicate_key",
+                    f"key '{key}' appears twice (first at line {seen[key]}); YAML would keep only the last",
+                    line=line,
+                )
                 continue
             seen[key] = line
             ld.lines[(*parts, key)] = line
@@ -165,8 +168,12 @@ def _walk(ld: _Load, node: yaml.Node, parts: Parts, count: list[int]) -> None:
         for i, item in enumerate(node.value):
             ld.lines[(*parts, i)] = item.start_mark.line + 1
             _walk(ld, item, (*parts, i), count)
-    elif node.tag in ("tag:yaml.org,2002:binary", "tag:yaml.org,2002:set", "tag:yaml.org,2002:omap",
-                      "tag:yaml.org,2002:pairs"):
+    elif node.tag in (
+        "tag:yaml.org,2002:binary",
+        "tag:yaml.org,2002:set",
+        "tag:yaml.org,2002:omap",
+        "tag:yaml.org,2002:pairs",
+    ):
         ld.add(parts, "wrong_type", f"{node.tag.rsplit(':', 1)[-1]} values are not JSON data")
 
 
@@ -192,15 +199,19 @@ def _schema_issue(ld: _Load, error: jsonschema.ValidationError) -> None:
     elif kind == "type":
         expected = value if isinstance(value, str) else " or ".join(value)
         got = {dict: "mapping", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
-            type(instance), "integer" if isinstance(instance, int) else "number")
+            type(instance), "integer" if isinstance(instance, int) else "number"
+        )
         ld.add(parts, "wrong_type", f"expected {expected}, got {got} {_short(instance)}")
     elif kind == "required" and isinstance(instance, dict):
         for key in value:
             if key not in instance:
                 ld.add((*parts, key), "missing_key", f"required key '{key}' is missing")
     elif kind == "maxProperties" and isinstance(instance, dict) and {"all", "any", "not"} & set(instance):
-        ld.add(parts, "schema", "a combinator (all, any, not) must be the only key of its condition; "
-                                "put the other predicates inside 'all'")
+        ld.add(
+            parts,
+            "schema",
+            "a combinator (all, any, not) must be the only key of its condition; put the other predicates inside 'all'",
+        )
     elif kind == "const":
         ld.add(parts, "schema", f"expected {_short(value)}, got {_short(instance)}")
     else:
@@ -244,8 +255,11 @@ def _sorted(issues: Sequence[Issue]) -> list[Issue]:
     return sorted(issues, key=lambda i: (i.file, i.line or 0, i.code, i.json_path))
 
 
-def _run(text: str, path: str, staff: Mapping[str, frozenset[str]] | None = None,
-         ) -> tuple[Policy | None, list[Issue]]:
+def _run(
+    text: str,
+    path: str,
+    staff: Mapping[str, frozenset[str]] | None = None,
+) -> tuple[Policy | None, list[Issue]]:
     ld = _Load(path, text, staff=staff)
     try:
         for _name, stage in STAGES:
@@ -256,9 +270,13 @@ def _run(text: str, path: str, staff: Mapping[str, frozenset[str]] | None = None
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         return None, issues
-    policy = compiler.compile_policy(ld.doc, source_path=path, source_text=text,
-                                     validate_input=make_input_check(ld.doc["input_schema"]),
-                                     warnings=issues)
+    policy = compiler.compile_policy(
+        ld.doc,
+        source_path=path,
+        source_text=text,
+        validate_input=make_input_check(ld.doc["input_schema"]),
+        warnings=issues,
+    )
     return policy, issues
 
 
@@ -269,8 +287,9 @@ def _read(path: str | Path) -> tuple[str | None, list[Issue]]:
         if p.is_dir():
             return None, [Issue(name, None, "$", "not_a_file", "is a directory, not a policy file")]
         if p.stat().st_size > MAX_BYTES:
-            return None, [Issue(name, 1, "$", "file_too_large",
-                                f"file is {p.stat().st_size} bytes; the limit is {MAX_BYTES}")]
+            return None, [
+                Issue(name, 1, "$", "file_too_large", f"file is {p.stat().st_size} bytes; the limit is {MAX_BYTES}")
+            ]
         data = p.read_bytes()
     except FileNotFoundError:
         return None, [Issue(name, None, "$", "file_not_found", "no such file")]
@@ -318,15 +337,22 @@ def load_policy(path: str | Path) -> Policy:
 def _expand(paths: Sequence[str | Path]) -> Iterator[Path]:
     for path in map(Path, paths):
         if path.is_dir():
-            found = [f for f in sorted(path.rglob("*")) if f.suffix in (".yaml", ".yml") and f.is_file()
-                     and not {"tests", "schema"} & set(f.relative_to(path).parts[:-1])]
+            found = [
+                f
+                for f in sorted(path.rglob("*"))
+                if f.suffix in (".yaml", ".yml")
+                and f.is_file()
+                and not {"tests", "schema"} & set(f.relative_to(path).parts[:-1])
+            ]
             yield from found
         else:
             yield path
 
 
-def _check_files(files: Sequence[Path], staff: Mapping[str, frozenset[str]] | None = None,
-                 ) -> tuple[list[Policy], list[Issue]]:
+def _check_files(
+    files: Sequence[Path],
+    staff: Mapping[str, frozenset[str]] | None = None,
+) -> tuple[list[Policy], list[Issue]]:
     policies: list[Policy] = []
     issues: list[Issue] = []
     claimed: dict[str, Policy] = {}
@@ -340,9 +366,15 @@ def _check_files(files: Sequence[Path], staff: Mapping[str, frozenset[str]] | No
         if policy is None:
             continue
         if policy.decision in claimed:
-            issues.append(Issue(str(file), 1, "$.decision", "duplicate_decision",
-                                f"decision '{policy.decision}' is already decided by "
-                                f"{claimed[policy.decision].source_path}"))
+            issues.append(
+                Issue(
+                    str(file),
+                    1,
+                    "$.decision",
+                    "duplicate_decision",
+                    f"decision '{policy.decision}' is already decided by {claimed[policy.decision].source_path}",
+                )
+            )
             continue
         claimed[policy.decision] = policy
         policies.append(policy)
@@ -395,18 +427,27 @@ def _case(ld: _Load, i: int, raw: Any) -> PolicyCase | None:
         return None
     unknown = set(raw) - {"name", "input", "proposal", "expect"}
     proposal, expect = raw.get("proposal"), raw.get("expect")
-    problem = (f"unknown key '{min(unknown)}'" if unknown
-               else "'input' must be a mapping" if not isinstance(raw.get("input", {}), dict)
-               else "'proposal' must be a mapping with outcome and confidence"
-               if not isinstance(proposal, dict) or not {"outcome", "confidence"} <= set(proposal)
-               else "'expect' must be a mapping with a 'route'"
-               if not isinstance(expect, dict) or "route" not in expect else None)
+    problem = (
+        f"unknown key '{min(unknown)}'"
+        if unknown
+        else "'input' must be a mapping"
+        if not isinstance(raw.get("input", {}), dict)
+        else "'proposal' must be a mapping with outcome and confidence"
+        if not isinstance(proposal, dict) or not {"outcome", "confidence"} <= set(proposal)
+        else "'expect' must be a mapping with a 'route'"
+        if not isinstance(expect, dict) or "route" not in expect
+        else None
+    )
     if problem or not isinstance(proposal, dict) or not isinstance(expect, dict):
         ld.add(at, "bad_case", f"case '{raw['name']}': {problem}")
         return None
-    request = EvalRequest(input=raw.get("input", {}), outcome=proposal["outcome"],
-                          confidence=proposal["confidence"], scores=proposal.get("scores") or {},
-                          model=proposal.get("model", ""))
+    request = EvalRequest(
+        input=raw.get("input", {}),
+        outcome=proposal["outcome"],
+        confidence=proposal["confidence"],
+        scores=proposal.get("scores") or {},
+        model=proposal.get("model", ""),
+    )
     return PolicyCase(raw["name"], ld.locate(at), request, str(expect["route"]), expect.get("rule"))
 
 
@@ -425,8 +466,7 @@ def load_cases(path: str | Path) -> CaseFile:
         ld.add(("policy",), "bad_case", "'policy' must name the policy file, relative to this file")
     if not isinstance(doc.get("cases"), list) or not doc["cases"]:
         ld.add(("cases",), "bad_case", "'cases' must be a non-empty list")
-    cases = [_case(ld, i, raw) for i, raw in enumerate(doc.get("cases") or [])
-             if isinstance(doc.get("cases"), list)]
+    cases = [_case(ld, i, raw) for i, raw in enumerate(doc.get("cases") or []) if isinstance(doc.get("cases"), list)]
     if ld.issues:
         raise PolicyError(_sorted(ld.issues))
     return CaseFile(str(path), Path(path).parent / doc["policy"], tuple(c for c in cases if c))

@@ -55,8 +55,11 @@ def check_events(conn: Connection, events: Sequence[Event]) -> bool:
 
 def load_trail(conn: Connection, decision_id: str) -> dict[str, Any] | None:
     """The trail of ``decision_id``, or None when neither the decision nor an event exists."""
-    row = conn.execute(select(_D.decision_id, _D.policy_name, _D.policy_version, _D.status, _D.route,
-                              _D.final_outcome).where(_D.decision_id == decision_id)).first()
+    row = conn.execute(
+        select(_D.decision_id, _D.policy_name, _D.policy_version, _D.status, _D.route, _D.final_outcome).where(
+            _D.decision_id == decision_id
+        )
+    ).first()
     log = AuditLog()
     events = list(log.iter_events(conn, decision_id=decision_id))
     if row is None and not events:
@@ -71,10 +74,20 @@ def load_trail(conn: Connection, decision_id: str) -> dict[str, Any] | None:
     mismatch = text is not None and text_digest(text) != recorded
     trail = build_trail(events, None if mismatch else text, check_events(conn, events))
     trail["policy"]["text_mismatch"] = mismatch  # the stored text is not what the events recorded
-    trail["state_mismatches"] = [] if row is None or not events else [
-        str(m) for m in mismatches(decision_id, row.status, row.route, row.final_outcome,
-                                   derive([(e.seq, e.type, e.body_json) for e in events]))
-    ]
+    trail["state_mismatches"] = (
+        []
+        if row is None or not events
+        else [
+            str(m)
+            for m in mismatches(
+                decision_id,
+                row.status,
+                row.route,
+                row.final_outcome,
+                derive([(e.seq, e.type, e.body_json) for e in events]),
+            )
+        ]
+    )
     if not events:
         trail["decision_id"] = decision_id
     return trail

@@ -32,18 +32,46 @@ _D = decisions.c
 _T = review_tasks.c
 
 FIELDS = (
-    "decision_id", "decision_type", "created_at", "input", "proposal_outcome",
-    "proposal_confidence", "proposal_scores", "model", "model_version", "final_outcome",
-    "action", "was_override", "reviewer_tier", "policy_name", "policy_version", "route",
-    "label_source", "pi", "weight",
+    "decision_id",
+    "decision_type",
+    "created_at",
+    "input",
+    "proposal_outcome",
+    "proposal_confidence",
+    "proposal_scores",
+    "model",
+    "model_version",
+    "final_outcome",
+    "action",
+    "was_override",
+    "reviewer_tier",
+    "policy_name",
+    "policy_version",
+    "route",
+    "label_source",
+    "pi",
+    "weight",
 )
 """The columns of a feedback row, in order."""
 
 _COLS = (
-    _D.decision_id, _D.decision_type, _D.created_at, _D.input_json, _D.proposal_outcome,
-    _D.proposal_confidence, _D.proposal_scores_json, _D.proposal_model, _D.proposal_model_version,
-    _D.final_outcome, _D.action, _D.queue, _D.policy_name, _D.policy_version, _D.route,
-    _D.sample_probability, _D.correction_json,
+    _D.decision_id,
+    _D.decision_type,
+    _D.created_at,
+    _D.input_json,
+    _D.proposal_outcome,
+    _D.proposal_confidence,
+    _D.proposal_scores_json,
+    _D.proposal_model,
+    _D.proposal_model_version,
+    _D.final_outcome,
+    _D.action,
+    _D.queue,
+    _D.policy_name,
+    _D.policy_version,
+    _D.route,
+    _D.sample_probability,
+    _D.correction_json,
 )
 
 
@@ -81,8 +109,7 @@ def _row(r: Any, label_source: str, tier: str) -> dict[str, Any]:
 def feedback_rows(conn: Connection, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
     """Labelled rows for decisions created in ``[since, until)``: reviews, then audit samples."""
     period = and_(_D.created_at >= since, _D.created_at < until)
-    held = (select(*_COLS).where(period, _D.status == "HUMAN_DECIDED")
-            .order_by(_D.created_at, _D.decision_id))
+    held = select(*_COLS).where(period, _D.status == "HUMAN_DECIDED").order_by(_D.created_at, _D.decision_id)
     for r in conn.execute(held.execution_options(yield_per=5000)):
         yield _row(r, "review", r.queue)
     audited = (
@@ -116,11 +143,15 @@ def write_parquet(rows: list[dict[str, Any]], path: str) -> int:
                 columns[prefix + name] = pa.array(
                     [None if v is None else json.dumps(v, sort_keys=True) for v in values], pa.string()
                 )
-    schema_types = {"policy_version": pa.int64(), "pi": pa.float64(), "weight": pa.float64(),
-                    "proposal_confidence": pa.float64(), "was_override": pa.bool_()}
+    schema_types = {
+        "policy_version": pa.int64(),
+        "pi": pa.float64(),
+        "weight": pa.float64(),
+        "proposal_confidence": pa.float64(),
+        "was_override": pa.bool_(),
+    }
     arrays = {
-        k: v if isinstance(v, pa.Array) else pa.array(v, schema_types.get(k, pa.string()))
-        for k, v in columns.items()
+        k: v if isinstance(v, pa.Array) else pa.array(v, schema_types.get(k, pa.string())) for k, v in columns.items()
     }
     pq.write_table(pa.table(arrays), path)
     return len(rows)

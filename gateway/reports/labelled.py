@@ -65,14 +65,20 @@ class History:
         keep = np.array([m == model for m in self.model], bool)
         pop = None if self.pop_model is None else np.array([m == model for m in self.pop_model], bool)
         return History(
-            source=self.source, decision_type=self.decision_type, since=self.since, until=self.until,
-            conf=self.conf[keep], err=self.err[keep], pi=self.pi[keep],
+            source=self.source,
+            decision_type=self.decision_type,
+            since=self.since,
+            until=self.until,
+            conf=self.conf[keep],
+            err=self.err[keep],
+            pi=self.pi[keep],
             model=[m for m, k in zip(self.model, keep, strict=True) if k],
             policies=self.policies,
             pop_conf=None if pop is None or self.pop_conf is None else self.pop_conf[pop],
             pop_pi=None if pop is None or self.pop_pi is None else self.pop_pi[pop],
             pop_model=None if pop is None else [m for m, k in zip(self.pop_model or [], pop, strict=True) if k],
-            first=self.first, last=self.last,
+            first=self.first,
+            last=self.last,
         )
 
 
@@ -80,8 +86,15 @@ def _is_error(proposal: str, final: str, action: str | None, error_actions: froz
     return 1.0 if final != proposal or (action or "") in error_actions else 0.0
 
 
-def read_database(conn: Connection, decision_type: str, since: datetime, until: datetime,
-                  error_actions: frozenset[str] = DEFAULT_ERROR_ACTIONS, *, labelled_only: bool = False) -> History:
+def read_database(
+    conn: Connection,
+    decision_type: str,
+    since: datetime,
+    until: datetime,
+    error_actions: frozenset[str] = DEFAULT_ERROR_ACTIONS,
+    *,
+    labelled_only: bool = False,
+) -> History:
     """Every decision of ``decision_type`` created in ``[since, until)``, labelled where a person looked.
 
     ``labelled_only`` reads only the labelled rows (for descriptions such as ECE; stratum sizes
@@ -89,10 +102,23 @@ def read_database(conn: Connection, decision_type: str, since: datetime, until: 
     """
     audited = (select(_T.decision_id).where(_T.kind == "audit", _T.state == "done")).subquery()
     q = (
-        select(_D.proposal_confidence, _D.sample_probability, _D.status, _D.route, _D.proposal_outcome,
-               _D.final_outcome, _D.action, _D.correction_json, _D.proposal_model,
-               _D.proposal_model_version, _D.policy_name, _D.policy_version, _D.policy_digest,
-               _D.created_at, audited.c.decision_id.label("audit_done"))
+        select(
+            _D.proposal_confidence,
+            _D.sample_probability,
+            _D.status,
+            _D.route,
+            _D.proposal_outcome,
+            _D.final_outcome,
+            _D.action,
+            _D.correction_json,
+            _D.proposal_model,
+            _D.proposal_model_version,
+            _D.policy_name,
+            _D.policy_version,
+            _D.policy_digest,
+            _D.created_at,
+            audited.c.decision_id.label("audit_done"),
+        )
         .select_from(decisions.outerjoin(audited, audited.c.decision_id == _D.decision_id))
         .where(_D.decision_type == decision_type, and_(_D.created_at >= since, _D.created_at < until))
         .order_by(_D.created_at, _D.decision_id)
@@ -113,8 +139,10 @@ def read_database(conn: Connection, decision_type: str, since: datetime, until: 
         last = r.created_at
         c = float(r.proposal_confidence)
         if not math.isfinite(c):
-            raise InvalidRequest("proposal_confidence", f"NaN or infinite confidence in the database "
-                                 f"(decision created {iso_utc(r.created_at)})")
+            raise InvalidRequest(
+                "proposal_confidence",
+                f"NaN or infinite confidence in the database (decision created {iso_utc(r.created_at)})",
+            )
         m = f"{r.proposal_model}@{r.proposal_model_version}"
         p = float(r.sample_probability)
         pop_conf.append(c)
@@ -135,18 +163,36 @@ def read_database(conn: Connection, decision_type: str, since: datetime, until: 
         pi.append(label_pi)
         model.append(m)
     return History(
-        source="database", decision_type=decision_type, since=iso_utc(since), until=iso_utc(until),
-        conf=np.array(conf, float), err=np.array(err, float), pi=np.array(pi, float), model=model,
+        source="database",
+        decision_type=decision_type,
+        since=iso_utc(since),
+        until=iso_utc(until),
+        conf=np.array(conf, float),
+        err=np.array(err, float),
+        pi=np.array(pi, float),
+        model=model,
         policies=policies,
-        pop_conf=np.array(pop_conf, float), pop_pi=np.array(pop_pi, float), pop_model=pop_model,
-        first=iso_utc(first) if first else "", last=iso_utc(last) if last else "",
+        pop_conf=np.array(pop_conf, float),
+        pop_pi=np.array(pop_pi, float),
+        pop_model=pop_model,
+        first=iso_utc(first) if first else "",
+        last=iso_utc(last) if last else "",
     )
 
 
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
-    "decision_type": str, "created_at": str, "proposal_outcome": str, "proposal_confidence": (int, float),
-    "model": str, "model_version": str, "final_outcome": str, "policy_name": str,
-    "policy_version": int, "route": str, "label_source": str, "pi": (int, float),
+    "decision_type": str,
+    "created_at": str,
+    "proposal_outcome": str,
+    "proposal_confidence": (int, float),
+    "model": str,
+    "model_version": str,
+    "final_outcome": str,
+    "policy_name": str,
+    "policy_version": int,
+    "route": str,
+    "label_source": str,
+    "pi": (int, float),
 }
 
 
@@ -158,8 +204,10 @@ def _check(where: str, row: Any) -> dict[str, Any]:
             raise InvalidRequest(f"{where}: {name}", "missing (not in the feedback export format)")
         value = row[name]
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise InvalidRequest(f"{where}: {name}", f"expected {'a number' if kind is not str else 'a string'}, "
-                                 f"got {type(value).__name__}")
+            raise InvalidRequest(
+                f"{where}: {name}",
+                f"expected {'a number' if kind is not str else 'a string'}, got {type(value).__name__}",
+            )
     c = float(row["proposal_confidence"])
     if math.isnan(c):
         raise InvalidRequest(f"{where}: proposal_confidence", "NaN (a row needs a real confidence)")
@@ -186,8 +234,7 @@ def _rows_jsonl(path: Path) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _parquet(path: Path, decision_type: str | None, lo: str, hi: str,
-             error_actions: frozenset[str]) -> History:
+def _parquet(path: Path, decision_type: str | None, lo: str, hi: str, error_actions: frozenset[str]) -> History:
     """A Parquet export read and checked column by column (a million rows in about a second)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -206,8 +253,9 @@ def _parquet(path: Path, decision_type: str | None, lo: str, hi: str,
             raise InvalidRequest(f"{path}: row {first + 1}: {name}", "missing (null)")
         numeric = pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
         if (kind is str) != pa.types.is_string(col.type) and (kind is str or not numeric):
-            raise InvalidRequest(f"{path}: {name}", f"column of type {col.type}, expected "
-                                 f"{'a string' if kind is str else 'a number'}")
+            raise InvalidRequest(
+                f"{path}: {name}", f"column of type {col.type}, expected {'a string' if kind is str else 'a number'}"
+            )
     conf = table.column("proposal_confidence").to_numpy().astype(float)
     pi = table.column("pi").to_numpy().astype(float)
     for name, values, ok, problem in (
@@ -217,8 +265,9 @@ def _parquet(path: Path, decision_type: str | None, lo: str, hi: str,
     ):
         if not ok.all():
             first = int(np.flatnonzero(~ok)[0])
-            raise InvalidRequest(f"{path}: row {first + 1}: {name}", f"{values[first]} is {problem}"
-                                 if "NaN" not in problem else problem)
+            raise InvalidRequest(
+                f"{path}: row {first + 1}: {name}", f"{values[first]} is {problem}" if "NaN" not in problem else problem
+            )
     types = pc.unique(table.column("decision_type")).to_pylist()
     if decision_type is None:
         if len(types) > 1:
@@ -232,23 +281,33 @@ def _parquet(path: Path, decision_type: str | None, lo: str, hi: str,
         keep = pc.and_(keep, pc.less(created_col, hi))
     t = table.filter(keep)
     proposal, final = t.column("proposal_outcome"), t.column("final_outcome")
-    action = (t.column("action").fill_null("") if "action" in t.column_names
-              else pa.array([""] * t.num_rows, pa.string()))
+    action = (
+        t.column("action").fill_null("") if "action" in t.column_names else pa.array([""] * t.num_rows, pa.string())
+    )
     wrong = pc.or_(pc.not_equal(proposal, final), pc.is_in(action, pa.array(sorted(error_actions), pa.string())))
     model = pc.binary_join_element_wise(t.column("model"), t.column("model_version"), "@").to_pylist()
     span = pc.min_max(t.column("created_at")).as_py() if t.num_rows else {"min": "", "max": ""}
     refs = t.group_by(["policy_name", "policy_version"]).aggregate([]).to_pylist()
     return History(
-        source=str(path), decision_type=decision_type,
-        since=lo or span["min"], until=hi or span["max"],
+        source=str(path),
+        decision_type=decision_type,
+        since=lo or span["min"],
+        until=hi or span["max"],
         conf=t.column("proposal_confidence").to_numpy().astype(float),
-        err=wrong.to_numpy(zero_copy_only=False).astype(float), pi=t.column("pi").to_numpy().astype(float),
-        model=model, policies={(r["policy_name"], int(r["policy_version"])): "" for r in refs},
+        err=wrong.to_numpy(zero_copy_only=False).astype(float),
+        pi=t.column("pi").to_numpy().astype(float),
+        model=model,
+        policies={(r["policy_name"], int(r["policy_version"])): "" for r in refs},
     )
 
 
-def read_file(path: Path, decision_type: str | None, since: datetime | None, until: datetime | None,
-              error_actions: frozenset[str] = DEFAULT_ERROR_ACTIONS) -> History:
+def read_file(
+    path: Path,
+    decision_type: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    error_actions: frozenset[str] = DEFAULT_ERROR_ACTIONS,
+) -> History:
     """Labelled rows from a feedback export (``.parquet`` by suffix, else JSONL), checked line by line."""
     if not path.is_file():
         raise InvalidRequest(str(path), "no such file")
@@ -262,15 +321,24 @@ def read_file(path: Path, decision_type: str | None, since: datetime | None, unt
             raise InvalidRequest("--decision-type", f"the file holds {', '.join(types)}; name one")
         decision_type = types[0] if types else ""
     lo, hi = (iso_utc(since) if since else ""), (iso_utc(until) if until else "")
-    keep = [(w, r) for w, r in rows if r["decision_type"] == decision_type
-            and (not lo or r["created_at"] >= lo) and (not hi or r["created_at"] < hi)]
+    keep = [
+        (w, r)
+        for w, r in rows
+        if r["decision_type"] == decision_type
+        and (not lo or r["created_at"] >= lo)
+        and (not hi or r["created_at"] < hi)
+    ]
     created = [r["created_at"] for _, r in keep]
     return History(
-        source=str(path), decision_type=decision_type,
-        since=lo or (min(created) if created else ""), until=hi or (max(created) if created else ""),
+        source=str(path),
+        decision_type=decision_type,
+        since=lo or (min(created) if created else ""),
+        until=hi or (max(created) if created else ""),
         conf=np.array([float(r["proposal_confidence"]) for _, r in keep], float),
-        err=np.array([_is_error(r["proposal_outcome"], r["final_outcome"], r.get("action"), error_actions)
-                      for _, r in keep], float),
+        err=np.array(
+            [_is_error(r["proposal_outcome"], r["final_outcome"], r.get("action"), error_actions) for _, r in keep],
+            float,
+        ),
         pi=np.array([float(r["pi"]) for _, r in keep], float),
         model=[f"{r['model']}@{r['model_version']}" for _, r in keep],
         policies={(r["policy_name"], int(r["policy_version"])): "" for _, r in keep},

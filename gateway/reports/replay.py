@@ -29,29 +29,72 @@ _D = decisions.c
 _T = review_tasks.c
 
 
-def replay(conn: Connection, policy: Policy, since: datetime, until: datetime, *, delta: float = 0.1,
-           error_actions: frozenset[str] = frozenset({"OVERRIDE", "REJECT"})) -> dict[str, Any]:
+def replay(
+    conn: Connection,
+    policy: Policy,
+    since: datetime,
+    until: datetime,
+    *,
+    delta: float = 0.1,
+    error_actions: frozenset[str] = frozenset({"OVERRIDE", "REJECT"}),
+) -> dict[str, Any]:
     """The impact of ``policy`` on the decisions of its type created in ``[since, until)``."""
     audited = select(_T.decision_id).where(_T.kind == "audit", _T.state == "done").subquery()
-    q = (select(_D.input_json, _D.proposal_outcome, _D.proposal_confidence, _D.proposal_scores_json,
-                _D.proposal_model, _D.route, _D.status, _D.final_outcome, _D.action, _D.sample_probability,
-                _D.correction_json, type_coerce(_D.created_at, String), audited.c.decision_id)
-         .select_from(decisions.outerjoin(audited, audited.c.decision_id == _D.decision_id))
-         .where(_D.decision_type == policy.decision, and_(_D.created_at >= since, _D.created_at < until)))
+    q = (
+        select(
+            _D.input_json,
+            _D.proposal_outcome,
+            _D.proposal_confidence,
+            _D.proposal_scores_json,
+            _D.proposal_model,
+            _D.route,
+            _D.status,
+            _D.final_outcome,
+            _D.action,
+            _D.sample_probability,
+            _D.correction_json,
+            type_coerce(_D.created_at, String),
+            audited.c.decision_id,
+        )
+        .select_from(decisions.outerjoin(audited, audited.c.decision_id == _D.decision_id))
+        .where(_D.decision_type == policy.decision, and_(_D.created_at >= since, _D.created_at < until))
+    )
     evaluate, adverse = policy.evaluate, policy.adverse_outcomes
     transitions: Counter[tuple[str, str]] = Counter()
     load_old: Counter[tuple[str, str]] = Counter()
     load_new: Counter[tuple[str, str]] = Counter()
-    became: dict[str, Any] = {"count": 0, "reviewed": 0, "actions": Counter(), "known_errors": 0,
-              "adverse_proposals": 0, "adverse_changed_by_humans": 0}
+    became: dict[str, Any] = {
+        "count": 0,
+        "reviewed": 0,
+        "actions": Counter(),
+        "known_errors": 0,
+        "adverse_proposals": 0,
+        "adverse_changed_by_humans": 0,
+    }
     strata: dict[float, list[int]] = {}  # pi -> [decisions, labelled, errors] in the new automatic band
     failed_closed = 0
     loads, no_scores = json.loads, ("{}", "")
     for row in conn.execute(q.execution_options(yield_per=20000)).tuples():
-        (input_json, proposal, confidence, scores_json, model, old, status, final, action, pi_recorded,
-         correction_json, created, audit_id) = row
-        route = evaluate(EvalRequest(loads(input_json), proposal, confidence,
-                                     {} if scores_json in no_scores else loads(scores_json), model))
+        (
+            input_json,
+            proposal,
+            confidence,
+            scores_json,
+            model,
+            old,
+            status,
+            final,
+            action,
+            pi_recorded,
+            correction_json,
+            created,
+            audit_id,
+        ) = row
+        route = evaluate(
+            EvalRequest(
+                loads(input_json), proposal, confidence, {} if scores_json in no_scores else loads(scores_json), model
+            )
+        )
         new = route.route
         failed_closed += route.failed_closed
         transitions[(old, new)] += 1
@@ -65,7 +108,11 @@ def replay(conn: Connection, policy: Policy, since: datetime, until: datetime, *
         labelled = status == "HUMAN_DECIDED"
         if not labelled and status == "AUTO_DECIDED" and audit_id is not None:
             corr = loads(correction_json) if correction_json else None
-            labelled, final, action = True, (corr["outcome"] if corr else final), (corr["action"] if corr else "APPROVE")
+            labelled, final, action = (
+                True,
+                (corr["outcome"] if corr else final),
+                (corr["action"] if corr else "APPROVE"),
+            )
         wrong = labelled and (final != proposal or action in error_actions)
         pi = 1.0 if status == "HUMAN_DECIDED" or old != "auto" else float(pi_recorded)
         s = strata.setdefault(pi, [0, 0, 0])
@@ -87,8 +134,9 @@ def replay(conn: Connection, policy: Policy, since: datetime, until: datetime, *
     n = np.array([[strata[k][1]] for k in keys], float).reshape(len(keys), 1)
     k = np.array([[strata[k][2]] for k in keys], float).reshape(len(keys), 1)
     n_auto = float(N.sum())
-    estimate = float(sum(N[i, 0] / n_auto * (k[i, 0] / n[i, 0]) for i in range(len(keys)) if n[i, 0])) \
-        if n_auto else None
+    estimate = (
+        float(sum(N[i, 0] / n_auto * (k[i, 0] / n[i, 0]) for i in range(len(keys)) if n[i, 0])) if n_auto else None
+    )
     days = sorted({d for d, _ in load_old} | {d for d, _ in load_new})
     queues = sorted({q for _, q in load_old} | {q for _, q in load_new})
     return {
@@ -98,18 +146,25 @@ def replay(conn: Connection, policy: Policy, since: datetime, until: datetime, *
         "decisions": total,
         "failed_closed": failed_closed,
         "transitions": [{"from": a, "to": b, "count": c} for (a, b), c in sorted(transitions.items())],
-        "automation_rate": {"old": sum(c for (a, _), c in transitions.items() if a == "auto") / total if total else None,
-                            "new": n_auto / total if total else None},
-        "load_per_day": [{"day": d, "queue": q, "old": load_old[(d, q)], "new": load_new[(d, q)]}
-                         for d in days for q in queues],
+        "automation_rate": {
+            "old": sum(c for (a, _), c in transitions.items() if a == "auto") / total if total else None,
+            "new": n_auto / total if total else None,
+        },
+        "load_per_day": [
+            {"day": d, "queue": q, "old": load_old[(d, q)], "new": load_new[(d, q)]} for d in days for q in queues
+        ],
         "became_automatic": {**became, "actions": dict(sorted(became["actions"].items()))},
         "left_automatic": sum(c for (a, b), c in transitions.items() if a == "auto" and b != "auto"),
         "new_auto_band": {
-            "decisions": int(n_auto), "labelled": int(n.sum()), "errors": int(k.sum()),
-            "estimated_error": estimate, "delta": delta,
+            "decisions": int(n_auto),
+            "labelled": int(n.sum()),
+            "errors": int(k.sum()),
+            "estimated_error": estimate,
+            "delta": delta,
             "upper_bound": float(stratified_upper(N, n, k, delta)[0]) if n_auto else None,
-            "strata": [{"pi": p, "decisions": strata[p][0], "labelled": strata[p][1], "errors": strata[p][2]}
-                       for p in keys],
+            "strata": [
+                {"pi": p, "decisions": strata[p][0], "labelled": strata[p][1], "errors": strata[p][2]} for p in keys
+            ],
         },
     }
 
@@ -123,23 +178,33 @@ def _lines(rep: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         ("automation rate", f"{_p(rep['automation_rate']['old'])} -> {_p(rep['automation_rate']['new'])}"),
         ("held decisions that would have become automatic", f"{b['count']}"),
-        ("  of them reviewed by a human", f"{b['reviewed']} ({', '.join(f'{a} {c}' for a, c in b['actions'].items()) or '-'})"),
+        (
+            "  of them reviewed by a human",
+            f"{b['reviewed']} ({', '.join(f'{a} {c}' for a, c in b['actions'].items()) or '-'})",
+        ),
         ("  known errors that would have slipped through", f"{b['known_errors']}"),
-        ("  significant adverse proposals that would be automatic", f"{b['adverse_proposals']} "
-         f"(humans changed {b['adverse_changed_by_humans']})"),
+        (
+            "  significant adverse proposals that would be automatic",
+            f"{b['adverse_proposals']} (humans changed {b['adverse_changed_by_humans']})",
+        ),
         ("automatic decisions that would go to review", f"{rep['left_automatic']}"),
-        ("error in the new automatic band", f"estimate {_p(band['estimated_error'])}, upper bound "
-         f"{_p(band['upper_bound'])} at confidence {1 - band['delta']:.3g} ({band['errors']} errors in "
-         f"{band['labelled']} labelled of {band['decisions']})"),
+        (
+            "error in the new automatic band",
+            f"estimate {_p(band['estimated_error'])}, upper bound "
+            f"{_p(band['upper_bound'])} at confidence {1 - band['delta']:.3g} ({band['errors']} errors in "
+            f"{band['labelled']} labelled of {band['decisions']})",
+        ),
     ]
 
 
 def render_text(rep: dict[str, Any]) -> str:
     """The impact as plain text."""
     p = rep["proposed"]
-    out = [f"replay of {p['name']} v{p['version']} (sha256:{p['digest'][:12]}) on {rep['decisions']} "
-           f"{rep['decision_type']} decisions, {rep['window']['since']} .. {rep['window']['until']}",
-           "route transitions (old -> new):"]
+    out = [
+        f"replay of {p['name']} v{p['version']} (sha256:{p['digest'][:12]}) on {rep['decisions']} "
+        f"{rep['decision_type']} decisions, {rep['window']['since']} .. {rep['window']['until']}",
+        "route transitions (old -> new):",
+    ]
     out += [f"  {t['from']:>10} -> {t['to']:<10} {t['count']}" for t in rep["transitions"]]
     out += [f"{k}: {v}" for k, v in _lines(rep)]
     out.append("reviewer load per queue per day (old -> new):")
@@ -150,10 +215,14 @@ def render_text(rep: dict[str, Any]) -> str:
 def render_markdown(rep: dict[str, Any]) -> str:
     """The impact as Markdown for a pull-request comment."""
     p = rep["proposed"]
-    out = [f"### Policy replay: {p['name']} v{p['version']}",
-           f"{rep['decisions']} `{rep['decision_type']}` decisions, {rep['window']['since']} .. {rep['window']['until']}"
-           f", replayed with the proposed policy (sha256 `{p['digest'][:12]}`). Nothing was written.", "",
-           "| old route | new route | decisions |", "|---|---|---:|"]
+    out = [
+        f"### Policy replay: {p['name']} v{p['version']}",
+        f"{rep['decisions']} `{rep['decision_type']}` decisions, {rep['window']['since']} .. {rep['window']['until']}"
+        f", replayed with the proposed policy (sha256 `{p['digest'][:12]}`). Nothing was written.",
+        "",
+        "| old route | new route | decisions |",
+        "|---|---|---:|",
+    ]
     out += [f"| {t['from']} | {t['to']} | {t['count']} |" for t in rep["transitions"]]
     out += ["", "| figure | value |", "|---|---|"]
     out += [f"| {k.strip()} | {v} |" for k, v in _lines(rep)]

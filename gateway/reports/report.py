@@ -120,13 +120,24 @@ def _in_period(start: datetime, end: datetime) -> Any:
 
 def _volume_cube(conn: Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:
     dims = (
-        _D.decision_type, _D.route, _D.queue, _D.status, _D.significant, _D.sampled,
+        _D.decision_type,
+        _D.route,
+        _D.queue,
+        _D.status,
+        _D.significant,
+        _D.sampled,
         (_D.correction_json.is_not(None)).label("corrected"),
-        _D.policy_name, _D.policy_version, _D.policy_digest,
+        _D.policy_name,
+        _D.policy_version,
+        _D.policy_digest,
     )
     stmt = (
-        select(*dims, func.count().label("n"), func.min(_D.created_at).label("first"),
-               func.max(_D.created_at).label("last"))
+        select(
+            *dims,
+            func.count().label("n"),
+            func.min(_D.created_at).label("first"),
+            func.max(_D.created_at).label("last"),
+        )
         .where(_in_period(start, end))
         .group_by(*dims)
     )
@@ -137,9 +148,7 @@ def _signoff_cube(conn: Connection, start: datetime, end: datetime) -> list[dict
     band = _band_sql().label("band")
     dims = (_D.policy_name, _D.policy_version, _D.queue, _D.rule, _D.reviewer, band, _D.action)
     stmt = (
-        select(*dims, func.count().label("n"))
-        .where(_in_period(start, end), _D.status == _FINAL_HUMAN)
-        .group_by(*dims)
+        select(*dims, func.count().label("n")).where(_in_period(start, end), _D.status == _FINAL_HUMAN).group_by(*dims)
     )
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
@@ -157,9 +166,7 @@ def _audit_reviews(conn: Connection, start: datetime, end: datetime) -> dict[str
 
 def _times(conn: Connection, start: datetime, end: datetime) -> dict[str, list[float]]:
     secs = _seconds_sql(conn).label("s")
-    stmt = select(_D.queue, secs).where(
-        _in_period(start, end), _D.status == _FINAL_HUMAN, _D.decided_at.is_not(None)
-    )
+    stmt = select(_D.queue, secs).where(_in_period(start, end), _D.status == _FINAL_HUMAN, _D.decided_at.is_not(None))
     out: dict[str, list[float]] = defaultdict(list)
     for queue, s in conn.execute(stmt.execution_options(yield_per=20_000)):
         out[queue].append(max(round(float(s), 3), 0.0))  # ms: SQLite's julianday carries ~20 µs of noise
@@ -250,16 +257,18 @@ def _queues(cube: list[dict[str, Any]], total: int) -> list[dict[str, Any]]:
     for queue in sorted(q):
         s = q[queue]
         held = sum(s.values())
-        rows.append({
-            "queue": queue,
-            "held": held,
-            "review_rate": _rate(held, total),
-            "human_decided": s.get(_FINAL_HUMAN, 0),
-            "pending": s.get("PENDING_REVIEW", 0),
-            "in_review": s.get("IN_REVIEW", 0),
-            "expired": s.get("EXPIRED", 0),
-            "completion_rate": _rate(s.get(_FINAL_HUMAN, 0), held),
-        })
+        rows.append(
+            {
+                "queue": queue,
+                "held": held,
+                "review_rate": _rate(held, total),
+                "human_decided": s.get(_FINAL_HUMAN, 0),
+                "pending": s.get("PENDING_REVIEW", 0),
+                "in_review": s.get("IN_REVIEW", 0),
+                "expired": s.get("EXPIRED", 0),
+                "completion_rate": _rate(s.get(_FINAL_HUMAN, 0), held),
+            }
+        )
     return rows
 
 
@@ -325,28 +334,39 @@ def _policies(conn: Connection, cube: list[dict[str, Any]], start: datetime, end
             found = used.get((p.name, p.version))
             if not in_force and found is None:
                 continue
-            rows.append({
-                "name": p.name,
-                "version": p.version,
-                "digest": p.digest,
-                "decision_type": p.decision_type,
-                "text_matches_digest": text_digest(p.text) == p.digest and (found is None or found["digest"] == p.digest),
-                "loaded_at": iso_utc(p.loaded_at),
-                "superseded_at": None if until is None else iso_utc(until),
-                "policy_loaded_events": [iso_utc(t) for t in loads.get((p.name, p.version), [])],
-                "decisions_in_period": 0 if found is None else found["n"],
-                "first_decision": None if found is None else iso_utc(found["first"]),
-                "last_decision": None if found is None else iso_utc(found["last"]),
-            })
+            rows.append(
+                {
+                    "name": p.name,
+                    "version": p.version,
+                    "digest": p.digest,
+                    "decision_type": p.decision_type,
+                    "text_matches_digest": text_digest(p.text) == p.digest
+                    and (found is None or found["digest"] == p.digest),
+                    "loaded_at": iso_utc(p.loaded_at),
+                    "superseded_at": None if until is None else iso_utc(until),
+                    "policy_loaded_events": [iso_utc(t) for t in loads.get((p.name, p.version), [])],
+                    "decisions_in_period": 0 if found is None else found["n"],
+                    "first_decision": None if found is None else iso_utc(found["first"]),
+                    "last_decision": None if found is None else iso_utc(found["last"]),
+                }
+            )
     known = {(r["name"], r["version"]) for r in rows}
     for (name, version), u in sorted(used.items()):
         if (name, version) not in known:  # decided by a version whose text was never stored
-            rows.append({
-                "name": name, "version": version, "digest": u["digest"], "decision_type": "",
-                "loaded_at": None, "superseded_at": None, "policy_loaded_events": [],
-                "decisions_in_period": u["n"], "first_decision": iso_utc(u["first"]),
-                "last_decision": iso_utc(u["last"]),
-            })
+            rows.append(
+                {
+                    "name": name,
+                    "version": version,
+                    "digest": u["digest"],
+                    "decision_type": "",
+                    "loaded_at": None,
+                    "superseded_at": None,
+                    "policy_loaded_events": [],
+                    "decisions_in_period": u["n"],
+                    "first_decision": iso_utc(u["first"]),
+                    "last_decision": iso_utc(u["last"]),
+                }
+            )
     return sorted(rows, key=lambda r: (r["name"], r["version"]))
 
 
@@ -355,30 +375,60 @@ def _chain(engine: Engine, verify: bool, verifier: VerifierKey | None = None) ->
     if not verify:
         with engine.connect() as conn:
             seq, digest = log.head(conn)
-        return {"verified": False, "ok": None, "note": "not verified (--no-verify)",
-                "count": None, "head_seq": seq, "head_hash": digest,
-                "first_bad_seq": None, "problem": None}
+        return {
+            "verified": False,
+            "ok": None,
+            "note": "not verified (--no-verify)",
+            "count": None,
+            "head_seq": seq,
+            "head_hash": digest,
+            "first_bad_seq": None,
+            "problem": None,
+        }
     if verifier is not None:  # walk only what came after the last head verified and signed
         with engine.connect() as conn:
             cp = incremental_start(conn, verifier)
             if cp is not None:
                 rep = verify_range(log, conn, cp.size, None)
-                rep = VerifyReport(rep.ok, cp.size + rep.count, rep.head_seq, rep.head_hash,
-                                   rep.first_bad_seq, rep.problem)
-                note = (f"{rep}; seq 1..{cp.size} verified at {cp.time} ({verifier.name}+{verifier.id.hex()}), "
-                        f"walked {cp.size + 1}..{rep.head_seq}")
-                return {"verified": True, "ok": rep.ok, "note": note, "count": rep.count,
-                        "head_seq": rep.head_seq, "head_hash": rep.head_hash,
-                        "first_bad_seq": rep.first_bad_seq, "problem": rep.problem}
+                rep = VerifyReport(
+                    rep.ok, cp.size + rep.count, rep.head_seq, rep.head_hash, rep.first_bad_seq, rep.problem
+                )
+                note = (
+                    f"{rep}; seq 1..{cp.size} verified at {cp.time} ({verifier.name}+{verifier.id.hex()}), "
+                    f"walked {cp.size + 1}..{rep.head_seq}"
+                )
+                return {
+                    "verified": True,
+                    "ok": rep.ok,
+                    "note": note,
+                    "count": rep.count,
+                    "head_seq": rep.head_seq,
+                    "head_hash": rep.head_hash,
+                    "first_bad_seq": rep.first_bad_seq,
+                    "problem": rep.problem,
+                }
     rep = log.verify(engine)
-    return {"verified": True, "ok": rep.ok, "note": str(rep), "count": rep.count,
-            "head_seq": rep.head_seq, "head_hash": rep.head_hash,
-            "first_bad_seq": rep.first_bad_seq, "problem": rep.problem}
+    return {
+        "verified": True,
+        "ok": rep.ok,
+        "note": str(rep),
+        "count": rep.count,
+        "head_seq": rep.head_seq,
+        "head_hash": rep.head_hash,
+        "first_bad_seq": rep.first_bad_seq,
+        "problem": rep.problem,
+    }
 
 
 def build_report(
-    engine: Engine, start: datetime, end: datetime, *, verify: bool = True,
-    generated_at: datetime | None = None, source: str = "", verifier: VerifierKey | None = None,
+    engine: Engine,
+    start: datetime,
+    end: datetime,
+    *,
+    verify: bool = True,
+    generated_at: datetime | None = None,
+    source: str = "",
+    verifier: VerifierKey | None = None,
 ) -> dict[str, Any]:
     """Every figure of the compliance report for decisions created in ``[start, end)``.
 
@@ -398,15 +448,14 @@ def build_report(
     histogram = _histogram(all_times)
     report: dict[str, Any] = {
         "title": "Signoff compliance report",
-        "period": {"from": iso_utc(start), "to": iso_utc(end),
-                   "basis": "decisions created in [from, to)"},
+        "period": {"from": iso_utc(start), "to": iso_utc(end), "basis": "decisions created in [from, to)"},
         "generated_at": iso_utc(generated_at or datetime.now(UTC)),
         "source": source,
         "volumes": volumes,
         "review_by_queue": _queues(vcube, volumes["total"]),
         "sign_offs": {
             "basis": "held decisions signed off by a person (audit-sample reviews: see audit_samples)",
-            "overall": _roll_signoffs(scube, ()) [0] if scube else _signoff_row({}, {}),
+            "overall": _roll_signoffs(scube, ())[0] if scube else _signoff_row({}, {}),
             "by_policy_version": _roll_signoffs(scube, ("policy_name", "policy_version")),
             "by_queue": _roll_signoffs(scube, ("queue",)),
             "by_rule": _roll_signoffs(scube, ("rule",)),

@@ -23,14 +23,14 @@ _E = audit_events.c
 _R = FlagRules()
 FLAG_RULES_TEXT = {
     "fast_approver": f"agreement with the model above {_R.max_approval:.0%} and a median claim-to-submit time "
-                     f"under {_R.min_median_seconds:g} s, over at least {_R.min_reviews} reviews",
+    f"under {_R.min_median_seconds:g} s, over at least {_R.min_reviews} reviews",
     "accepts_wrong_gold": f"let at least {_R.min_gold_traps_accepted} deliberately wrong gold proposals stand, "
-                          "and at least half of those seen",
+    "and at least half of those seen",
     "anchored": f"agreement on ordinary tasks exceeds agreement on blind tasks by more than {_R.max_anchor_gap:g}, "
-                f"over at least {_R.min_blind} blind tasks",
+    f"over at least {_R.min_blind} blind tasks",
     "under_overrides": f"the upper end of the {1 - _R.alpha:.0%} interval of overrides against peers on the same "
-                       f"confidence band is below {_R.max_override_ratio_upper:g}, with at least "
-                       f"{_R.min_expected_overrides:g} expected",
+    f"confidence band is below {_R.max_override_ratio_upper:g}, with at least "
+    f"{_R.min_expected_overrides:g} expected",
 }
 """Each rubber-stamp flag and the rule that raises it."""
 
@@ -48,22 +48,36 @@ class _Row:
 def _row(s: ReviewerStats) -> dict[str, Any]:
     r = s.override_ratio
     return {
-        "queue": s.queue, "reviewer": s.reviewer, "reviews": s.reviews,
-        "median_claim_to_submit_seconds": s.median_seconds, "approval_rate": s.approval_rate,
-        "agreement_ordinary": s.agreement_ordinary, "agreement_blind": s.agreement_blind,
-        "blind_reviews": s.blind_reviews, "gold_reviews": s.gold_reviews, "gold_accuracy": s.gold_accuracy,
-        "gold_traps": s.gold_traps, "gold_traps_accepted": s.gold_traps_accepted,
-        "overrides_observed": r.observed, "overrides_expected": r.expected, "override_ratio": r.ratio,
-        "override_ratio_lower": r.lower, "override_ratio_upper": r.upper,
-        "kappa": s.kappa, "kappa_pairs": s.kappa_pairs, "flags": list(s.flags),
+        "queue": s.queue,
+        "reviewer": s.reviewer,
+        "reviews": s.reviews,
+        "median_claim_to_submit_seconds": s.median_seconds,
+        "approval_rate": s.approval_rate,
+        "agreement_ordinary": s.agreement_ordinary,
+        "agreement_blind": s.agreement_blind,
+        "blind_reviews": s.blind_reviews,
+        "gold_reviews": s.gold_reviews,
+        "gold_accuracy": s.gold_accuracy,
+        "gold_traps": s.gold_traps,
+        "gold_traps_accepted": s.gold_traps_accepted,
+        "overrides_observed": r.observed,
+        "overrides_expected": r.expected,
+        "override_ratio": r.ratio,
+        "override_ratio_lower": r.lower,
+        "override_ratio_upper": r.upper,
+        "kappa": s.kappa,
+        "kappa_pairs": s.kappa_pairs,
+        "flags": list(s.flags),
     }
 
 
 def reviewer_section(conn: Connection, start: datetime, end: datetime) -> dict[str, Any]:
     """Per-reviewer and per-queue evidence of engagement for sign-offs made in ``[start, end)``."""
-    stmt = (select(_E.type, _E.actor, _E.time, _E.body_json)
-            .where(_E.type.in_(["review_claimed", "review_submitted"]), _E.time >= start, _E.time < end)
-            .order_by(_E.seq))
+    stmt = (
+        select(_E.type, _E.actor, _E.time, _E.body_json)
+        .where(_E.type.in_(["review_claimed", "review_submitted"]), _E.time >= start, _E.time < end)
+        .order_by(_E.seq)
+    )
     rows = [_Row(r.type, r.actor, r.time, json.loads(r.body_json)) for r in conn.execute(stmt)]
     reviews = reviews_from_events(rows)
     overall = reviewer_stats(reviews)

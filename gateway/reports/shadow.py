@@ -24,9 +24,19 @@ def shadow_stats(rows: Iterable[Row]) -> list[dict[str, Any]]:
     for proposal, human in rows:
         call = proposal.get("call") or {}
         for shadow in call.get("shadows") or []:
-            s = out.setdefault(str(shadow.get("binding")), {
-                "shadow": str(shadow.get("binding")), "primary": call.get("binding", ""), "cases": 0,
-                "answered": 0, "agree_primary": 0, "labelled": 0, "shadow_right": 0, "primary_right": 0})
+            s = out.setdefault(
+                str(shadow.get("binding")),
+                {
+                    "shadow": str(shadow.get("binding")),
+                    "primary": call.get("binding", ""),
+                    "cases": 0,
+                    "answered": 0,
+                    "agree_primary": 0,
+                    "labelled": 0,
+                    "shadow_right": 0,
+                    "primary_right": 0,
+                },
+            )
             s["cases"] += 1
             answer = shadow.get("outcome")
             if answer is None:
@@ -42,9 +52,11 @@ def shadow_stats(rows: Iterable[Row]) -> list[dict[str, Any]]:
 
 def load_shadow_rows(conn: Connection, decision_type: str = "") -> list[Row]:
     """Every model-proposed decision's received proposal, with its reviewed outcome if any."""
-    q = (select(audit_events.c.body_json, decisions.c.final_outcome, decisions.c.reviewer)
-         .join(decisions, decisions.c.decision_id == audit_events.c.decision_id)
-         .where(audit_events.c.type == "decision_received"))
+    q = (
+        select(audit_events.c.body_json, decisions.c.final_outcome, decisions.c.reviewer)
+        .join(decisions, decisions.c.decision_id == audit_events.c.decision_id)
+        .where(audit_events.c.type == "decision_received")
+    )
     if decision_type:
         q = q.where(decisions.c.decision_type == decision_type)
     rows: list[Row] = []

@@ -38,8 +38,10 @@ class StateMismatch:
 
     def __str__(self) -> str:
         at = f"seq {self.seq}" if self.seq else "no event"
-        return (f"STATE MISMATCH decision {self.decision_id}: {self.column} is {self.stored!r} in the decisions "
-                f"table, the events say {self.derived!r} ({at})")
+        return (
+            f"STATE MISMATCH decision {self.decision_id}: {self.column} is {self.stored!r} in the decisions "
+            f"table, the events say {self.derived!r} ({at})"
+        )
 
 
 @dataclass
@@ -61,7 +63,11 @@ def derive(rows: list[tuple[int, str, str]]) -> Derived:
         if type_ == "routed":
             d.route, d.route_seq = str(body.get("route", "")), seq
         elif type_ == "decision_finalized":
-            d.status, d.final_outcome, d.final_seq = str(body.get("status", "")), str(body.get("final_outcome", "")), seq
+            d.status, d.final_outcome, d.final_seq = (
+                str(body.get("status", "")),
+                str(body.get("final_outcome", "")),
+                seq,
+            )
     return d
 
 
@@ -74,8 +80,9 @@ def mismatches(decision_id: str, status: str, route: str, final_outcome: str, d:
         out.append(StateMismatch(decision_id, "route", route, d.route, d.route_seq))
     if d.status is None:
         if status not in _HELD:
-            out.append(StateMismatch(decision_id, "status", status, "held for review (no decision_finalized)",
-                                     d.route_seq))
+            out.append(
+                StateMismatch(decision_id, "status", status, "held for review (no decision_finalized)", d.route_seq)
+            )
         if final_outcome:
             out.append(StateMismatch(decision_id, "final_outcome", final_outcome, "", d.route_seq))
     else:
@@ -92,9 +99,12 @@ def _bytewise(column: Any, conn: Connection) -> Any:
 
 
 def _events_by_decision(conn: Connection) -> Iterator[tuple[str, Derived]]:
-    stmt = (select(_E.decision_id, _E.seq, _E.type, _E.body_json)
-            .where(_E.type.in_(("routed", "decision_finalized")))
-            .order_by(_bytewise(_E.decision_id, conn), _E.seq).execution_options(yield_per=5000))
+    stmt = (
+        select(_E.decision_id, _E.seq, _E.type, _E.body_json)
+        .where(_E.type.in_(("routed", "decision_finalized")))
+        .order_by(_bytewise(_E.decision_id, conn), _E.seq)
+        .execution_options(yield_per=5000)
+    )
     current: str | None = None
     rows: list[tuple[int, str, str]] = []
     for did, seq, type_, body in conn.execute(stmt):
@@ -111,8 +121,11 @@ def check_state(conn: Connection) -> Iterator[StateMismatch]:
     """Every disagreement between ``decisions`` and the events, in decision id order."""
     events = _events_by_decision(conn)
     nxt = next(events, None)
-    stmt = (select(_D.decision_id, _D.status, _D.route, _D.final_outcome)
-            .order_by(_bytewise(_D.decision_id, conn)).execution_options(yield_per=5000))
+    stmt = (
+        select(_D.decision_id, _D.status, _D.route, _D.final_outcome)
+        .order_by(_bytewise(_D.decision_id, conn))
+        .execution_options(yield_per=5000)
+    )
     for did, status, route, final_outcome in conn.execute(stmt):
         while nxt is not None and nxt[0] < did:
             nxt = next(events, None)

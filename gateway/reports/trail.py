@@ -18,16 +18,27 @@ from audit.record import Event, iso_utc
 __all__ = ["build_trail", "render_trail"]
 
 _KNOWN = {
-    "decision_received", "routed", "decision_finalized", "audit_sampled", "review_claimed",
-    "review_released", "review_submitted", "correction",
+    "decision_received",
+    "routed",
+    "decision_finalized",
+    "audit_sampled",
+    "review_claimed",
+    "review_released",
+    "review_submitted",
+    "correction",
 }
 
 
 def _final(e: Event, b: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "at": iso_utc(e.time), "status": b.get("status", ""), "outcome": b.get("final_outcome", ""),
-        "payload": b.get("final_payload", {}), "action": b.get("action", ""),
-        "reviewer": b.get("reviewer", ""), "reason": b.get("reason", ""), "by": b.get("by", ""),
+        "at": iso_utc(e.time),
+        "status": b.get("status", ""),
+        "outcome": b.get("final_outcome", ""),
+        "payload": b.get("final_payload", {}),
+        "action": b.get("action", ""),
+        "reviewer": b.get("reviewer", ""),
+        "reason": b.get("reason", ""),
+        "by": b.get("by", ""),
     }
 
 
@@ -42,62 +53,130 @@ def build_trail(events: Sequence[Event], policy_text: str | None, verify_ok: boo
     trail: dict[str, Any] = {
         "decision_id": first.decision_id if first else "",
         "decision_type": first.decision_type if first else "",
-        "subject_ref": "", "request_id": "", "requested_by": "", "received_at": None,
-        "input": {}, "proposal": {},
-        "policy": {"name": first.policy_name if first else "", "version": first.policy_version if first else 0,
-                   "digest": first.policy_digest if first else "", "text": policy_text},
-        "routing": None, "audit_sample": None,
-        "claims": [], "releases": [], "reviews": [], "corrections": [],
-        "final": None, "other_events": [],
+        "subject_ref": "",
+        "request_id": "",
+        "requested_by": "",
+        "received_at": None,
+        "input": {},
+        "proposal": {},
+        "policy": {
+            "name": first.policy_name if first else "",
+            "version": first.policy_version if first else 0,
+            "digest": first.policy_digest if first else "",
+            "text": policy_text,
+        },
+        "routing": None,
+        "audit_sample": None,
+        "claims": [],
+        "releases": [],
+        "reviews": [],
+        "corrections": [],
+        "final": None,
+        "other_events": [],
     }
     for e in evs:
         b = e.body
         at = iso_utc(e.time)
         if e.type == "decision_received":
-            trail.update(subject_ref=b.get("subject_ref", ""), request_id=b.get("request_id", ""),
-                         requested_by=b.get("requested_by", e.actor), received_at=at,
-                         input=b.get("input", {}), proposal=b.get("proposal", {}))
+            trail.update(
+                subject_ref=b.get("subject_ref", ""),
+                request_id=b.get("request_id", ""),
+                requested_by=b.get("requested_by", e.actor),
+                received_at=at,
+                input=b.get("input", {}),
+                proposal=b.get("proposal", {}),
+            )
         elif e.type == "routed":
-            trail["routing"] = {"at": at, "route": b.get("route", ""), "rule": b.get("rule", ""),
-                                "reasons": list(b.get("reasons", [])),
-                                "failed_closed": bool(b.get("failed_closed", False)),
-                                "significant": bool(b.get("significant", False))}
+            trail["routing"] = {
+                "at": at,
+                "route": b.get("route", ""),
+                "rule": b.get("rule", ""),
+                "reasons": list(b.get("reasons", [])),
+                "failed_closed": bool(b.get("failed_closed", False)),
+                "significant": bool(b.get("significant", False)),
+            }
         elif e.type == "audit_sampled":
-            trail["audit_sample"] = {"at": at, "task_id": b.get("task_id", ""), "queue": b.get("queue", ""),
-                                     "probability": b.get("probability")}
+            trail["audit_sample"] = {
+                "at": at,
+                "task_id": b.get("task_id", ""),
+                "queue": b.get("queue", ""),
+                "probability": b.get("probability"),
+            }
         elif e.type == "review_claimed":
-            trail["claims"].append({"seq": e.seq, "at": at, "by": e.actor, "task_id": b.get("task_id", ""),
-                                    "queue": b.get("queue", ""), "kind": b.get("kind", ""),
-                                    "lease_expires_at": b.get("lease_expires_at", "")})
+            trail["claims"].append(
+                {
+                    "seq": e.seq,
+                    "at": at,
+                    "by": e.actor,
+                    "task_id": b.get("task_id", ""),
+                    "queue": b.get("queue", ""),
+                    "kind": b.get("kind", ""),
+                    "lease_expires_at": b.get("lease_expires_at", ""),
+                }
+            )
         elif e.type == "review_released":
-            trail["releases"].append({"seq": e.seq, "at": at, "by": e.actor, "task_id": b.get("task_id", ""),
-                                      "queue": b.get("queue", ""), "reason": b.get("reason", ""),
-                                      "claimed_by": b.get("claimed_by", "")})
+            trail["releases"].append(
+                {
+                    "seq": e.seq,
+                    "at": at,
+                    "by": e.actor,
+                    "task_id": b.get("task_id", ""),
+                    "queue": b.get("queue", ""),
+                    "reason": b.get("reason", ""),
+                    "claimed_by": b.get("claimed_by", ""),
+                }
+            )
         elif e.type == "review_submitted":
-            trail["reviews"].append({
-                "seq": e.seq, "at": at, "by": b.get("reviewer", e.actor), "task_id": b.get("task_id", ""),
-                "queue": b.get("queue", ""), "kind": b.get("kind", ""), "action": b.get("action", ""),
-                "outcome": b.get("outcome", ""), "proposal_outcome": b.get("proposal_outcome", ""),
-                "was_override": bool(b.get("was_override", False)), "payload": b.get("payload", {}),
-                "reason": b.get("reason", ""), "time_to_decision_seconds": b.get("time_to_decision_seconds"),
-                "active_seconds": b.get("active_seconds"),
-            })
+            trail["reviews"].append(
+                {
+                    "seq": e.seq,
+                    "at": at,
+                    "by": b.get("reviewer", e.actor),
+                    "task_id": b.get("task_id", ""),
+                    "queue": b.get("queue", ""),
+                    "kind": b.get("kind", ""),
+                    "action": b.get("action", ""),
+                    "outcome": b.get("outcome", ""),
+                    "proposal_outcome": b.get("proposal_outcome", ""),
+                    "was_override": bool(b.get("was_override", False)),
+                    "payload": b.get("payload", {}),
+                    "reason": b.get("reason", ""),
+                    "time_to_decision_seconds": b.get("time_to_decision_seconds"),
+                    "active_seconds": b.get("active_seconds"),
+                }
+            )
         elif e.type == "decision_finalized":
             trail["final"] = _final(e, b)
         elif e.type == "correction":
-            trail["corrections"].append({
-                "seq": e.seq, "at": at, "by": e.actor, "original_outcome": b.get("original_outcome", ""),
-                "outcome": b.get("outcome", ""), "action": b.get("action", ""),
-                "reason": b.get("reason", ""), "payload": b.get("payload", {}),
-            })
+            trail["corrections"].append(
+                {
+                    "seq": e.seq,
+                    "at": at,
+                    "by": e.actor,
+                    "original_outcome": b.get("original_outcome", ""),
+                    "outcome": b.get("outcome", ""),
+                    "action": b.get("action", ""),
+                    "reason": b.get("reason", ""),
+                    "payload": b.get("payload", {}),
+                }
+            )
         else:
             trail["other_events"].append({"at": at, "type": e.type, "actor": e.actor, "body": b})
     corrected = trail["corrections"][-1]["outcome"] if trail["corrections"] else None
     final = trail["final"]
     trail["outcome"] = corrected or (final["outcome"] if final else None)
     trail["state"] = "final" if final else "pending"
-    trail["events"] = [{"seq": e.seq, "time": iso_utc(e.time), "type": e.type, "actor": e.actor,
-                        "prev_hash": e.prev_hash, "hash": e.hash} for e in evs]
+    trail["events"] = [
+        {
+            "seq": e.seq,
+            "time": iso_utc(e.time),
+            "type": e.type,
+            "actor": e.actor,
+            "prev_hash": e.prev_hash,
+            "hash": e.hash,
+        }
+        for e in evs
+    ]
     trail["chain"] = {
         "count": len(evs),
         "first_seq": evs[0].seq if evs else None,
@@ -122,8 +201,10 @@ def render_trail(trail: Mapping[str, Any]) -> str:
     out: list[str] = []
     w = out.append
     if not trail["events"]:  # nothing chained records it: no story, and no policy to show
-        w(f"Decision {trail['decision_id']}: the audit log holds no events for this decision, so nothing "
-          "records how it was decided; the decisions table row alone is not evidence.")
+        w(
+            f"Decision {trail['decision_id']}: the audit log holds no events for this decision, so nothing "
+            "records how it was decided; the decisions table row alone is not evidence."
+        )
         return "\n".join(out) + "\n"
     w(f"Decision {trail['decision_id']} ({trail['decision_type']})")
     w(f"  subject {trail['subject_ref'] or '-'}, request {trail['request_id'] or '-'}")
@@ -143,8 +224,10 @@ def render_trail(trail: Mapping[str, Any]) -> str:
             w(f"  The gateway called binding {call.get('binding')}; it failed: {call['failure']}.")
         elif call:
             raw = f"raw reply {call['raw']}" if "raw" in call else f"raw reply sha256 {call.get('raw_sha256')}"
-            w(f"  The gateway called binding {call.get('binding')} ({call.get('model_name')} version "
-              f"{call.get('model_version') or '?'}) in {call.get('latency_ms')} ms; {raw}")
+            w(
+                f"  The gateway called binding {call.get('binding')} ({call.get('model_name')} version "
+                f"{call.get('model_version') or '?'}) in {call.get('latency_ms')} ms; {raw}"
+            )
             for s in call.get("shadows") or []:
                 w(f"  Shadow {s.get('binding')}: {s.get('failure') or s.get('outcome')} (logged, not used).")
     pol = trail["policy"]
@@ -152,8 +235,10 @@ def render_trail(trail: Mapping[str, Any]) -> str:
     w("")
     if r:
         where = "decided automatically" if r["route"] == "auto" else f"held for the {r['route']} queue"
-        w(f"Routed {r['at']}: {where}, by rule {r['rule']!r} of policy {pol['name']} "
-          f"version {pol['version']} (digest {pol['digest']}).")
+        w(
+            f"Routed {r['at']}: {where}, by rule {r['rule']!r} of policy {pol['name']} "
+            f"version {pol['version']} (digest {pol['digest']})."
+        )
         for reason in r["reasons"]:
             w(f"  Reason: {reason}")
         if r["failed_closed"]:
@@ -167,8 +252,17 @@ def render_trail(trail: Mapping[str, Any]) -> str:
         w(f"  Drawn {s['at']} for audit (probability {_pct(s['probability'])}) into queue {s['queue']}.")
     steps: list[tuple[int, list[str]]] = []
     for c in trail["claims"]:
-        steps.append((c["seq"], [(f"Claimed {c['at']} by {c['by']} from queue {c['queue']} ({c['kind']}), "
-                                 f"lease until {c['lease_expires_at'] or '?'}.")]))
+        steps.append(
+            (
+                c["seq"],
+                [
+                    (
+                        f"Claimed {c['at']} by {c['by']} from queue {c['queue']} ({c['kind']}), "
+                        f"lease until {c['lease_expires_at'] or '?'}."
+                    )
+                ],
+            )
+        )
     for c in trail["releases"]:
         who = f" (held by {c['claimed_by']})" if c["claimed_by"] else ""
         steps.append((c["seq"], [f"Released {c['at']} by {c['by']}{who}: {c['reason']}."]))
@@ -176,16 +270,29 @@ def render_trail(trail: Mapping[str, Any]) -> str:
         took = v["time_to_decision_seconds"]
         after = f", {took:.1f} s after receipt" if isinstance(took, int | float) else ""
         change = "overriding" if v["was_override"] else "keeping"
-        lines = [(f"Signed off {v['at']} by {v['by']} ({v['kind']} in queue {v['queue']}): {v['action']}, "
-                 f"outcome {v['outcome']}, {change} the proposal {v['proposal_outcome']}{after}.")]
+        lines = [
+            (
+                f"Signed off {v['at']} by {v['by']} ({v['kind']} in queue {v['queue']}): {v['action']}, "
+                f"outcome {v['outcome']}, {change} the proposal {v['proposal_outcome']}{after}."
+            )
+        ]
         if v["reason"]:
             lines.append(f"  Reason given: {v['reason']}")
         if v["payload"]:
             lines.append(f"  Payload: {_kv(v['payload'])}")
         steps.append((v["seq"], lines))
     for c in trail["corrections"]:
-        steps.append((c["seq"], [(f"Corrected {c['at']} by {c['by']} on audit: {c['original_outcome']} -> "
-                                 f"{c['outcome']} ({c['action']}). Reason: {c['reason'] or '-'}")]))
+        steps.append(
+            (
+                c["seq"],
+                [
+                    (
+                        f"Corrected {c['at']} by {c['by']} on audit: {c['original_outcome']} -> "
+                        f"{c['outcome']} ({c['action']}). Reason: {c['reason'] or '-'}"
+                    )
+                ],
+            )
+        )
     for _, lines in sorted(steps, key=lambda step: step[0]):
         out.extend(lines)
     f = trail["final"]
@@ -204,14 +311,18 @@ def render_trail(trail: Mapping[str, Any]) -> str:
     ch = trail["chain"]
     verdict = {True: "verify", False: "DO NOT VERIFY", None: "were not checked"}[ch["verified"]]
     w("")
-    w(f"Audit chain: {ch['count']} events, seq {ch['first_seq']} to {ch['last_seq']}; "
-      f"their hashes and links {verdict}.")
+    w(
+        f"Audit chain: {ch['count']} events, seq {ch['first_seq']} to {ch['last_seq']}; "
+        f"their hashes and links {verdict}."
+    )
     for e in trail["events"]:
         w(f"  {e['seq']:>10}  {e['time']}  {e['type']:<19} {e['actor']:<16} {e['hash']}")
     w("")
     if pol.get("text_mismatch"):
-        w(f"Policy text of {pol['name']} version {pol['version']}: the stored text DOES NOT MATCH the digest "
-          f"{pol['digest']} the events recorded; not shown (policy_versions was edited).")
+        w(
+            f"Policy text of {pol['name']} version {pol['version']}: the stored text DOES NOT MATCH the digest "
+            f"{pol['digest']} the events recorded; not shown (policy_versions was edited)."
+        )
     elif pol["text"] is None:
         w(f"Policy text of {pol['name']} version {pol['version']}: not stored.")
     else:

@@ -19,8 +19,9 @@ ALARM_RAISED = "monitor_alarm_raised"
 ALARM_CLEARED = "monitor_alarm_cleared"
 
 
-def plan_alarm_events(decision_type: str, models: Mapping[str, Mapping[str, Any]],
-                      recorded: Mapping[str, bool], now: datetime, actor: str) -> Change:
+def plan_alarm_events(
+    decision_type: str, models: Mapping[str, Mapping[str, Any]], recorded: Mapping[str, bool], now: datetime, actor: str
+) -> Change:
     """One event per model whose alarm differs from the last one recorded (none recorded: off)."""
     events = []
     for model, figures in sorted(models.items()):
@@ -28,9 +29,23 @@ def plan_alarm_events(decision_type: str, models: Mapping[str, Mapping[str, Any]
         on = bool(audited["alarm"])
         if on == recorded.get(model, False) or audited["alpha"] is None:
             continue
-        body = {"decision_type": decision_type, "model": model, "alpha": audited["alpha"],
-                "delta": audited["delta"], "audited": audited["audited"], "errors": audited["errors"],
-                "lower_bound": audited["lower_bound"]}
-        events.append(NewEvent(type=ALARM_RAISED if on else ALARM_CLEARED, time=now, actor=actor, body=body,
-                               decision_type=decision_type, body_json=canonical_json(body)))
+        body = {
+            "decision_type": decision_type,
+            "model": model,
+            "alpha": audited["alpha"],
+            "delta": audited["delta"],
+            "audited": audited["audited"],
+            "errors": audited["errors"],
+            "lower_bound": audited["lower_bound"],
+        }
+        events.append(
+            NewEvent(
+                type=ALARM_RAISED if on else ALARM_CLEARED,
+                time=now,
+                actor=actor,
+                body=body,
+                decision_type=decision_type,
+                body_json=canonical_json(body),
+            )
+        )
     return Change(events=tuple(events))

@@ -37,8 +37,9 @@ def withhold(decision: Decision) -> Decision:
     return dataclasses.replace(decision, proposal=WITHHELD, rule="", reasons=())
 
 
-def visible(decision: Decision, principal: Principal, *, blind: bool, revealed: bool,
-            queue_roles: Iterable[str]) -> Decision:
+def visible(
+    decision: Decision, principal: Principal, *, blind: bool, revealed: bool, queue_roles: Iterable[str]
+) -> Decision:
     """What ``principal`` may read of ``decision``: withheld for a reviewer of an unrevealed blind task.
 
     Fail closed: anyone holding a role of the task's queue counts as its reviewer, whether or not

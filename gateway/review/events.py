@@ -47,18 +47,20 @@ def decision_records(
     """The task (if any) and the audit events that record a new decision ``d``."""
     now = d.created_at
     received = {"decision_type": d.decision_type, **decision_body(d)}
-    events = [NewEvent(
-        type="decision_received",
-        time=now,
-        actor=d.requested_by,
-        decision_id=d.decision_id,
-        policy_name=d.policy_name,
-        policy_version=d.policy_version,
-        policy_digest=d.policy_digest,
-        body=received,
-        decision_type=d.decision_type,
-        body_json=canonical_object(received, {"input": input_json}),
-    )]
+    events = [
+        NewEvent(
+            type="decision_received",
+            time=now,
+            actor=d.requested_by,
+            decision_id=d.decision_id,
+            policy_name=d.policy_name,
+            policy_version=d.policy_version,
+            policy_digest=d.policy_digest,
+            body=received,
+            decision_type=d.decision_type,
+            body_json=canonical_object(received, {"input": input_json}),
+        )
+    ]
     routed = {
         "route": d.route,
         "rule": d.rule,
@@ -81,8 +83,9 @@ def decision_records(
     return task, tuple(events)
 
 
-def new_task(d: Decision, queue: str, kind: TaskKind, task_id: str, *, sla: Sla | None = None,
-             created_at: datetime | None = None) -> Task:
+def new_task(
+    d: Decision, queue: str, kind: TaskKind, task_id: str, *, sla: Sla | None = None, created_at: datetime | None = None
+) -> Task:
     """A new open task in ``queue`` for ``d``, with its SLA's warning and due times stored."""
     created = created_at or d.created_at
     times = deadline(created, sla)

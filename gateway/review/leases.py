@@ -21,15 +21,20 @@ __all__ = ["checked_lease", "plan_claim", "plan_release", "plan_renew"]
 _HELD = frozenset({Status.PENDING_REVIEW, Status.IN_REVIEW})
 
 
-def plan_claim(principal: Principal, task: Task, d: Decision, now: datetime,
-               lease: timedelta) -> tuple[Change, Task, Decision]:
+def plan_claim(
+    principal: Principal, task: Task, d: Decision, now: datetime, lease: timedelta
+) -> tuple[Change, Task, Decision]:
     """The Change leasing ``task`` (read as claimable: open, or under a lapsed lease) to the
     principal; taking over a lapsed lease records its release first."""
     events: list[NewEvent] = []
     if task.state is TaskState.CLAIMED:
         events.append(released_event(d, task, "gateway", "lease_expired", now))
     claimed = dataclasses.replace(
-        task, state=TaskState.CLAIMED, claimed_by=principal.name, claimed_at=now, lease_expires_at=now + lease,
+        task,
+        state=TaskState.CLAIMED,
+        claimed_by=principal.name,
+        claimed_at=now,
+        lease_expires_at=now + lease,
     )
     updates = [Update(claimed, task_guard(task), f"task {task.task_id} was claimed meanwhile")]
     if task.kind is TaskKind.REVIEW:
@@ -68,12 +73,14 @@ def checked_lease(lease: timedelta, most: timedelta) -> timedelta:
     return lease
 
 
-def plan_renew(principal: Principal, task: Task, d: Decision, now: datetime,
-               lease: timedelta) -> tuple[Change, Task]:
+def plan_renew(principal: Principal, task: Task, d: Decision, now: datetime, lease: timedelta) -> tuple[Change, Task]:
     """The Change moving the end of ``principal``'s live lease on ``task`` to ``now + lease``."""
     renewed = dataclasses.replace(task, lease_expires_at=now + lease)
     update = Update(renewed, task_guard(task), f"task {task.task_id} changed meanwhile; claim it again")
-    body = {"task_id": task.task_id, "queue": task.queue,
-            "previous_lease_expires_at": task.lease_expires_at.isoformat() if task.lease_expires_at else "",
-            "lease_expires_at": (now + lease).isoformat()}
+    body = {
+        "task_id": task.task_id,
+        "queue": task.queue,
+        "previous_lease_expires_at": task.lease_expires_at.isoformat() if task.lease_expires_at else "",
+        "lease_expires_at": (now + lease).isoformat(),
+    }
     return Change(updates=(update,), events=(event(d, "lease_renewed", principal.name, body, now),)), renewed

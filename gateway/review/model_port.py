@@ -15,10 +15,20 @@ from typing import Any, Protocol
 
 __all__ = ["FAILURE_KINDS", "RETRYABLE", "ModelBackend", "ModelFailure", "ModelProposal"]
 
-FAILURE_KINDS = frozenset({
-    "timeout", "connection", "http_4xx", "http_5xx", "malformed", "confidence", "version",
-    "breaker_open", "input", "error",
-})
+FAILURE_KINDS = frozenset(
+    {
+        "timeout",
+        "connection",
+        "http_4xx",
+        "http_5xx",
+        "malformed",
+        "confidence",
+        "version",
+        "breaker_open",
+        "input",
+        "error",
+    }
+)
 """Every reason a model call can fail; each is a route to human review."""
 
 RETRYABLE = frozenset({"timeout", "connection", "http_5xx"})
@@ -58,7 +68,9 @@ class ModelProposal:
         """The audit form: binding, model name and reported version, latency, raw reply (or digest)."""
         raw = self.raw if len(self.raw) <= raw_limit else None
         out: dict[str, Any] = {
-            "binding": self.binding, "model_name": self.model_name, "model_version": self.model_version,
+            "binding": self.binding,
+            "model_name": self.model_name,
+            "model_version": self.model_version,
             "latency_ms": round(self.latency_ms, 3),
             "raw_sha256": hashlib.sha256(self.raw.encode("utf-8", "surrogatepass")).hexdigest(),
         }

@@ -25,8 +25,7 @@ CALLER_ROLE = "caller"
 class ModelSource(Protocol):
     """The loaded bindings: a named binding's proposal and its shadows' within ``timeout_s``."""
 
-    async def propose(self, name: str, input: Mapping[str, Any],
-                      timeout_s: float) -> tuple[ModelProposal, list[Any]]:
+    async def propose(self, name: str, input: Mapping[str, Any], timeout_s: float) -> tuple[ModelProposal, list[Any]]:
         """The primary's proposal (or ``ModelFailure``) and the shadows' results."""
         ...
 
@@ -34,16 +33,29 @@ class ModelSource(Protocol):
 def _proposal(p: ModelProposal, shadows: list[Any]) -> Proposal:
     call = p.record()
     if shadows:
-        call["shadows"] = [{"binding": name, **(r.record() if isinstance(r, ModelProposal) else
-                                              {"failure": r.reason})} | (
-            {"outcome": r.outcome, "confidence": r.confidence} if isinstance(r, ModelProposal) else {})
-                           for name, r in shadows]
-    return Proposal(outcome=p.outcome, confidence=p.confidence, scores=dict(p.scores), model=p.model_name,
-                    model_version=p.model_version, explanation=p.explanation, call=call)
+        call["shadows"] = [
+            {"binding": name, **(r.record() if isinstance(r, ModelProposal) else {"failure": r.reason})}
+            | ({"outcome": r.outcome, "confidence": r.confidence} if isinstance(r, ModelProposal) else {})
+            for name, r in shadows
+        ]
+    return Proposal(
+        outcome=p.outcome,
+        confidence=p.confidence,
+        scores=dict(p.scores),
+        model=p.model_name,
+        model_version=p.model_version,
+        explanation=p.explanation,
+        call=call,
+    )
 
 
-async def fill_proposal(principal: Principal, cmd: DecideCommand, policy: Policy | None,
-                        models: ModelSource | None, timeout_s: float | None = None) -> DecideCommand:
+async def fill_proposal(
+    principal: Principal,
+    cmd: DecideCommand,
+    policy: Policy | None,
+    models: ModelSource | None,
+    timeout_s: float | None = None,
+) -> DecideCommand:
     """The command with its proposal from the right source; refuses a proposal from the wrong one.
 
     A caller that may not make this request, or an unknown decision type, is left for
@@ -59,8 +71,10 @@ async def fill_proposal(principal: Principal, cmd: DecideCommand, policy: Policy
         return cmd
     if cmd.proposal is not None:
         if source == "model":
-            raise InvalidRequest("proposal", f"must not be sent: {cmd.decision_type!r} takes its proposal "
-                                             f"from the model binding {binding!r}")
+            raise InvalidRequest(
+                "proposal",
+                f"must not be sent: {cmd.decision_type!r} takes its proposal from the model binding {binding!r}",
+            )
         return cmd
     if models is None:
         failure = ModelFailure("error", f"binding {binding!r}: no models file is loaded")

@@ -14,9 +14,7 @@ from gateway.review.ports import Clock, ReadTx, Store, StoredPolicy
 __all__ = ["plan_policies", "record_policies"]
 
 
-def plan_policies(
-    tx: ReadTx, now_policies: Sequence[Policy], clock: Clock, actor: str = "gateway"
-) -> Change:
+def plan_policies(tx: ReadTx, now_policies: Sequence[Policy], clock: Clock, actor: str = "gateway") -> Change:
     """The Change storing each policy version not stored yet, with its ``policy_loaded`` event.
 
     Raises ``Conflict`` when a stored version has other content, so an auditor can always
@@ -36,23 +34,23 @@ def plan_policies(
             continue
         inserts.append(StoredPolicy(ref=p.ref, decision_type=p.decision, text=p.source_text, loaded_at=now))
         body = {"decision_type": p.decision, "path": p.source_path, "owners": list(p.owners)}
-        events.append(NewEvent(
-            type="policy_loaded",
-            time=now,
-            actor=actor,
-            policy_name=p.name,
-            policy_version=p.version,
-            policy_digest=p.ref.digest,
-            body=body,
-            decision_type=p.decision,
-            body_json=canonical_json(body),
-        ))
+        events.append(
+            NewEvent(
+                type="policy_loaded",
+                time=now,
+                actor=actor,
+                policy_name=p.name,
+                policy_version=p.version,
+                policy_digest=p.ref.digest,
+                body=body,
+                decision_type=p.decision,
+                body_json=canonical_json(body),
+            )
+        )
     return Change(inserts=tuple(inserts), events=tuple(events))
 
 
-async def record_policies(
-    store: Store, clock: Clock, policies: Sequence[Policy], actor: str = "gateway"
-) -> int:
+async def record_policies(store: Store, clock: Clock, policies: Sequence[Policy], actor: str = "gateway") -> int:
     """Store each policy's text once and append ``policy_loaded`` for the new ones; the
     count stored. ``Conflict`` (and nothing stored) when a version is reused with other
     content. A replica storing the same text meanwhile is read again, once."""

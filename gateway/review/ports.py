@@ -47,24 +47,30 @@ class ReadTx(Protocol):
     def decision_by_request(self, requested_by: str, request_id: str) -> Decision | None:
         """The decision ``requested_by`` asked for under ``request_id`` (keys are per caller)."""
         ...
+
     def task(self, task_id: str) -> Task | None: ...
     def tasks_for_decision(self, decision_id: str) -> list[Task]: ...
     def open_tasks(self, queue: str, now: datetime, limit: int) -> list[Task]:
         """Tasks in ``queue`` not done and not under a live lease, oldest first."""
         ...
+
     def claimable(self, queue: str, now: datetime, claimer: str, limit: int) -> list[Task]:
         """Tasks ``claimer`` may claim in ``queue``, oldest first: open, or claimed under a
         lease that ended before ``now``; never one whose decision ``claimer`` requested."""
         ...
+
     def lapsed_leases(self, now: datetime, limit: int) -> list[Task]:
         """Claimed tasks whose lease ended before ``now``."""
         ...
+
     def due_tasks(self, now: datetime, limit: int) -> list[Task]:
         """Tasks not done whose SLA due time is at or before ``now``, earliest due first."""
         ...
+
     def queue_depths(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:
         """Per queue: tasks not done, and the creation time of the oldest."""
         ...
+
     def policy(self, name: str, version: int) -> StoredPolicy | None: ...
     def policies(self) -> list[StoredPolicy]: ...
 
@@ -112,6 +118,7 @@ class Listener(Protocol):
         """Wait on the event loop until the decision changed since the last wait, or
         ``timeout`` passes; True if it changed."""
         ...
+
     def close(self) -> None: ...
 
 
@@ -121,8 +128,7 @@ class Notifier(Protocol):
     def notify(self, decision_ids: Iterable[str]) -> None:
         """Signal that these decisions changed; callable from any thread."""
         ...
+
     def listen(self, decision_id: str) -> Listener:
         """Register interest before reading, so no change is missed between read and wait."""
         ...
-
-

@@ -26,8 +26,9 @@ __all__ = ["Tally", "Vote", "check_voter", "signed_digest", "tally", "valid_vote
 
 def signed_digest(outcome: str, payload: Mapping[str, Any]) -> str:
     """sha256 of the outcome and payload a reviewer signs, in canonical JSON."""
-    text = json.dumps({"outcome": outcome, "payload": dict(payload)}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False)
+    text = json.dumps(
+        {"outcome": outcome, "payload": dict(payload)}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -155,11 +155,14 @@ def evaluate(policy: Policy, cmd: DecideCommand) -> Route:
     p = cmd.proposal
     assert p is not None  # validate_decide ran
     if p.call.get("failure"):
-        return Route(route=policy.fail_closed_queue, rule="fail_closed", reasons=(str(p.call["failure"]),),
-                     policy=policy.ref, failed_closed=True)
-    request = EvalRequest(
-        input=cmd.input, outcome=p.outcome, confidence=p.confidence, scores=p.scores, model=p.model
-    )
+        return Route(
+            route=policy.fail_closed_queue,
+            rule="fail_closed",
+            reasons=(str(p.call["failure"]),),
+            policy=policy.ref,
+            failed_closed=True,
+        )
+    request = EvalRequest(input=cmd.input, outcome=p.outcome, confidence=p.confidence, scores=p.scores, model=p.model)
     try:
         route = policy.evaluate(request)
     except Exception as exc:  # noqa: BLE001 - any evaluator fault must fail closed
@@ -189,8 +192,14 @@ def final_body(d: Decision, *, by: str) -> dict[str, Any]:
 
 
 def new_decision(
-    principal: Principal, cmd: DecideCommand, policy: Policy, route: Route, digest: str,
-    decision_id: str, now: datetime, input_json: str = "",
+    principal: Principal,
+    cmd: DecideCommand,
+    policy: Policy,
+    route: Route,
+    digest: str,
+    decision_id: str,
+    now: datetime,
+    input_json: str = "",
 ) -> Decision:
     """The decision a routed request becomes, sampled for audit by its id's hash if automatic."""
     assert cmd.proposal is not None  # validate_decide refuses a Decide without one

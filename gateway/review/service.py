@@ -154,9 +154,7 @@ class ReviewService:
         """The decision's current state, for those allowed to see it (``_check_may_see``)."""
         if not decision_id:
             raise InvalidRequest("decision_id", "must not be empty")
-        decision, tasks = await self._read(
-            lambda tx: (tx.decision(decision_id), tx.tasks_for_decision(decision_id))
-        )
+        decision, tasks = await self._read(lambda tx: (tx.decision(decision_id), tx.tasks_for_decision(decision_id)))
         if decision is None:
             raise NotFound(f"no decision {decision_id!r}")
         self._check_may_see(principal, decision, tasks)
@@ -246,8 +244,9 @@ class ReviewService:
         lease = checked_lease(lease or self.default_lease, MAX_LEASE)
         for attempt in range(_CLAIM_TRIES):
             now = self.clock.now()
-            found = await self._read(partial(_candidates, queue=queue, now=now, claimer=principal.name,
-                                             limit=_CLAIM_CANDIDATES))
+            found = await self._read(
+                partial(_candidates, queue=queue, now=now, claimer=principal.name, limit=_CLAIM_CANDIDATES)
+            )
             if not found:
                 return None
             # The oldest first; after a lost race, a candidate that depends on who is claiming,
@@ -288,9 +287,7 @@ class ReviewService:
     async def expire_leases(self) -> int:
         """Return every lapsed lease's task to its queue; the count released."""
         now = self.clock.now()
-        lapsed = await self._read(lambda tx: [
-            (t, tx.decision(t.decision_id)) for t in tx.lapsed_leases(now, 100)
-        ])
+        lapsed = await self._read(lambda tx: [(t, tx.decision(t.decision_id)) for t in tx.lapsed_leases(now, 100)])
         released = 0
         for task, d in lapsed:
             if d is None:
@@ -360,25 +357,33 @@ class ReviewService:
         done = dataclasses.replace(task, state=TaskState.DONE)
         updates = [Update(done, task_guard(task), f"task {task.task_id} was submitted or reclaimed meanwhile")]
         took = (now - d.created_at).total_seconds()
-        events = [event(d, "review_submitted", principal.name, {
-            "task_id": task.task_id,
-            "queue": task.queue,
-            "kind": task.kind.value,
-            "rule": d.rule,
-            "reviewer": principal.name,
-            "action": cmd.action.value,
-            "outcome": outcome,
-            "proposal_outcome": d.proposal.outcome,
-            "confidence": d.proposal.confidence,
-            "was_override": outcome != d.proposal.outcome,
-            "payload": payload_of(cmd.payload),
-            "reason": cmd.reason,
-            "policy_name": d.policy_name,
-            "policy_version": d.policy_version,
-            "time_to_decision_seconds": took,
-            # Active time on task, when the reviewer's page measured it (the web console does).
-            **({"active_seconds": cmd.active_seconds} if cmd.active_seconds is not None else {}),
-        }, now)]
+        events = [
+            event(
+                d,
+                "review_submitted",
+                principal.name,
+                {
+                    "task_id": task.task_id,
+                    "queue": task.queue,
+                    "kind": task.kind.value,
+                    "rule": d.rule,
+                    "reviewer": principal.name,
+                    "action": cmd.action.value,
+                    "outcome": outcome,
+                    "proposal_outcome": d.proposal.outcome,
+                    "confidence": d.proposal.confidence,
+                    "was_override": outcome != d.proposal.outcome,
+                    "payload": payload_of(cmd.payload),
+                    "reason": cmd.reason,
+                    "policy_name": d.policy_name,
+                    "policy_version": d.policy_version,
+                    "time_to_decision_seconds": took,
+                    # Active time on task, when the reviewer's page measured it (the web console does).
+                    **({"active_seconds": cmd.active_seconds} if cmd.active_seconds is not None else {}),
+                },
+                now,
+            )
+        ]
         if task.kind is TaskKind.AUDIT:
             if cmd.action is not Action.APPROVE:
                 d = self._correct(d, cmd, outcome, principal, now, updates, events)
@@ -398,8 +403,14 @@ class ReviewService:
         return Change(updates=tuple(updates), events=tuple(events)), d, done
 
     def _correct(
-        self, d: Decision, cmd: SubmitCommand, outcome: str, principal: Principal, now: datetime,
-        updates: list[Update], events: list[NewEvent],
+        self,
+        d: Decision,
+        cmd: SubmitCommand,
+        outcome: str,
+        principal: Principal,
+        now: datetime,
+        updates: list[Update],
+        events: list[NewEvent],
     ) -> Decision:
         assert cmd.action is not None
         correction = Correction(
@@ -413,23 +424,28 @@ class ReviewService:
         original = d.correction
         d = dataclasses.replace(d, correction=correction)
         updates.append(Update(d, {"correction": original}, f"decision {d.decision_id} was corrected meanwhile"))
-        events.append(event(d, "correction", principal.name, {
-            "original_outcome": d.final_outcome,
-            "outcome": outcome,
-            "payload": dict(correction.payload),
-            "action": correction.action.value,
-            "reason": cmd.reason,
-        }, now))
+        events.append(
+            event(
+                d,
+                "correction",
+                principal.name,
+                {
+                    "original_outcome": d.final_outcome,
+                    "outcome": outcome,
+                    "payload": dict(correction.payload),
+                    "action": correction.action.value,
+                    "reason": cmd.reason,
+                },
+                now,
+            )
+        )
         return d
 
 
-def _candidates(
-    tx: ReadTx, queue: str, now: datetime, claimer: str, limit: int
-) -> list[tuple[Task, Decision]]:
+def _candidates(tx: ReadTx, queue: str, now: datetime, claimer: str, limit: int) -> list[tuple[Task, Decision]]:
     out = []
     for t in tx.claimable(queue, now, claimer, limit):
         d = tx.decision(t.decision_id)
         if d is not None:
             out.append((t, d))
     return out
-

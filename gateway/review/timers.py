@@ -38,8 +38,9 @@ TIMER = "gateway-timer"
 _HELD = frozenset({Status.PENDING_REVIEW, Status.IN_REVIEW})
 
 
-def plan_timeout(policy: Policy | None, task: Task, d: Decision, now: datetime,
-                 new_id: Callable[[], str]) -> tuple[Change, str]:
+def plan_timeout(
+    policy: Policy | None, task: Task, d: Decision, now: datetime, new_id: Callable[[], str]
+) -> tuple[Change, str]:
     """The Change a due ``task`` gets, and the action taken (``expire``, ``escalate`` or ``decide``).
 
     Without a loaded policy for the decision type, or for an audit task, the action is
@@ -48,8 +49,13 @@ def plan_timeout(policy: Policy | None, task: Task, d: Decision, now: datetime,
     done = dataclasses.replace(task, state=TaskState.DONE)
     updates = [Update(done, task_guard(task), f"task {task.task_id} was decided or moved meanwhile")]
     inserts: list[Task] = []
-    base = {"task_id": task.task_id, "queue": task.queue, "kind": task.kind.value,
-            "due_at": task.due_at.isoformat() if task.due_at else "", "claimed_by": task.claimed_by}
+    base = {
+        "task_id": task.task_id,
+        "queue": task.queue,
+        "kind": task.kind.value,
+        "due_at": task.due_at.isoformat() if task.due_at else "",
+        "claimed_by": task.claimed_by,
+    }
     if task.kind is TaskKind.AUDIT or d.status not in _HELD:
         closed = (event(d, "timeout_action", TIMER, {**base, "action": "close"}, now),)
         return Change(updates=tuple(updates), events=closed), "close"
@@ -62,11 +68,19 @@ def plan_timeout(policy: Policy | None, task: Task, d: Decision, now: datetime,
         inserts.append(moved)
         d = dataclasses.replace(d, status=Status.PENDING_REVIEW, queue=action.queue, route=action.queue)
         updates.append(Update(d, {"status": _HELD}, f"decision {d.decision_id} is no longer held"))
-        events.append(event(d, "timeout_action", TIMER, {**base, "action": "escalate", "to_queue": action.queue,
-                                                         "new_task_id": moved.task_id}, now))
+        events.append(
+            event(
+                d,
+                "timeout_action",
+                TIMER,
+                {**base, "action": "escalate", "to_queue": action.queue, "new_task_id": moved.task_id},
+                now,
+            )
+        )
     elif kind == "decide" and action is not None and action.outcome:
-        d = dataclasses.replace(d, status=Status.AUTO_DECIDED, final_outcome=action.outcome,
-                                final_payload={}, action=None, decided_at=now)
+        d = dataclasses.replace(
+            d, status=Status.AUTO_DECIDED, final_outcome=action.outcome, final_payload={}, action=None, decided_at=now
+        )
         updates.append(Update(d, {"status": _HELD}, f"decision {d.decision_id} is no longer held"))
         events.append(event(d, "timeout_action", TIMER, {**base, "action": "decide", "outcome": action.outcome}, now))
         events.append(event(d, "decision_finalized", TIMER, final_body(d, by="timeout"), now))
@@ -79,16 +93,18 @@ def plan_timeout(policy: Policy | None, task: Task, d: Decision, now: datetime,
     return Change(inserts=tuple(inserts), updates=tuple(updates), events=tuple(events)), kind
 
 
-async def fire_due(store: Store, policies: PolicySource, clock: Clock, ids: IdGenerator,
-                   limit: int = 100) -> list[tuple[str, str]]:
+async def fire_due(
+    store: Store, policies: PolicySource, clock: Clock, ids: IdGenerator, limit: int = 100
+) -> list[tuple[str, str]]:
     """Apply the timeout of every task due by now; ``(queue, action)`` for each one this call fired.
 
     A timer another replica (or a submit) got to first fails its guard with ``Stale`` and is
     skipped: it was fired, or decided, once already.
     """
     now = clock.now()
-    due = await asyncio.to_thread(store.read, lambda tx: [
-        (t, tx.decision(t.decision_id)) for t in tx.due_tasks(now, limit)])
+    due = await asyncio.to_thread(
+        store.read, lambda tx: [(t, tx.decision(t.decision_id)) for t in tx.due_tasks(now, limit)]
+    )
     fired: list[tuple[str, str]] = []
     for task, d in due:
         if d is None:

@@ -157,12 +157,18 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             trail_json=json.dumps(trail, sort_keys=True, ensure_ascii=False, default=str)
         )
 
-    def VerifyChain(self, request: audit_pb2.VerifyChainRequest, context: ThreadContext) -> audit_pb2.VerifyChainResponse:
+    def VerifyChain(
+        self, request: audit_pb2.VerifyChainRequest, context: ThreadContext
+    ) -> audit_pb2.VerifyChainResponse:
         _require_auditor(current_principal())
         r = self.reader.verify()
         return audit_pb2.VerifyChainResponse(
-            ok=r.ok, count=r.count, head_seq=r.head_seq or 0, head_hash=r.head_hash or "",
-            first_bad_seq=r.first_bad_seq or 0, problem=r.problem or "",
+            ok=r.ok,
+            count=r.count,
+            head_seq=r.head_seq or 0,
+            head_hash=r.head_hash or "",
+            first_bad_seq=r.first_bad_seq or 0,
+            problem=r.problem or "",
         )
 
     def OverrideStats(
@@ -176,15 +182,21 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         groups = self.reader.override_stats(
             group_by, decision_type=request.decision_type or None, **_time_range(request)
         )
-        return audit_pb2.OverrideStatsResponse(groups=[
-            audit_pb2.OverrideStatsGroup(
-                key={k: str(v) for k, v in g.key.items()},
-                reviewed=g.reviewed, approved=g.approved, edited=g.edited,
-                overridden=g.overridden, rejected=g.rejected, override_rate=g.override_rate,
-                median_time_to_decision_seconds=g.median_time_to_decision_seconds or 0.0,
-            )
-            for g in groups
-        ])
+        return audit_pb2.OverrideStatsResponse(
+            groups=[
+                audit_pb2.OverrideStatsGroup(
+                    key={k: str(v) for k, v in g.key.items()},
+                    reviewed=g.reviewed,
+                    approved=g.approved,
+                    edited=g.edited,
+                    overridden=g.overridden,
+                    rejected=g.rejected,
+                    override_rate=g.override_rate,
+                    median_time_to_decision_seconds=g.median_time_to_decision_seconds or 0.0,
+                )
+                for g in groups
+            ]
+        )
 
     def ReviewerStats(
         self, request: audit_pb2.ReviewerStatsRequest, context: ThreadContext
@@ -204,18 +216,33 @@ def _reviewer_row(s: Any) -> audit_pb2.ReviewerStatsRow:
     """One ``audit.reviewers.ReviewerStats`` as its message (unset rates as has_* false)."""
     r = s.override_ratio
     row = audit_pb2.ReviewerStatsRow(
-        reviewer=s.reviewer, queue=s.queue, reviews=s.reviews, blind_reviews=s.blind_reviews,
-        gold_reviews=s.gold_reviews, gold_traps=s.gold_traps, gold_traps_accepted=s.gold_traps_accepted,
-        kappa_pairs=s.kappa_pairs, flags=list(s.flags),
+        reviewer=s.reviewer,
+        queue=s.queue,
+        reviews=s.reviews,
+        blind_reviews=s.blind_reviews,
+        gold_reviews=s.gold_reviews,
+        gold_traps=s.gold_traps,
+        gold_traps_accepted=s.gold_traps_accepted,
+        kappa_pairs=s.kappa_pairs,
+        flags=list(s.flags),
         override_ratio=audit_pb2.OverrideRatio(
-            observed=r.observed, expected=r.expected, has_ratio=r.ratio is not None, ratio=r.ratio or 0.0,
-            lower=r.lower or 0.0, upper=r.upper or 0.0),
+            observed=r.observed,
+            expected=r.expected,
+            has_ratio=r.ratio is not None,
+            ratio=r.ratio or 0.0,
+            lower=r.lower or 0.0,
+            upper=r.upper or 0.0,
+        ),
     )
-    for name, value in (("median_seconds", s.median_seconds), ("approval_rate", s.approval_rate),
-                        ("agreement_ordinary", s.agreement_ordinary), ("agreement_blind", s.agreement_blind),
-                        ("gold_accuracy", s.gold_accuracy), ("kappa", s.kappa)):
+    for name, value in (
+        ("median_seconds", s.median_seconds),
+        ("approval_rate", s.approval_rate),
+        ("agreement_ordinary", s.agreement_ordinary),
+        ("agreement_blind", s.agreement_blind),
+        ("gold_accuracy", s.gold_accuracy),
+        ("kappa", s.kappa),
+    ):
         has, number = _opt(value)
         setattr(row, f"has_{name}", has)
         setattr(row, "median_claim_to_submit_seconds" if name == "median_seconds" else name, number)
     return row
-

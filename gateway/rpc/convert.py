@@ -120,7 +120,9 @@ def decide_command(req: decision_pb2.DecideRequest) -> DecideCommand:
             model=p.model,
             model_version=p.model_version,
             explanation=p.explanation,
-        ) if req.HasField("proposal") else None,
+        )
+        if req.HasField("proposal")
+        else None,
         wait=wait,
     )
 

@@ -77,8 +77,10 @@ class Metrics:
         self.reload_errors = Counter("signoff_policy_reload_errors", "Policy reloads refused", registry=r)
         self.rpc_errors = Counter("signoff_rpc_errors", "RPCs that failed, by status code", ["code"], registry=r)
         self.sla_breaches = Counter(
-            "signoff_sla_breaches", "Tasks whose SLA due time passed undecided, by queue and the timeout action",
-            ["queue", "action"], registry=r,
+            "signoff_sla_breaches",
+            "Tasks whose SLA due time passed undecided, by queue and the timeout action",
+            ["queue", "action"],
+            registry=r,
         )
 
     def watch_policies(self, missing: Callable[[], Mapping[str, str]]) -> None:

@@ -27,8 +27,9 @@ _FLAGS = ("fast_approver", "accepts_wrong_gold", "anchored", "under_overrides")
 class ReviewerCollector(Collector):
     """``signoff_reviewer_*`` gauges: reviews, approval rate, median claim-to-submit time, flags."""
 
-    def __init__(self, source: ReviewerSource, refresh_seconds: float = 60.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, source: ReviewerSource, refresh_seconds: float = 60.0, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.source = source
         self.refresh_seconds = refresh_seconds
         self.monotonic = monotonic
@@ -56,15 +57,24 @@ class ReviewerCollector(Collector):
         return self._families(self._current())
 
     def _families(self, rows: Sequence[Any]) -> Iterator[GaugeMetricFamily]:
-        reviews = GaugeMetricFamily("signoff_reviewer_reviews", "Sign-offs by reviewer (gold excluded)",
-                                    labels=["reviewer"])
-        approval = GaugeMetricFamily("signoff_reviewer_approval_rate",
-                                     "Share of a reviewer's sign-offs that let the proposal stand", labels=["reviewer"])
-        median = GaugeMetricFamily("signoff_reviewer_median_claim_to_submit_seconds",
-                                   "Median time from claim to submit, by reviewer", labels=["reviewer"])
-        flagged = GaugeMetricFamily("signoff_reviewer_flagged",
-                                    "1 when a rubber-stamp rule flags the reviewer (rules in the README)",
-                                    labels=["reviewer", "flag"])
+        reviews = GaugeMetricFamily(
+            "signoff_reviewer_reviews", "Sign-offs by reviewer (gold excluded)", labels=["reviewer"]
+        )
+        approval = GaugeMetricFamily(
+            "signoff_reviewer_approval_rate",
+            "Share of a reviewer's sign-offs that let the proposal stand",
+            labels=["reviewer"],
+        )
+        median = GaugeMetricFamily(
+            "signoff_reviewer_median_claim_to_submit_seconds",
+            "Median time from claim to submit, by reviewer",
+            labels=["reviewer"],
+        )
+        flagged = GaugeMetricFamily(
+            "signoff_reviewer_flagged",
+            "1 when a rubber-stamp rule flags the reviewer (rules in the README)",
+            labels=["reviewer", "flag"],
+        )
         for row in rows:
             reviews.add_metric([row.reviewer], row.reviews)
             if row.approval_rate is not None:

@@ -128,9 +128,13 @@ def _add_service(
         else:
             fn = guard.unary_blocking(full, getattr(servicer, m.name))
         if m.server_streaming:
-            handlers[m.name] = grpc.unary_stream_rpc_method_handler(fn, request_deserializer=parse, response_serializer=emit)
+            handlers[m.name] = grpc.unary_stream_rpc_method_handler(
+                fn, request_deserializer=parse, response_serializer=emit
+            )
         else:
-            handlers[m.name] = grpc.unary_unary_rpc_method_handler(fn, request_deserializer=parse, response_serializer=emit)
+            handlers[m.name] = grpc.unary_unary_rpc_method_handler(
+                fn, request_deserializer=parse, response_serializer=emit
+            )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(descriptor.full_name, handlers),))
     server.add_registered_method_handlers(descriptor.full_name, handlers)
 
@@ -203,9 +207,7 @@ def build_server(
     thread = threading.Thread(target=loop.run_forever, name="signoff-rpc", daemon=True)
     thread.start()
     pool = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc")
-    started = asyncio.run_coroutine_threadsafe(
-        _start(address, service, audit, auth, metrics, tls, pool), loop
-    )
+    started = asyncio.run_coroutine_threadsafe(_start(address, service, audit, auth, metrics, tls, pool), loop)
     try:
         server, port, health_servicer = started.result(30)
     except BaseException:

@@ -49,9 +49,7 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
         self._latency = metrics.decide_latency
         self._counted: dict[tuple[str, str], Any] = {}
 
-    async def decide(
-        self, request: decision_pb2.DecideRequest, context: Any
-    ) -> decision_pb2.DecideResponse:
+    async def decide(self, request: decision_pb2.DecideRequest, context: Any) -> decision_pb2.DecideResponse:
         """Decide, on the event loop: route, then await the batch that makes it durable."""
         started = time.perf_counter()
         try:
@@ -111,9 +109,13 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
 
     async def submit(self, request: review_pb2.SubmitRequest, context: Any) -> review_pb2.SubmitResponse:
         """Submit: sign off a claimed task."""
-        decision, task, receipt = await self.service.submit_with_receipt(current_principal(), convert.submit_command(request))
+        decision, task, receipt = await self.service.submit_with_receipt(
+            current_principal(), convert.submit_command(request)
+        )
         _bind(decision_id=decision.decision_id, task_id=task.task_id)
-        self.metrics.reviews.labels(task.queue, decision_pb2.ReviewAction.Name(request.action).removeprefix("REVIEW_ACTION_")).inc()
+        self.metrics.reviews.labels(
+            task.queue, decision_pb2.ReviewAction.Name(request.action).removeprefix("REVIEW_ACTION_")
+        ).inc()
         return review_pb2.SubmitResponse(
             decision=convert.decision_to_proto(decision), task=convert.task_to_proto(task), receipt=_receipt(receipt)
         )
@@ -151,7 +153,9 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             loaded_at=convert.to_timestamp(p.loaded_at),
         )
 
-    def ListPolicies(self, request: policy_pb2.ListPoliciesRequest, context: ThreadContext) -> policy_pb2.ListPoliciesResponse:
+    def ListPolicies(
+        self, request: policy_pb2.ListPoliciesRequest, context: ThreadContext
+    ) -> policy_pb2.ListPoliciesResponse:
         current_principal()
         stored = self.service.store.read(lambda tx: tx.policies())
         return policy_pb2.ListPoliciesResponse(policies=[self._info(p) for p in stored])

@@ -138,9 +138,7 @@ class TestMigrations:
     def test_schema_matches_the_table_definitions(self, engine: Engine) -> None:
         """The migrated schema is exactly what the audit and gateway tables declare for it."""
         with engine.connect() as conn:
-            context = MigrationContext.configure(
-                conn, opts={"include_object": _declared_for(engine.dialect.name)}
-            )
+            context = MigrationContext.configure(conn, opts={"include_object": _declared_for(engine.dialect.name)})
             diff = compare_metadata(context, _both())
 
         assert diff == []

@@ -30,8 +30,16 @@ N = 300
 
 def _append(engine: Engine, n: int, start: int = 0) -> None:
     """Append ``n`` events in one transaction."""
-    events = [NewEvent(type="note", time=T0 + timedelta(milliseconds=start + i), actor="gw",
-                       decision_id=f"d-{start + i}", body={"i": start + i}) for i in range(n)]
+    events = [
+        NewEvent(
+            type="note",
+            time=T0 + timedelta(milliseconds=start + i),
+            actor="gw",
+            decision_id=f"d-{start + i}",
+            body={"i": start + i},
+        )
+        for i in range(n)
+    ]
     with engine.connect() as conn:
         conn.execution_options(**WRITE)
         with conn.begin():
@@ -43,9 +51,13 @@ def _unguard(engine: Engine, *tables: str) -> None:
     with engine.begin() as conn:
         for table in tables:
             if engine.dialect.name == "sqlite":
-                for name in conn.execute(text(
-                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"), {"t": table}
-                ).scalars().all():
+                for name in (
+                    conn.execute(
+                        text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"), {"t": table}
+                    )
+                    .scalars()
+                    .all()
+                ):
                     conn.execute(text(f"DROP TRIGGER {name}"))
             else:
                 conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
@@ -73,15 +85,18 @@ def _rechain_from(engine: Engine, seq: int, body: str) -> None:
             if prev is not None:
                 r[10] = prev
             r[11] = chain_hash(r[10], stored_preimage(r[0], *r[1:10]))
-            conn.execute(text("UPDATE audit_events SET body_json = :b, prev_hash = :p, hash = :h WHERE seq = :s"),
-                         {"b": r[9], "p": r[10], "h": r[11], "s": r[0]})
+            conn.execute(
+                text("UPDATE audit_events SET body_json = :b, prev_hash = :p, hash = :h WHERE seq = :s"),
+                {"b": r[9], "p": r[10], "h": r[11], "s": r[0]},
+            )
             prev = r[11]
 
 
 def _verify(capsys: pytest.CaptureFixture[str], url: str, cps: Path, pub: Path, *extra: str) -> tuple[int, str]:
     """Run ``signoff audit verify --checkpoints`` and return its status and output."""
-    code = main(["audit", "verify", "--db", url, "--workers", "1", "--checkpoints", str(cps),
-                 "--public-key", str(pub), *extra])
+    code = main(
+        ["audit", "verify", "--db", url, "--workers", "1", "--checkpoints", str(cps), "--public-key", str(pub), *extra]
+    )
     out, err = capsys.readouterr()
     return code, out + err
 
@@ -122,8 +137,13 @@ class TestCheckpointTable:
         """A checkpoint at a seq at or behind the newest published one is refused by the database."""
         note = sign_checkpoint(Checkpoint("o", 50, "ab" * 32, "2026-12-02T19:00:00.000000Z"), signed.key)
         with pytest.raises(DBAPIError, match="behind"), engine.begin() as conn:
-            conn.execute(text("INSERT INTO checkpoints (kind, seq, hash, time, origin, key_id, note) "
-                              "VALUES ('published', 50, :h, 't', 'o', 'k', :n)"), {"h": "ab" * 32, "n": note})
+            conn.execute(
+                text(
+                    "INSERT INTO checkpoints (kind, seq, hash, time, origin, key_id, note) "
+                    "VALUES ('published', 50, :h, 't', 'o', 'k', :n)"
+                ),
+                {"h": "ab" * 32, "n": note},
+            )
 
     def test_checkpoints_refuse_update_and_delete(self, engine: Engine, signed: Checkpointer) -> None:
         """Stored checkpoints cannot be edited or deleted while the triggers stand."""
@@ -134,8 +154,13 @@ class TestCheckpointTable:
     def test_policy_versions_refuse_update(self, engine: Engine) -> None:
         """A stored policy text cannot be edited on either backend."""
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO policy_versions (name, version, digest, decision_type, text, loaded_at) "
-                              "VALUES ('p', 1, 'd', 't', 'x', :t)"), {"t": T0})
+            conn.execute(
+                text(
+                    "INSERT INTO policy_versions (name, version, digest, decision_type, text, loaded_at) "
+                    "VALUES ('p', 1, 'd', 't', 'x', :t)"
+                ),
+                {"t": T0},
+            )
         for sql in ("UPDATE policy_versions SET text = 'forged'", "DELETE FROM policy_versions"):
             with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
                 conn.execute(text(sql))
@@ -264,8 +289,9 @@ class TestTamperSuite:
 
     def test_note_signed_by_another_key(self, capsys, db_url, engine, signed, key, tmp_path) -> None:
         """A published note signed by another key is reported with its path and line."""
-        other = sign_checkpoint(Checkpoint("test-origin", 5, "ab" * 32, "2026-12-02T19:00:00.000000Z"),
-                                generate_key("test-gw"))
+        other = sign_checkpoint(
+            Checkpoint("test-origin", 5, "ab" * 32, "2026-12-02T19:00:00.000000Z"), generate_key("test-gw")
+        )
         path = tmp_path / "cps" / "00000000000000000005.note"
         path.write_text(other)
         code, out = _verify(capsys, db_url, tmp_path / "cps", key[2])
@@ -321,8 +347,7 @@ class TestIncrementalVerify:
         with engine.begin() as conn:
             conn.execute(text("UPDATE audit_events SET actor = 'forged' WHERE seq = 10"))
         capsys.readouterr()
-        assert main(["audit", "verify", "--db", db_url, "--workers", "1", "--signing-key", str(key[1]),
-                     "--full"]) == 1
+        assert main(["audit", "verify", "--db", db_url, "--workers", "1", "--signing-key", str(key[1]), "--full"]) == 1
         assert "CHAIN BROKEN at seq 10: row changed" in capsys.readouterr().out
 
 
@@ -341,8 +366,14 @@ class TestDecisionsState:
         import shutil
 
         shutil.copytree(ROOT / "policies", policies)
-        app = build_app(Settings(address="127.0.0.1:0", database_url=db_url, policy_dir=policies,
-                                 principals_file=ROOT / "config" / "dev-principals.yaml"))
+        app = build_app(
+            Settings(
+                address="127.0.0.1:0",
+                database_url=db_url,
+                policy_dir=policies,
+                principals_file=ROOT / "config" / "dev-principals.yaml",
+            )
+        )
         channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
         try:
             client = Client(channel, "")
@@ -364,13 +395,16 @@ class TestDecisionsState:
         with engine.begin() as conn:
             conn.execute(text("UPDATE decisions SET final_outcome = 'deny' WHERE decision_id = :d"), {"d": auto})
             conn.execute(text("UPDATE decisions SET route = 'auto' WHERE decision_id = :d"), {"d": held})
-            seq = conn.execute(text("SELECT seq FROM audit_events WHERE decision_id = :d AND type = "
-                                    "'decision_finalized'"), {"d": auto}).scalar_one()
+            seq = conn.execute(
+                text("SELECT seq FROM audit_events WHERE decision_id = :d AND type = 'decision_finalized'"), {"d": auto}
+            ).scalar_one()
         capsys.readouterr()
         assert main(["audit", "verify", "--db", db_url, "--workers", "1", "--state"]) == 1
         out = capsys.readouterr().out
-        assert f"STATE MISMATCH decision {auto}: final_outcome is 'deny' in the decisions table, " \
-               f"the events say 'approve' (seq {seq})" in out
+        assert (
+            f"STATE MISMATCH decision {auto}: final_outcome is 'deny' in the decisions table, "
+            f"the events say 'approve' (seq {seq})" in out
+        )
         assert f"STATE MISMATCH decision {held}: route is 'auto'" in out
         assert main(["audit", "explain", auto, "--db", db_url]) == 0
         assert "STATE MISMATCH" in capsys.readouterr().out

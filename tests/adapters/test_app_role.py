@@ -89,9 +89,10 @@ class TestAppRole:
     def test_role_is_a_plain_login(self, schema: Schema) -> None:
         """The migration's role may log in and nothing more: no superuser, no role or db creation."""
         with schema.owner.connect() as conn:
-            row = conn.execute(text(
-                "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = :r"
-            ), {"r": APP_ROLE}).one()
+            row = conn.execute(
+                text("SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = :r"),
+                {"r": APP_ROLE},
+            ).one()
 
         assert tuple(row) == (True, False, False, False)
 
@@ -195,6 +196,18 @@ class TestChainRace:
 
 
 def _row(e: object) -> dict[str, object]:
-    names = ("seq", "time", "type", "decision_id", "decision_type", "actor", "policy_name",
-             "policy_version", "policy_digest", "body_json", "prev_hash", "hash")
+    names = (
+        "seq",
+        "time",
+        "type",
+        "decision_id",
+        "decision_type",
+        "actor",
+        "policy_name",
+        "policy_version",
+        "policy_digest",
+        "body_json",
+        "prev_hash",
+        "hash",
+    )
     return {n: getattr(e, n) for n in names}

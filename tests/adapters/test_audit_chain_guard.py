@@ -146,9 +146,9 @@ class TestMigration0004OnSqlite:
         report = LOG.verify(at_0003)
         assert report.ok and report.count == 10
         with at_0003.connect() as conn:
-            triggers = conn.execute(text(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'"
-            )).scalar()
+            triggers = conn.execute(
+                text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'")
+            ).scalar()
             pk = conn.execute(text("SELECT name, pk FROM pragma_table_info('audit_events') WHERE pk")).all()
         assert triggers == 2 and pk == [("seq", 1)]
         at_0003.dispose()

@@ -71,7 +71,9 @@ class TestSignedTokens:
 class TestSignedButOutOfRange:
     """Even a token signed with the key has its position checked before it reaches SQL."""
 
-    @pytest.mark.parametrize("key", [[2**70], [-1], [True], ["7"], [1, 2]], ids=["2**70", "negative", "bool", "text", "two"])
+    @pytest.mark.parametrize(
+        "key", [[2**70], [-1], [True], ["7"], [1, 2]], ids=["2**70", "negative", "bool", "text", "two"]
+    )
     def test_event_keys(self, reader, key):
         """A sequence outside 0..2**63-1, or not an integer, is refused."""
         token = queries._encode(key, _fingerprint("events"), KEY)
@@ -79,8 +81,13 @@ class TestSignedButOutOfRange:
 
     @pytest.mark.parametrize(
         "key",
-        [["2026-11-24T10:00:00", "d-01"], ["not a time", "d-01"], ["0001-01-01T00:00:00+05:00", "d-01"],
-         ["2026-11-24T10:00:00+00:00", 7], ["2026-11-24T10:00:00+00:00", "d" * 65]],
+        [
+            ["2026-11-24T10:00:00", "d-01"],
+            ["not a time", "d-01"],
+            ["0001-01-01T00:00:00+05:00", "d-01"],
+            ["2026-11-24T10:00:00+00:00", 7],
+            ["2026-11-24T10:00:00+00:00", "d" * 65],
+        ],
         ids=["naive", "garbage", "before-year-1", "int-id", "long-id"],
     )
     def test_decision_keys(self, reader, key):

@@ -22,13 +22,29 @@ def seed(store: SqlStore) -> None:
         {"route": "auto", "queue": "", "status": Status.AUTO_DECIDED},
         {"route": "junior", "action": Action.APPROVE, "reviewer": "alice", "status": Status.HUMAN_DECIDED},
         {"route": "junior", "action": Action.OVERRIDE, "reviewer": "alice", "status": Status.HUMAN_DECIDED},
-        {"route": "senior", "queue": "senior", "action": Action.EDIT, "reviewer": "bob",
-         "status": Status.HUMAN_DECIDED},
-        {"route": "senior", "queue": "senior", "action": Action.REJECT, "reviewer": "bob",
-         "status": Status.HUMAN_DECIDED},
-        {"route": "auto", "queue": "", "status": Status.AUTO_DECIDED, "sampled": True,
-         "correction": Correction(outcome="deny", payload={}, action=Action.OVERRIDE,
-                                  reviewer="carol", reason="fraud pattern", at=T0)},
+        {
+            "route": "senior",
+            "queue": "senior",
+            "action": Action.EDIT,
+            "reviewer": "bob",
+            "status": Status.HUMAN_DECIDED,
+        },
+        {
+            "route": "senior",
+            "queue": "senior",
+            "action": Action.REJECT,
+            "reviewer": "bob",
+            "status": Status.HUMAN_DECIDED,
+        },
+        {
+            "route": "auto",
+            "queue": "",
+            "status": Status.AUTO_DECIDED,
+            "sampled": True,
+            "correction": Correction(
+                outcome="deny", payload={}, action=Action.OVERRIDE, reviewer="carol", reason="fraud pattern", at=T0
+            ),
+        },
         {"route": "junior", "status": Status.PENDING_REVIEW},
         {"route": "junior", "status": Status.PENDING_REVIEW, "policy_version": 4},
         {"route": "auto", "queue": "", "status": Status.AUTO_DECIDED, "subject_ref": "subj-special"},
@@ -80,8 +96,20 @@ class TestDecisionFilters:
             ({"since": T0 + timedelta(seconds=5), "until": T0 + timedelta(seconds=6)}, ["d-08"]),
             ({"overridden": True}, ["d-02", "d-03", "d-05"]),
         ],
-        ids=["route", "queue", "reviewer", "action", "action-prefix", "status", "subject",
-             "type", "policy-version", "decision-id", "time-range", "overridden"],
+        ids=[
+            "route",
+            "queue",
+            "reviewer",
+            "action",
+            "action-prefix",
+            "status",
+            "subject",
+            "type",
+            "policy-version",
+            "decision-id",
+            "time-range",
+            "overridden",
+        ],
     )
     def test_each_filter(self, reader: SqlAuditReader, filters: dict[str, Any], expected: list[str]) -> None:
         """Each filter selects exactly the decisions it names, in (created_at, id) order."""
@@ -95,7 +123,9 @@ class TestDecisionFilters:
 
     def test_filters_combine_with_and(self, reader: SqlAuditReader) -> None:
         """Several filters narrow together."""
-        assert ids(reader.decision_page({"route": "junior", "overridden": False, "status": "human_decided"})) == ["d-01"]
+        assert ids(reader.decision_page({"route": "junior", "overridden": False, "status": "human_decided"})) == [
+            "d-01"
+        ]
 
     @pytest.mark.parametrize(("field", "value"), [("action", "MAYBE"), ("status", "NOPE")])
     def test_unknown_values_name_their_field(self, reader: SqlAuditReader, field: str, value: str) -> None:
@@ -169,9 +199,16 @@ class TestEventPages:
 
     def test_filters(self, reader: SqlAuditReader) -> None:
         """Events filter by decision, type, actor, policy version and time."""
-        got = reader.event_page({"decision_id": "d-03", "types": ("decision_received",),
-                                 "actor": "claims-svc", "policy_name": "claims-triage",
-                                 "policy_version": 3, "since": T0})
+        got = reader.event_page(
+            {
+                "decision_id": "d-03",
+                "types": ("decision_received",),
+                "actor": "claims-svc",
+                "policy_name": "claims-triage",
+                "policy_version": 3,
+                "since": T0,
+            }
+        )
 
         assert [e.decision_id for e in got.items] == ["d-03"]
 

@@ -34,11 +34,14 @@ def test_claim_list_and_depths_search_an_index_instead_of_scanning_done_tasks(tm
         for n in range(3):
             apply(store, hold(decision(n), task(n, age=n)))
         later = T0 + timedelta(minutes=1)
-        selects = _task_selects(engine, lambda: (
-            claim(store, "junior", "ana", later),
-            store.read(lambda tx: tx.open_tasks("junior", later, 10)),
-            store.read(lambda tx: tx.queue_depths(later)),
-        ))
+        selects = _task_selects(
+            engine,
+            lambda: (
+                claim(store, "junior", "ana", later),
+                store.read(lambda tx: tx.open_tasks("junior", later, 10)),
+                store.read(lambda tx: tx.queue_depths(later)),
+            ),
+        )
     finally:
         store.close()
         engine.dispose()

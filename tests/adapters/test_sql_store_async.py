@@ -21,6 +21,7 @@ def _record(n: int) -> Change:
 
 def test_many_concurrent_changes_commit_and_answer_in_order(store: SqlStore, engine: Engine) -> None:
     """Two hundred Changes applied at once all commit, their receipts in chain order."""
+
     async def main() -> list[Applied]:
         return await asyncio.gather(*(store.apply(_record(i)) for i in range(200)))
 
@@ -36,6 +37,7 @@ def test_many_concurrent_changes_commit_and_answer_in_order(store: SqlStore, eng
 
 def test_a_taken_key_fails_its_own_change_and_the_rest_of_its_batch_commits(store: SqlStore, engine: Engine) -> None:
     """A second insert of the same decision id is Conflict for that Change only."""
+
     async def main() -> list[object]:
         first = store.apply(_record(1))
         again = store.apply(_record(1))  # same decision id: Conflict for this Change only
@@ -53,6 +55,7 @@ def test_a_taken_key_fails_its_own_change_and_the_rest_of_its_batch_commits(stor
 
 def test_a_cancelled_waiter_leaves_the_change_durable_and_the_writer_working(store: SqlStore, engine: Engine) -> None:
     """A caller that goes away does not undo its Change nor stop the writer."""
+
     async def main() -> Applied:
         fut = store.apply(_record(1))
         fut.cancel()  # the caller went away (a cancelled RPC); the write still happens

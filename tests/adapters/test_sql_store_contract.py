@@ -124,8 +124,9 @@ def claim(store: Any, queue: str, claimer: str, now: datetime = T0 + timedelta(h
         if not found:
             return None
         t = found[attempt % len(found)]
-        leased = replace(t, state=TaskState.CLAIMED, claimed_by=claimer, claimed_at=now,
-                         lease_expires_at=now + timedelta(minutes=5))
+        leased = replace(
+            t, state=TaskState.CLAIMED, claimed_by=claimer, claimed_at=now, lease_expires_at=now + timedelta(minutes=5)
+        )
         guard = {"state": t.state, "claimed_by": t.claimed_by, "lease_expires_at": t.lease_expires_at}
         try:
             apply(store, Change(updates=(Update(leased, guard, "taken"),)))
@@ -287,7 +288,10 @@ class TestDecisions:
 
         with pytest.raises(Stale):
             apply(store, Change(updates=(Update(stale, {"lease_expires_at": None}, "x"),)))
-        apply(store, Change(updates=(Update(stale, {"claimed_by": "ana", "lease_expires_at": leased.lease_expires_at}, "x"),)))
+        apply(
+            store,
+            Change(updates=(Update(stale, {"claimed_by": "ana", "lease_expires_at": leased.lease_expires_at}, "x"),)),
+        )
 
         assert store.read(lambda tx: tx.task("t-1")) == stale
 
@@ -300,7 +304,9 @@ class TestDecisions:
         """A Change's receipts give its events' seq and hash as the log stored them."""
         apply(store, hold(decision(1)))
 
-        applied = apply(store, Change(inserts=(decision(2),), events=(event(decision(2)), event(decision(2), "routed"))))
+        applied = apply(
+            store, Change(inserts=(decision(2),), events=(event(decision(2)), event(decision(2), "routed")))
+        )
 
         stored = _events(store)
         assert [(r.seq, r.hash) for r in applied.receipts] == [(e.seq, e.hash) for e in stored[1:]]

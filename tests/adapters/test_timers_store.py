@@ -36,22 +36,32 @@ def service_on(store: SqlStore, clock: FakeClock) -> ReviewService:
 
 def held(service: ReviewService, n: int, confidence: float = 0.5) -> list[str]:
     """``n`` held decisions (0.5 routes to senior: expires after a day); their ids."""
+
     async def go() -> list[str]:
         out = []
         for i in range(n):
-            d = await service.decide(CALLER, DecideCommand(
-                request_id=f"r{i}", decision_type="claims.payout", subject_ref="s",
-                input={"amount": 900, "claim_type": "home"}, proposal=Proposal("approve", confidence)))
+            d = await service.decide(
+                CALLER,
+                DecideCommand(
+                    request_id=f"r{i}",
+                    decision_type="claims.payout",
+                    subject_ref="s",
+                    input={"amount": 900, "claim_type": "home"},
+                    proposal=Proposal("approve", confidence),
+                ),
+            )
             out.append(d.decision_id)
         return out
+
     return asyncio.run(go())
 
 
 def timeout_events(engine: Engine) -> list[tuple[str, str]]:
     """(decision id, action) of every timeout_action event in the log."""
     with engine.connect() as conn:
-        rows = conn.execute(select(audit_events.c.decision_id, audit_events.c.body_json)
-                            .where(audit_events.c.type == "timeout_action")).all()
+        rows = conn.execute(
+            select(audit_events.c.decision_id, audit_events.c.body_json).where(audit_events.c.type == "timeout_action")
+        ).all()
     return sorted((r.decision_id, json.loads(r.body_json)["action"]) for r in rows)
 
 
@@ -62,16 +72,28 @@ class TestStoredDueTimes:
         """Tasks keep warn_at and due_at; due_tasks returns those due, earliest first, never done ones."""
         clock = FakeClock()
         service = service_on(store, clock)
-        held(service, 1, confidence=0.5)          # senior, due in 1 day
+        held(service, 1, confidence=0.5)  # senior, due in 1 day
         held_junior = service_on(store, clock)
         clock.advance(hours=1)
-        asyncio.run(held_junior.decide(CALLER, DecideCommand(
-            request_id="j", decision_type="claims.payout", subject_ref="s",
-            input={"amount": 900, "claim_type": "home"}, proposal=Proposal("approve", 0.8))))  # junior, due in 4h
-        tasks = store.read(lambda tx: [t for t in tx.open_tasks("senior", clock.now(), 10)]
-                           + tx.open_tasks("junior", clock.now(), 10))
+        asyncio.run(
+            held_junior.decide(
+                CALLER,
+                DecideCommand(
+                    request_id="j",
+                    decision_type="claims.payout",
+                    subject_ref="s",
+                    input={"amount": 900, "claim_type": "home"},
+                    proposal=Proposal("approve", 0.8),
+                ),
+            )
+        )  # junior, due in 4h
+        tasks = store.read(
+            lambda tx: [t for t in tx.open_tasks("senior", clock.now(), 10)] + tx.open_tasks("junior", clock.now(), 10)
+        )
         assert sorted((t.queue, t.due_at - t.created_at) for t in tasks) == [
-            ("junior", timedelta(hours=4)), ("senior", timedelta(days=1))]
+            ("junior", timedelta(hours=4)),
+            ("senior", timedelta(days=1)),
+        ]
         assert store.read(lambda tx: tx.due_tasks(clock.now(), 10)) == []
         later = clock.now() + timedelta(days=2)
         assert [t.queue for t in store.read(lambda tx: tx.due_tasks(later, 10))] == ["junior", "senior"]

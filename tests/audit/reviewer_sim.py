@@ -36,8 +36,16 @@ def _judge(rng: random.Random, who: Reviewer, truth: str, proposed: str | None) 
     return truth if rng.random() < who.skill else OUTCOMES[1 - OUTCOMES.index(truth)]
 
 
-def simulate(reviewers: list[Reviewer], *, tasks: int, seed: int, blind_rate: float = 0.1,
-             gold_rate: float = 0.05, four_eyes_rate: float = 0.1, queue: str = "junior") -> list[Review]:
+def simulate(
+    reviewers: list[Reviewer],
+    *,
+    tasks: int,
+    seed: int,
+    blind_rate: float = 0.1,
+    gold_rate: float = 0.05,
+    four_eyes_rate: float = 0.1,
+    queue: str = "junior",
+) -> list[Review]:
     """``tasks`` review tasks spread over ``reviewers``; gold proposals are always wrong."""
     rng = random.Random(seed)
     out: list[Review] = []
@@ -53,6 +61,17 @@ def simulate(reviewers: list[Reviewer], *, tasks: int, seed: int, blind_rate: fl
         for who in chosen:
             seconds = rng.uniform(0.8, 2.5) if who.stamper else rng.uniform(25, 140)
             outcome = _judge(rng, who, truth, None if blind else proposed)
-            out.append(Review(who.name, queue, proposed, outcome, confidence, seconds, blind,
-                              truth if gold else None, f"t{n}" if pair else None))
+            out.append(
+                Review(
+                    who.name,
+                    queue,
+                    proposed,
+                    outcome,
+                    confidence,
+                    seconds,
+                    blind,
+                    truth if gold else None,
+                    f"t{n}" if pair else None,
+                )
+            )
     return out

@@ -32,17 +32,23 @@ class TestChain:
         """A chained event's hash is sha256(prev_hash || preimage of its columns)."""
         e = chain(new_events, 0, GENESIS)[3]
         pre = event_preimage(
-            e.seq, e.time, e.type, e.decision_id, e.actor, e.policy_name,
-            e.policy_version, e.policy_digest, e.body_json, e.decision_type,
+            e.seq,
+            e.time,
+            e.type,
+            e.decision_id,
+            e.actor,
+            e.policy_name,
+            e.policy_version,
+            e.policy_digest,
+            e.body_json,
+            e.decision_type,
         )
 
         assert chain_hash(e.prev_hash, pre) == e.hash == event_hash(e)
 
     def test_times_are_stored_in_utc(self, new_events: list[NewEvent]) -> None:
         """An event written in another zone is stored as the same instant in UTC."""
-        local = dataclasses.replace(
-            new_events[0], time=new_events[0].time.astimezone(timezone(timedelta(hours=-5)))
-        )
+        local = dataclasses.replace(new_events[0], time=new_events[0].time.astimezone(timezone(timedelta(hours=-5))))
 
         got = chain([local], 0, GENESIS)[0]
 
@@ -69,9 +75,7 @@ class TestPreimage:
             ("prev_hash", "1" * 64),
         ],
     )
-    def test_every_column_changes_the_hash(
-        self, new_events: list[NewEvent], column: str, value: object
-    ) -> None:
+    def test_every_column_changes_the_hash(self, new_events: list[NewEvent], column: str, value: object) -> None:
         """Editing any single column of a stored event breaks its hash."""
         e = chain(new_events, 0, GENESIS)[0]
 

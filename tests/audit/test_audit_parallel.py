@@ -65,10 +65,23 @@ def _squeeze_junk(engine: Engine, k: int) -> None:
 def _rehash(engine: Engine, k: int) -> None:
     """Row k edited and its hash recomputed (the next row still commits to the old hash)."""
     old = _row(engine, k)
-    new = chain([NewEvent(type=old.type, time=old.time, actor="mallory", decision_id=old.decision_id,
-                          policy_name=old.policy_name, policy_version=old.policy_version,
-                          policy_digest=old.policy_digest, body_json=old.body_json,
-                          decision_type=old.decision_type)], k - 1, old.prev_hash)[0]
+    new = chain(
+        [
+            NewEvent(
+                type=old.type,
+                time=old.time,
+                actor="mallory",
+                decision_id=old.decision_id,
+                policy_name=old.policy_name,
+                policy_version=old.policy_version,
+                policy_digest=old.policy_digest,
+                body_json=old.body_json,
+                decision_type=old.decision_type,
+            )
+        ],
+        k - 1,
+        old.prev_hash,
+    )[0]
     _delete(engine, k)
     _put(engine, new)
 
@@ -130,8 +143,9 @@ def _squeeze_forged(engine: Engine, k: int) -> None:
     old = _row(engine, k)
     _sql(engine, "UPDATE audit_events SET seq = seq + 1000 WHERE seq >= :k", k=k)
     _sql(engine, "UPDATE audit_events SET seq = seq - 999 WHERE seq >= 1000")
-    forged = NewEvent(type=old.type, time=old.time, actor="mallory", decision_id=old.decision_id,
-                      body_json=old.body_json)
+    forged = NewEvent(
+        type=old.type, time=old.time, actor="mallory", decision_id=old.decision_id, body_json=old.body_json
+    )
     _put(engine, chain([forged], k - 1, old.prev_hash)[0])
 
 
@@ -163,9 +177,7 @@ def test_a_well_forged_row_squeezed_in_is_found_alike(
         assert LOG.verify(audit_engine, workers=workers, min_rows_per_worker=1) == expected
 
 
-def test_an_intact_log_verifies_in_parallel(
-    audit_engine: Engine, make_events: Callable[..., list[NewEvent]]
-) -> None:
+def test_an_intact_log_verifies_in_parallel(audit_engine: Engine, make_events: Callable[..., list[NewEvent]]) -> None:
     """An untouched log gives the whole count and the head, cut into any number of ranges."""
     _refill(audit_engine, make_events(N))
     expected = LOG.verify(audit_engine)

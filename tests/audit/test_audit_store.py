@@ -38,9 +38,7 @@ class TestAppend:
 
         assert seq == 16 and LOG.verify(filled).ok
 
-    def test_rolled_back_append_leaves_nothing(
-        self, audit_engine: Engine, new_events: list[NewEvent]
-    ) -> None:
+    def test_rolled_back_append_leaves_nothing(self, audit_engine: Engine, new_events: list[NewEvent]) -> None:
         """Events appended in a transaction that rolls back are not in the log."""
         with audit_engine.connect() as conn:
             with conn.begin() as tx:
@@ -48,9 +46,7 @@ class TestAppend:
                 tx.rollback()
             assert LOG.head(conn) == (0, GENESIS)
 
-    def test_returns_the_stored_events(
-        self, audit_engine: Engine, new_events: list[NewEvent]
-    ) -> None:
+    def test_returns_the_stored_events(self, audit_engine: Engine, new_events: list[NewEvent]) -> None:
         """append returns exactly what a read gives back, times aware UTC."""
         with audit_engine.begin() as conn:
             written = LOG.append(conn, new_events)
@@ -79,10 +75,7 @@ class TestIterEvents:
         """since is inclusive and until exclusive."""
         with filled.connect() as conn:
             got = [
-                e.seq
-                for e in LOG.iter_events(
-                    conn, since=T0 + timedelta(seconds=2), until=T0 + timedelta(seconds=5)
-                )
+                e.seq for e in LOG.iter_events(conn, since=T0 + timedelta(seconds=2), until=T0 + timedelta(seconds=5))
             ]
 
         assert got == [3, 4, 5]

@@ -75,7 +75,6 @@ class TestHashedTime:
         assert events == chain(new_events, 0, GENESIS)
         assert times == [hashed_time(e.time) for e in events]
 
-
     def test_chain_takes_a_body_already_serialised(self, new_events: list[NewEvent]) -> None:
         """An event carrying its canonical body text chains exactly as one carrying the body."""
         given = [dataclasses.replace(e, body_json=canonical_json(e.body)) for e in new_events]
@@ -99,9 +98,7 @@ class TestVerifyStored:
 
         assert (report.problem, report.first_bad_seq) == ("changed", 3)
 
-    def test_a_seq_that_is_not_a_number_is_changed(
-        self, make_events: Callable[..., list[NewEvent]]
-    ) -> None:
+    def test_a_seq_that_is_not_a_number_is_changed(self, make_events: Callable[..., list[NewEvent]]) -> None:
         """A seq stored as text is reported changed at the number it should hold."""
         raw = [list(stored_row(e)) for e in chain(make_events(5), 0, GENESIS)]
         raw[3][0] = "four"
@@ -173,8 +170,7 @@ class TestTamperedInTheDatabase:
             at = conn.execute(select(audit_events.c.time).where(audit_events.c.seq == 5)).scalar_one()
         with filled.begin() as conn:
             conn.execute(
-                audit_events.update().where(audit_events.c.seq == 5)
-                .values(time=at + timedelta(microseconds=1))
+                audit_events.update().where(audit_events.c.seq == 5).values(time=at + timedelta(microseconds=1))
             )
 
         report = LOG.verify(filled)

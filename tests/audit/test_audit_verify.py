@@ -41,9 +41,7 @@ class TestUntampered:
         """A good chain reports its count and the last row's seq and hash, for anchoring."""
         report = verify(rows)
 
-        assert (report.ok, report.count, report.head_seq, report.head_hash) == (
-            True, 10, 10, rows[-1].hash
-        )
+        assert (report.ok, report.count, report.head_seq, report.head_hash) == (True, 10, 10, rows[-1].hash)
         assert report.problem is None and report.first_bad_seq is None
 
     @given(
@@ -52,7 +50,8 @@ class TestUntampered:
                 NewEvent,
                 type=st.text(max_size=12),
                 time=st.datetimes(
-                    min_value=datetime(1970, 1, 2), max_value=datetime(9999, 1, 1),
+                    min_value=datetime(1970, 1, 2),
+                    max_value=datetime(9999, 1, 1),
                     timezones=st.just(UTC),
                 ),
                 actor=st.text(max_size=12),

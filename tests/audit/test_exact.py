@@ -46,8 +46,10 @@ class TestPoissonCdf:
 class TestPoissonInterval:
     """Garwood's exact interval."""
 
-    @pytest.mark.parametrize(("count", "lower", "upper"), [
-        (0, 0.0, 3.6889), (1, 0.0253, 5.5716), (10, 4.7954, 18.3904), (100, 81.3640, 121.6268)])
+    @pytest.mark.parametrize(
+        ("count", "lower", "upper"),
+        [(0, 0.0, 3.6889), (1, 0.0253, 5.5716), (10, 4.7954, 18.3904), (100, 81.3640, 121.6268)],
+    )
     def test_published_values(self, count, lower, upper):
         """The 95% interval matches the chi-square tables (Garwood 1936)."""
         got = poisson_interval(count)

@@ -40,7 +40,12 @@ class TestFigures:
         assert (s.reviewer, s.queue, s.reviews, s.median_seconds) == ("ann", ALL_QUEUES, 4, 25.0)
         assert (s.approval_rate, s.agreement_ordinary, s.agreement_blind, s.blind_reviews) == (0.5, 0.5, 0.5, 2)
         assert (s.gold_reviews, s.gold_accuracy, s.gold_traps, s.gold_traps_accepted, s.gold_trap_accuracy) == (
-            2, 1.0, 1, 0, 1.0)
+            2,
+            1.0,
+            1,
+            0,
+            1.0,
+        )
 
     def test_gold_never_counts_as_real_review(self):
         """A reviewer with only gold reviews has no approval rate and no override ratio."""
@@ -51,12 +56,18 @@ class TestFigures:
         """by_queue gives one row per reviewer and queue, sorted."""
         reviews = [Review("ann", "b", "x", "x"), Review("ann", "a", "x", "x"), Review("bob", "a", "x", "y")]
         assert [(s.queue, s.reviewer) for s in reviewer_stats(reviews, by_queue=True)] == [
-            ("a", "ann"), ("a", "bob"), ("b", "ann")]
+            ("a", "ann"),
+            ("a", "bob"),
+            ("b", "ann"),
+        ]
 
     def test_override_ratio_uses_peers_on_the_same_band(self):
         """Expected overrides come from the peers' rate in each of the reviewer's bands, not overall."""
-        peers = ([Review("bob", "q", "x", "y", 0.75)] * 2 + [Review("bob", "q", "x", "x", 0.75)] * 2
-                 + [Review("bob", "q", "x", "x", 0.95)] * 4)
+        peers = (
+            [Review("bob", "q", "x", "y", 0.75)] * 2
+            + [Review("bob", "q", "x", "x", 0.75)] * 2
+            + [Review("bob", "q", "x", "x", 0.95)] * 4
+        )
         mine = [Review("ann", "q", "x", "y", 0.75)] * 4 + [Review("ann", "q", "x", "x", 0.99)] * 4
         ratio = by_name(reviewer_stats(peers + mine))["ann"].override_ratio
         assert (ratio.observed, ratio.expected, ratio.ratio) == (4, 2.0, 2.0)
@@ -71,14 +82,16 @@ class TestFigures:
     def test_kappa_on_four_eyes_tasks(self):
         """Kappa pairs each reviewer's outcome with the other reviewer's on the same group."""
         rows = [("g1", "a", "a"), ("g2", "b", "b"), ("g3", "a", "b"), ("g4", "b", "b")]
-        reviews = [r for g, x, y in rows for r in (Review("ann", "q", "a", x, group=g),
-                                                  Review("bob", "q", "a", y, group=g))]
+        reviews = [
+            r for g, x, y in rows for r in (Review("ann", "q", "a", x, group=g), Review("bob", "q", "a", y, group=g))
+        ]
         stats = by_name(reviewer_stats(reviews))
         assert stats["ann"].kappa_pairs == 4 and stats["ann"].kappa == pytest.approx(0.5)
         assert stats["bob"].kappa == pytest.approx(stats["ann"].kappa)
 
-    @pytest.mark.parametrize(("confidence", "band"), [(0.0, 0), (0.05, 0), (0.7, 7), (0.95, 9), (1.0, 9),
-                                                      (None, None), (float("nan"), None)])
+    @pytest.mark.parametrize(
+        ("confidence", "band"), [(0.0, 0), (0.05, 0), (0.7, 7), (0.95, 9), (1.0, 9), (None, None), (float("nan"), None)]
+    )
     def test_band_of(self, confidence, band):
         """Bands are tenths of confidence, 1.0 in the top one; no confidence, no band."""
         assert band_of(confidence) == band
@@ -102,8 +115,9 @@ class TestFlagRules:
 
     def test_accepts_wrong_gold(self):
         """Letting two of three deliberately wrong gold proposals stand is flagged."""
-        reviews = [Review("sam", "q", "x", "x", gold_expected="y")] * 2 + [Review("sam", "q", "x", "y",
-                                                                                  gold_expected="y")]
+        reviews = [Review("sam", "q", "x", "x", gold_expected="y")] * 2 + [
+            Review("sam", "q", "x", "y", gold_expected="y")
+        ]
         assert reviewer_stats(reviews)[0].flags == ("accepts_wrong_gold",)
 
     def test_one_wrong_gold_is_not_flagged(self):
@@ -166,8 +180,17 @@ class TestFromBody:
 
     def test_blind_body_uses_the_initial_outcome(self):
         """On a blind task the reviewer's own judgement is the initial outcome, not the final one."""
-        body = {"reviewer": "ann", "queue": "q", "proposed_outcome": "x", "initial_outcome": "y", "outcome": "x",
-                "blind": True, "confidence": 0.8, "claim_to_submit_seconds": 12, "quorum_group": "d1"}
+        body = {
+            "reviewer": "ann",
+            "queue": "q",
+            "proposed_outcome": "x",
+            "initial_outcome": "y",
+            "outcome": "x",
+            "blind": True,
+            "confidence": 0.8,
+            "claim_to_submit_seconds": 12,
+            "quorum_group": "d1",
+        }
         assert review_from_body(body) == Review("ann", "q", "x", "y", 0.8, 12.0, True, None, "d1")
 
     def test_body_without_outcomes_raises(self):
@@ -193,8 +216,18 @@ class TestFromEvents:
             def __init__(self, type_, actor, seconds, body):
                 self.type, self.actor, self.time, self.body = type_, actor, t0 + timedelta(seconds=seconds), body
 
-        sub = {"task_id": "t1", "reviewer": "ann", "queue": "q", "proposal_outcome": "x", "outcome": "y",
-               "confidence": 0.8}
-        events = [E("review_claimed", "ann", 0, {"task_id": "t1"}), E("review_claimed", "ann", 10, {"task_id": "t1"}),
-                  E("review_submitted", "ann", 25, sub), E("review_submitted", "bob", 30, {"task_id": "t2"})]
+        sub = {
+            "task_id": "t1",
+            "reviewer": "ann",
+            "queue": "q",
+            "proposal_outcome": "x",
+            "outcome": "y",
+            "confidence": 0.8,
+        }
+        events = [
+            E("review_claimed", "ann", 0, {"task_id": "t1"}),
+            E("review_claimed", "ann", 10, {"task_id": "t1"}),
+            E("review_submitted", "ann", 25, sub),
+            E("review_submitted", "bob", 30, {"task_id": "t2"}),
+        ]
         assert reviews_from_events(events) == [Review("ann", "q", "x", "y", 0.8, 15.0)]

@@ -9,8 +9,14 @@ from tests.conftest import ROOT
 
 
 def _run(script: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "bench" / script), "--smoke"],
-                          capture_output=True, text=True, timeout=180, check=False, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        cwd=ROOT,
+    )
 
 
 class TestAuditWriteSmoke:

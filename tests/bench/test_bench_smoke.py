@@ -9,8 +9,14 @@ from tests.conftest import ROOT
 
 
 def _run(script: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "bench" / script), "--smoke"],
-                          capture_output=True, text=True, timeout=180, check=False, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        cwd=ROOT,
+    )
 
 
 class TestDecideLoadSmoke:
@@ -52,8 +58,14 @@ class TestDecideBreakdownSmoke:
     def test_no_store_and_echo_modes_run(self) -> None:
         """``--mode no-store`` and ``--mode echo`` print their one line each."""
         for mode, expected in (("no-store", "gateway (no-store):"), ("echo", "echo:")):
-            done = subprocess.run([sys.executable, str(ROOT / "bench" / "decide_breakdown.py"), "--smoke", "--mode", mode],
-                                  capture_output=True, text=True, timeout=180, check=False, cwd=ROOT)
+            done = subprocess.run(
+                [sys.executable, str(ROOT / "bench" / "decide_breakdown.py"), "--smoke", "--mode", mode],
+                capture_output=True,
+                text=True,
+                timeout=180,
+                check=False,
+                cwd=ROOT,
+            )
             assert done.returncode == 0, done.stderr
             assert expected in done.stdout
 
@@ -63,15 +75,37 @@ class TestCompareTreesSmoke:
 
     def test_one_pair_prints_a_row(self) -> None:
         """Both runs answer and the pair's row is printed."""
-        done = subprocess.run([sys.executable, str(ROOT / "bench" / "compare_trees.py"), str(ROOT), str(ROOT),
-                               "--pairs", "1", "--seconds", "2", "--concurrency", "4"],
-                              capture_output=True, text=True, timeout=180, check=False, cwd=ROOT)
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "compare_trees.py"),
+                str(ROOT),
+                str(ROOT),
+                "--pairs",
+                "1",
+                "--seconds",
+                "2",
+                "--concurrency",
+                "4",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+            cwd=ROOT,
+        )
         assert done.returncode == 0, done.stderr
         assert "| 1 | " in done.stdout and "before CPU" in done.stdout
 
     def test_a_folder_that_is_no_checkout_is_refused_in_one_line(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
         """Exit 2 and one line naming the folder."""
-        done = subprocess.run([sys.executable, str(ROOT / "bench" / "compare_trees.py"), str(tmp_path), str(ROOT)],
-                              capture_output=True, text=True, timeout=60, check=False, cwd=ROOT)
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "compare_trees.py"), str(tmp_path), str(ROOT)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=ROOT,
+        )
         assert done.returncode == 2
         assert done.stderr.strip() == f"compare_trees: {tmp_path} is not a Signoff checkout"

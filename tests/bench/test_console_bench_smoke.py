@@ -13,8 +13,14 @@ class TestConsoleLoadSmoke:
 
     def test_smoke_run_reports_both_phases_and_the_page_latencies(self) -> None:
         """The report has both Decide phases, every page kind, sign-offs and no page errors."""
-        done = subprocess.run([sys.executable, str(ROOT / "bench" / "console_load.py"), "--smoke"],
-                              capture_output=True, text=True, timeout=240, check=False, cwd=ROOT)
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "console_load.py"), "--smoke"],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+            cwd=ROOT,
+        )
         assert done.returncode == 0, done.stderr
         assert "| Decide alone |" in done.stdout and "| Decide + 50 console reviewers |" in done.stdout
         for kind in ("queue", "claim", "case", "submit", "all pages"):

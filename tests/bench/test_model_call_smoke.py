@@ -11,13 +11,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.skipif(not (ROOT / ".mlserver-venv" / "bin" / "mlserver").exists(),
-                    reason="MLServer is not installed: run tools/mlserver_env.sh (.ci/run does)")
+@pytest.mark.skipif(
+    not (ROOT / ".mlserver-venv" / "bin" / "mlserver").exists(),
+    reason="MLServer is not installed: run tools/mlserver_env.sh (.ci/run does)",
+)
 class TestModelCallSmoke:
     def test_smoke_prints_both_levels(self) -> None:
         """Both in-flight levels print direct and gateway figures and the throughput ratio."""
-        out = subprocess.run([sys.executable, str(ROOT / "bench" / "model_call.py"), "--smoke"],
-                             capture_output=True, text=True, timeout=600, check=False)
+        out = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "model_call.py"), "--smoke"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         assert out.returncode == 0, out.stderr[-800:]
         lines = [line for line in out.stdout.splitlines() if line.startswith("in flight")]
         assert len(lines) == 2 and all("throughput ratio" in line for line in lines)

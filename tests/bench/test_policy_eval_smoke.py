@@ -11,8 +11,14 @@ from tests.conftest import ROOT
 
 
 def _run(*flags: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "bench" / "policy_eval.py"), "--smoke", *flags],
-                          capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "policy_eval.py"), "--smoke", *flags],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
+    )
 
 
 class TestPolicyEvalSmoke:

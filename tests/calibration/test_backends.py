@@ -27,13 +27,40 @@ class TestOnEachBackend:
             rep = replay(conn, load_policy(ROOT / "policies" / "claims-triage.yaml"), START, end)
         engine.dispose()
         assert hist.pop_conf is not None and (len(hist.conf), len(hist.pop_conf)) == (90, 150)
-        assert {(t["from"], t["to"]): t["count"] for t in rep["transitions"]} == {("auto", "auto"): 120,
-                                                                                ("junior", "junior"): 30}
+        assert {(t["from"], t["to"]): t["count"] for t in rep["transitions"]} == {
+            ("auto", "auto"): 120,
+            ("junior", "junior"): 30,
+        }
         assert sum(d["old"] for d in rep["load_per_day"]) == 30 and rep["load_per_day"][0]["day"] == "2026-03-01"
-        run = subprocess.run([sys.executable, "-m", "gateway.cli", "monitor", "--db", db_url, "--decision-type",
-                              "claims.payout", "--since", "2026-03-01", "--until", "2026-04-01", "--alpha", "0.01",
-                              "--record-alarms"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "monitor",
+                "--db",
+                db_url,
+                "--decision-type",
+                "claims.payout",
+                "--since",
+                "2026-03-01",
+                "--until",
+                "2026-04-01",
+                "--alpha",
+                "0.01",
+                "--record-alarms",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
         assert run.returncode == 3 and "recorded monitor_alarm_raised" in run.stderr, run.stderr
-        verify = subprocess.run([sys.executable, "-m", "gateway.cli", "audit", "verify", "--db", db_url],
-                                capture_output=True, text=True, cwd=ROOT, timeout=300)
+        verify = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "audit", "verify", "--db", db_url],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
         assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -54,8 +54,7 @@ class TestStratified:
 
     def test_unlabelled_stratum_counts_as_all_errors(self) -> None:
         """A stratum with decisions but no labels adds its whole weight: never assumed error-free."""
-        got = stratified_upper(np.array([[100.0], [100.0]]), np.array([[100.0], [0.0]]),
-                               np.array([[0.0], [0.0]]), 0.1)
+        got = stratified_upper(np.array([[100.0], [100.0]]), np.array([[100.0], [0.0]]), np.array([[0.0], [0.0]]), 0.1)
         assert got[0] >= 0.5
 
     def test_labels_needed_reaches_the_target(self) -> None:

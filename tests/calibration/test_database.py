@@ -18,8 +18,9 @@ UNTIL = "2026-04-01"
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     """The signoff command line in its own process."""
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
 
 
 class TestReadDatabase:
@@ -43,8 +44,20 @@ class TestMonitorAlarmEvents:
         db = tmp_path / "m.db"
         fill(db, auto=400, audited_every=1, wrong_every=3)
         url = f"sqlite:///{db}"
-        base = ["monitor", "--db", url, "--decision-type", "claims.payout", "--since", "2026-03-01",
-                "--until", UNTIL, "--record-alarms", "--format", "json"]
+        base = [
+            "monitor",
+            "--db",
+            url,
+            "--decision-type",
+            "claims.payout",
+            "--since",
+            "2026-03-01",
+            "--until",
+            UNTIL,
+            "--record-alarms",
+            "--format",
+            "json",
+        ]
         first = _cli(*base, "--alpha", "0.01")
         assert first.returncode == 3, first.stderr
         assert "recorded monitor_alarm_raised for claims-gbm@1" in first.stderr
@@ -61,8 +74,18 @@ class TestMonitorAlarmEvents:
         """Without --alpha or --certificate there is no alarm to record: one line, exit 1."""
         db = tmp_path / "n.db"
         fill(db, auto=10, audited_every=1, wrong_every=3)
-        run = _cli("monitor", "--db", f"sqlite:///{db}", "--decision-type", "claims.payout", "--since", "2026-03-01",
-                   "--until", UNTIL, "--record-alarms")
+        run = _cli(
+            "monitor",
+            "--db",
+            f"sqlite:///{db}",
+            "--decision-type",
+            "claims.payout",
+            "--since",
+            "2026-03-01",
+            "--until",
+            UNTIL,
+            "--record-alarms",
+        )
         assert run.returncode == 1 and run.stderr.count("\n") == 1 and "--record-alarms needs" in run.stderr
 
 

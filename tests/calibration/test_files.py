@@ -22,15 +22,29 @@ def _rows(n: int = 60) -> list[dict[str, Any]]:
         auto = i % 3 == 0
         wrong = i % 7 == 0
         pi = 0.25 if auto else 1.0
-        out.append({
-            "decision_id": f"d{i}", "decision_type": "claims.payout", "created_at": f"2026-01-01T00:{i:02d}:00.000000Z",
-            "input": {"amount": 10.0 * i}, "proposal_outcome": "approve", "proposal_confidence": 0.5 + i / 200,
-            "proposal_scores": {"approve": 0.5}, "model": "m", "model_version": "1",
-            "final_outcome": "deny" if wrong else "approve", "action": "OVERRIDE" if wrong else "APPROVE",
-            "was_override": wrong, "reviewer_tier": "audit" if auto else "junior", "policy_name": "claims-triage",
-            "policy_version": 1, "route": "auto" if auto else "junior",
-            "label_source": "audit_sample" if auto else "review", "pi": pi, "weight": 1 / pi,
-        })
+        out.append(
+            {
+                "decision_id": f"d{i}",
+                "decision_type": "claims.payout",
+                "created_at": f"2026-01-01T00:{i:02d}:00.000000Z",
+                "input": {"amount": 10.0 * i},
+                "proposal_outcome": "approve",
+                "proposal_confidence": 0.5 + i / 200,
+                "proposal_scores": {"approve": 0.5},
+                "model": "m",
+                "model_version": "1",
+                "final_outcome": "deny" if wrong else "approve",
+                "action": "OVERRIDE" if wrong else "APPROVE",
+                "was_override": wrong,
+                "reviewer_tier": "audit" if auto else "junior",
+                "policy_name": "claims-triage",
+                "policy_version": 1,
+                "route": "auto" if auto else "junior",
+                "label_source": "audit_sample" if auto else "review",
+                "pi": pi,
+                "weight": 1 / pi,
+            }
+        )
     return out
 
 

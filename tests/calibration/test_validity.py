@@ -123,8 +123,13 @@ class TestMapieCrossCheck:
         scores = np.column_stack([1 - conf, conf])
         ts = GRID[::-1]
         ctl = BinaryClassificationController(
-            predict_function=lambda X: scores[X[:, 0].astype(int)], risk=precision, target_level=1 - ALPHA,
-            confidence_level=1 - DELTA, list_predict_params=ts, fwer_method="fixed_sequence")
+            predict_function=lambda X: scores[X[:, 0].astype(int)],
+            risk=precision,
+            target_level=1 - ALPHA,
+            confidence_level=1 - DELTA,
+            list_predict_params=ts,
+            fwer_method="fixed_sequence",
+        )
         ctl.calibrate(np.arange(len(conf)).reshape(-1, 1), correct)
         ours = certify(Labelled(conf, err, np.ones(len(conf))), ts, ALPHA, DELTA)
         theirs = np.asarray(ctl.p_values).reshape(len(ts), -1)[:, 0]

@@ -46,15 +46,18 @@ def console_app(db_url: str, policy_dir: Path) -> Iterator[Any]:
     from gateway.bootstrap import Settings, build_app, configure_logging
 
     configure_logging("warning")
-    app = off_loop(build_app, Settings(
-        address="127.0.0.1:0",
-        database_url=db_url,
-        policy_dir=policy_dir,
-        principals_file=ROOT / "config" / "dev-principals.yaml",
-        reload_seconds=0.2,
-        sweep_seconds=0.5,
-        http_address="127.0.0.1:0",
-    ))
+    app = off_loop(
+        build_app,
+        Settings(
+            address="127.0.0.1:0",
+            database_url=db_url,
+            policy_dir=policy_dir,
+            principals_file=ROOT / "config" / "dev-principals.yaml",
+            reload_seconds=0.2,
+            sweep_seconds=0.5,
+            http_address="127.0.0.1:0",
+        ),
+    )
     app.console.console.sessions.clock = ManualClock()
     yield app
     off_loop(app.stop)

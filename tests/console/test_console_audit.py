@@ -24,8 +24,14 @@ class TestDecisionSearch:
     def test_filters_combine(self, http_as, grpc_client) -> None:  # type: ignore[no-untyped-def]
         """route, status and overridden narrow the page like the gRPC filters do."""
         held(grpc_client, subject="s-a")
-        page = http_as("carol").get("/audit/decisions", params={
-            "route": "junior", "status": "PENDING_REVIEW", "overridden": "no", "policy": "claims-triage@1"}).text
+        page = (
+            http_as("carol")
+            .get(
+                "/audit/decisions",
+                params={"route": "junior", "status": "PENDING_REVIEW", "overridden": "no", "policy": "claims-triage@1"},
+            )
+            .text
+        )
         assert "s-a" in page
         none = http_as("carol").get("/audit/decisions", params={"route": "senior"}).text
         assert "No decision matches these filters." in none

@@ -45,8 +45,14 @@ def _context(console_app: Any, grpc_client: Any, blind: bool) -> dict[str, Any]:
 
 
 def _render(ctx: dict[str, Any]) -> str:
-    base = {"session": None, "principal": None, "nav": {"queues": [], "auditor": False}, "csrf": "t",
-            "path": "/tasks/x", "idle_cutoff": 60}
+    base = {
+        "session": None,
+        "principal": None,
+        "nav": {"queues": [], "auditor": False},
+        "csrf": "t",
+        "path": "/tasks/x",
+        "idle_cutoff": 60,
+    }
     return make_templates().get_template("task.html").render({**base, **ctx})
 
 

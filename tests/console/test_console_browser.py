@@ -24,7 +24,8 @@ pytestmark = [
 def _watch(grpc_client: Any, decision_id: str, seen: list[Any]) -> threading.Thread:
     def run() -> None:
         stream = grpc_client.decisions.WatchDecision(
-            decision_pb2.WatchDecisionRequest(decision_id=decision_id), metadata=auth("caller"), timeout=60)
+            decision_pb2.WatchDecisionRequest(decision_id=decision_id), metadata=auth("caller"), timeout=60
+        )
         for update in stream:
             seen.append(update.decision)
 
@@ -135,7 +136,7 @@ class TestEscapingInTheBrowser:
 
     def test_hostile_input_makes_no_element_and_runs_nothing(self, page, console_url: str, grpc_client) -> None:  # type: ignore[no-untyped-def]
         """The case view shows the strings literally; no img, no extra script, no dialog."""
-        script, attr = "<script>alert('x')</script>", "\"><img src=x onerror=alert(1)>"
+        script, attr = "<script>alert('x')</script>", '"><img src=x onerror=alert(1)>'
         held(grpc_client, subject=attr, explanation=script, note=attr)
         dialogs: list[str] = []
         page.on("dialog", lambda dlg: (dialogs.append(dlg.message), dlg.dismiss()))
@@ -177,7 +178,9 @@ class TestActiveTime:
         page.wait_for_timeout(1500)
         hidden = value()
         assert hidden - active < 1000  # at most the tick in flight, never the hidden 1.5 s
-        page.evaluate("() => { delete document.visibilityState; document.dispatchEvent(new Event('visibilitychange')); }")
+        page.evaluate(
+            "() => { delete document.visibilityState; document.dispatchEvent(new Event('visibilitychange')); }"
+        )
         page.wait_for_timeout(3500)  # no input: past the 2 s idle cut-off the counter stops
         idle = value()
         page.wait_for_timeout(1500)

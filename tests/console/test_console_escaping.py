@@ -9,7 +9,7 @@ from tests.console.conftest import csrf_of
 from tests.console.helpers import held, task_id_of
 
 SCRIPT = "<script>alert('x')</script>"
-ATTR = "\"><img src=x onerror=alert(1)>"
+ATTR = '"><img src=x onerror=alert(1)>'
 ATTR_SQ = "' autofocus onfocus='alert(2)"
 
 
@@ -42,9 +42,16 @@ class TestEscaping:
         c = http_as("alice")
         r = c.post("/queues/junior/claim", data={"csrf": csrf_of(c.get("/queues/junior").text)})
         task_id = task_id_of(r.headers["location"])
-        page = c.post(f"/tasks/{task_id}/submit", data={
-            "csrf": csrf_of(c.get(f"/tasks/{task_id}").text), "action": "edit", "reason": ATTR,
-            "payload": SCRIPT, "outcome": ATTR_SQ}).text
+        page = c.post(
+            f"/tasks/{task_id}/submit",
+            data={
+                "csrf": csrf_of(c.get(f"/tasks/{task_id}").text),
+                "action": "edit",
+                "reason": ATTR,
+                "payload": SCRIPT,
+                "outcome": ATTR_SQ,
+            },
+        ).text
         assert "payload: must be a JSON object" in page
         _assert_escaped(page)
 
@@ -54,8 +61,10 @@ class TestEscaping:
         c = http_as("alice")
         r = c.post("/queues/junior/claim", data={"csrf": csrf_of(c.get("/queues/junior").text)})
         task_id = task_id_of(r.headers["location"])
-        done = c.post(f"/tasks/{task_id}/submit", data={
-            "csrf": csrf_of(c.get(f"/tasks/{task_id}").text), "action": "reject", "reason": ATTR + SCRIPT})
+        done = c.post(
+            f"/tasks/{task_id}/submit",
+            data={"csrf": csrf_of(c.get(f"/tasks/{task_id}").text), "action": "reject", "reason": ATTR + SCRIPT},
+        )
         assert done.status_code == 303
         trail = http_as("carol").get(f"/audit/decisions/{d.decision_id}").text
         _assert_escaped(trail)
@@ -63,8 +72,11 @@ class TestEscaping:
 
     def test_search_filters_are_escaped_when_echoed(self, http_as) -> None:  # type: ignore[no-untyped-def]
         """Hostile filter values come back in the form and the next-page link as text."""
-        page = http_as("carol").get("/audit/decisions", params={"subject": ATTR, "reviewer": SCRIPT,
-                                                                "queue": ATTR_SQ}).text
+        page = (
+            http_as("carol")
+            .get("/audit/decisions", params={"subject": ATTR, "reviewer": SCRIPT, "queue": ATTR_SQ})
+            .text
+        )
         _assert_escaped(page)
         assert 'value="&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"' in page
 

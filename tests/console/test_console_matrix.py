@@ -28,11 +28,15 @@ def _grpc_allowed(client: Any, op: str, who: str, decision_id: str) -> bool:
     md = auth(who)
     try:
         if op.startswith("list_"):
-            client.review.ListTasks(review_pb2.ListTasksRequest(queue=op.removeprefix("list_")), metadata=md, timeout=10)
+            client.review.ListTasks(
+                review_pb2.ListTasksRequest(queue=op.removeprefix("list_")), metadata=md, timeout=10
+            )
         elif op == "query_decisions":
             client.audit.QueryDecisions(audit_pb2.QueryDecisionsRequest(), metadata=md, timeout=10)
         else:
-            client.audit.ExplainDecision(audit_pb2.ExplainDecisionRequest(decision_id=decision_id), metadata=md, timeout=10)
+            client.audit.ExplainDecision(
+                audit_pb2.ExplainDecisionRequest(decision_id=decision_id), metadata=md, timeout=10
+            )
     except grpc.RpcError as exc:
         assert exc.code() == grpc.StatusCode.PERMISSION_DENIED, exc
         return False
@@ -41,7 +45,8 @@ def _grpc_allowed(client: Any, op: str, who: str, decision_id: str) -> bool:
 
 def _http_allowed(c: Any, op: str, decision_id: str) -> bool:
     url = {"query_decisions": "/audit/decisions?search=1", "explain": f"/audit/decisions/{decision_id}"}.get(
-        op, f"/queues/{op.removeprefix('list_')}")
+        op, f"/queues/{op.removeprefix('list_')}"
+    )
     status = c.get(url).status_code
     assert status in (200, 403), (url, status)
     return status == 200

@@ -49,12 +49,20 @@ class TestClaimAndSubmit:
         task_id = _claim(c)
         case = c.get(f"/tasks/{task_id}").text
         assert d.decision_id in case and "similar claims paid" in case and "review_band" in case
-        r = c.post(f"/tasks/{task_id}/submit", data={
-            "csrf": csrf_of(case), "action": "override", "outcome": "partial", "reason": "glass cover only",
-            "active_ms": "4200"})
+        r = c.post(
+            f"/tasks/{task_id}/submit",
+            data={
+                "csrf": csrf_of(case),
+                "action": "override",
+                "outcome": "partial",
+                "reason": "glass cover only",
+                "active_ms": "4200",
+            },
+        )
         assert r.status_code == 303 and r.headers["location"].startswith("/queues/junior?done=")
-        got = grpc_client.decisions.GetDecision(decision_pb2.GetDecisionRequest(decision_id=d.decision_id),
-                                                metadata=auth("caller"), timeout=10).decision
+        got = grpc_client.decisions.GetDecision(
+            decision_pb2.GetDecisionRequest(decision_id=d.decision_id), metadata=auth("caller"), timeout=10
+        ).decision
         assert got.status == decision_pb2.DECISION_STATUS_HUMAN_DECIDED and got.final_outcome == "partial"
 
     def test_the_active_time_is_recorded_with_the_sign_off(self, http_as, grpc_client) -> None:  # type: ignore[no-untyped-def]
@@ -64,10 +72,15 @@ class TestClaimAndSubmit:
         d = held(grpc_client)
         c = http_as("alice")
         task_id = _claim(c)
-        c.post(f"/tasks/{task_id}/submit", data={"csrf": csrf_of(c.get(f"/tasks/{task_id}").text),
-                                                 "action": "approve", "active_ms": "4200"})
-        events = grpc_client.audit.ListEvents(audit_pb2.ListEventsRequest(
-            decision_id=d.decision_id, types=["review_submitted"]), metadata=auth("carol"), timeout=10).events
+        c.post(
+            f"/tasks/{task_id}/submit",
+            data={"csrf": csrf_of(c.get(f"/tasks/{task_id}").text), "action": "approve", "active_ms": "4200"},
+        )
+        events = grpc_client.audit.ListEvents(
+            audit_pb2.ListEventsRequest(decision_id=d.decision_id, types=["review_submitted"]),
+            metadata=auth("carol"),
+            timeout=10,
+        ).events
         assert [json.loads(e.body_json)["active_seconds"] for e in events] == [4.2]
         assert "Active time on task: 4.2 s" in http_as("carol").get(f"/audit/decisions/{d.decision_id}").text
 
@@ -79,8 +92,11 @@ class TestClaimAndSubmit:
         c = http_as("alice")
         task_id = _claim(c)
         c.post(f"/tasks/{task_id}/submit", data={"csrf": csrf_of(c.get(f"/tasks/{task_id}").text), "action": "approve"})
-        events = grpc_client.audit.ListEvents(audit_pb2.ListEventsRequest(
-            decision_id=d.decision_id, types=["review_submitted"]), metadata=auth("carol"), timeout=10).events
+        events = grpc_client.audit.ListEvents(
+            audit_pb2.ListEventsRequest(decision_id=d.decision_id, types=["review_submitted"]),
+            metadata=auth("carol"),
+            timeout=10,
+        ).events
         assert len(events) == 1 and "active_seconds" not in json.loads(events[0].body_json)
 
     def test_a_missing_reason_keeps_what_was_typed(self, http_as, grpc_client) -> None:  # type: ignore[no-untyped-def]
@@ -88,8 +104,15 @@ class TestClaimAndSubmit:
         held(grpc_client)
         c = http_as("alice")
         task_id = _claim(c)
-        r = c.post(f"/tasks/{task_id}/submit", data={
-            "csrf": csrf_of(c.get(f"/tasks/{task_id}").text), "action": "override", "outcome": "deny", "reason": ""})
+        r = c.post(
+            f"/tasks/{task_id}/submit",
+            data={
+                "csrf": csrf_of(c.get(f"/tasks/{task_id}").text),
+                "action": "override",
+                "outcome": "deny",
+                "reason": "",
+            },
+        )
         assert r.status_code == 400 and "reason: OVERRIDE needs a reason" in r.text
         assert '<option value="deny" selected>' in r.text
 
@@ -114,8 +137,9 @@ class TestClaimAndSubmit:
         time.sleep(0.7)  # let the half-second lease lapse (a wait, not a timed assertion)
         r = c.post(f"/tasks/{task.task_id}/submit", data={"csrf": token, "action": "approve"})
         assert r.status_code == 409 and ("lease" in r.text or "not claimed" in r.text)
-        got = grpc_client.decisions.GetDecision(decision_pb2.GetDecisionRequest(decision_id=d.decision_id),
-                                                metadata=auth("caller"), timeout=10).decision
+        got = grpc_client.decisions.GetDecision(
+            decision_pb2.GetDecisionRequest(decision_id=d.decision_id), metadata=auth("caller"), timeout=10
+        ).decision
         assert got.status != decision_pb2.DECISION_STATUS_HUMAN_DECIDED
 
     def test_renew_extends_the_lease_and_is_logged(self, http_as, grpc_client) -> None:  # type: ignore[no-untyped-def]
@@ -127,8 +151,11 @@ class TestClaimAndSubmit:
         c = http_as("alice")
         r = c.post(f"/tasks/{task.task_id}/renew", data={"csrf": csrf_of(c.get(f"/tasks/{task.task_id}").text)})
         assert r.status_code == 303 and r.headers["location"] == f"/tasks/{task.task_id}"
-        events = grpc_client.audit.ListEvents(audit_pb2.ListEventsRequest(
-            decision_id=d.decision_id, types=["lease_renewed"]), metadata=auth("carol"), timeout=10).events
+        events = grpc_client.audit.ListEvents(
+            audit_pb2.ListEventsRequest(decision_id=d.decision_id, types=["lease_renewed"]),
+            metadata=auth("carol"),
+            timeout=10,
+        ).events
         assert [e.actor for e in events] == ["alice"]
         renewed_until = json.loads(events[0].body_json)["lease_expires_at"]
         assert renewed_until > task.lease_expires_at.ToDatetime().isoformat()

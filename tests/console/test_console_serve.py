@@ -25,10 +25,29 @@ class TestServeCommand:
     def test_serve_prints_the_console_url_and_serves_it(self, db_url: str, policy_dir: Path) -> None:
         """The second line names the console's URL; its sign-in page answers; SIGTERM stops it."""
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0", "--db", db_url,
-             "--policies", str(policy_dir), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
-             "--http-address", "127.0.0.1:0", "--log-level", "warning"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "serve",
+                "--no-checkpoints",
+                "--address",
+                "127.0.0.1:0",
+                "--db",
+                db_url,
+                "--policies",
+                str(policy_dir),
+                "--principals",
+                str(ROOT / "config" / "dev-principals.yaml"),
+                "--http-address",
+                "127.0.0.1:0",
+                "--log-level",
+                "warning",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
         try:
             assert proc.stdout.readline().startswith("signoff: serving on ")  # type: ignore[union-attr]
@@ -43,8 +62,21 @@ class TestServeCommand:
 
     def test_a_malformed_http_address_is_one_line(self, capsys, tmp_path: Path, policy_dir: Path) -> None:  # type: ignore[no-untyped-def]
         """--http-address without a port: one line naming the flag, exit 1."""
-        code = off_loop(cli, ["serve", "--no-checkpoints", "--db", f"sqlite:///{tmp_path}/x.db", "--address", "127.0.0.1:0",
-                    "--policies", str(policy_dir), "--http-address", "localhost"])
+        code = off_loop(
+            cli,
+            [
+                "serve",
+                "--no-checkpoints",
+                "--db",
+                f"sqlite:///{tmp_path}/x.db",
+                "--address",
+                "127.0.0.1:0",
+                "--policies",
+                str(policy_dir),
+                "--http-address",
+                "localhost",
+            ],
+        )
         err = capsys.readouterr().err
         assert code == 1 and err.startswith("signoff: --http-address:") and len(err.splitlines()) == 1
 
@@ -53,8 +85,21 @@ class TestServeCommand:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             s.listen()
-            code = off_loop(cli, ["serve", "--no-checkpoints", "--db", f"sqlite:///{tmp_path}/x.db", "--address", "127.0.0.1:0",
-                        "--policies", str(policy_dir), "--http-address", f"127.0.0.1:{s.getsockname()[1]}"])
+            code = off_loop(
+                cli,
+                [
+                    "serve",
+                    "--no-checkpoints",
+                    "--db",
+                    f"sqlite:///{tmp_path}/x.db",
+                    "--address",
+                    "127.0.0.1:0",
+                    "--policies",
+                    str(policy_dir),
+                    "--http-address",
+                    f"127.0.0.1:{s.getsockname()[1]}",
+                ],
+            )
         err = capsys.readouterr().err
         assert code == 1 and "--http-address: cannot serve on" in err and len(err.strip().splitlines()) == 1
 
@@ -65,11 +110,18 @@ def proxied(db_url: str, policy_dir: Path, request: pytest.FixtureRequest) -> It
     from gateway.bootstrap import Settings, build_app, configure_logging
 
     configure_logging("warning")
-    app = off_loop(build_app, Settings(
-        address="127.0.0.1:0", database_url=db_url, policy_dir=policy_dir,
-        principals_file=ROOT / "config" / "dev-principals.yaml", http_address="127.0.0.1:0",
-        http_trusted_proxy_header="X-Forwarded-User", http_trusted_proxies=tuple(request.param),
-    ))
+    app = off_loop(
+        build_app,
+        Settings(
+            address="127.0.0.1:0",
+            database_url=db_url,
+            policy_dir=policy_dir,
+            principals_file=ROOT / "config" / "dev-principals.yaml",
+            http_address="127.0.0.1:0",
+            http_trusted_proxy_header="X-Forwarded-User",
+            http_trusted_proxies=tuple(request.param),
+        ),
+    )
     yield app
     off_loop(app.stop)
 
@@ -119,22 +171,48 @@ class TestTls:
 
         key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-            check=True, capture_output=True,
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+            ],
+            check=True,
+            capture_output=True,
         )
         configure_logging("warning")
-        app = off_loop(build_app, Settings(
-            address="127.0.0.1:0", database_url=db_url, policy_dir=policy_dir,
-            principals_file=ROOT / "config" / "dev-principals.yaml", http_address="127.0.0.1:0",
-            tls_cert=cert, tls_key=key,
-        ))
+        app = off_loop(
+            build_app,
+            Settings(
+                address="127.0.0.1:0",
+                database_url=db_url,
+                policy_dir=policy_dir,
+                principals_file=ROOT / "config" / "dev-principals.yaml",
+                http_address="127.0.0.1:0",
+                tls_cert=cert,
+                tls_key=key,
+            ),
+        )
         try:
             assert app.console.url.startswith("https://")
             with httpx.Client(base_url=app.console.url, verify=ssl.create_default_context(cafile=str(cert))) as c:
                 page = c.get("/signin")
                 r = c.post("/signin", data={"token": TOKENS["alice"], "csrf": csrf_of(page.text)})
-            cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith("signoff_session="))
+            cookie = next(
+                v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith("signoff_session=")
+            )
             assert r.status_code == 303 and "Secure" in cookie and "HttpOnly" in cookie
         finally:
             off_loop(app.stop)

@@ -40,8 +40,10 @@ class TestVendoredAssets:
 
     def _pins(self) -> dict[str, str]:
         script = (ROOT / "tools" / "vendor_assets.sh").read_text()
-        return {"htmx.org": re.search(r"HTMX_VERSION=(\S+)", script).group(1),  # type: ignore[union-attr]
-                "axe-core": re.search(r"AXE_VERSION=(\S+)", script).group(1)}  # type: ignore[union-attr]
+        return {
+            "htmx.org": re.search(r"HTMX_VERSION=(\S+)", script).group(1),  # type: ignore[union-attr]
+            "axe-core": re.search(r"AXE_VERSION=(\S+)", script).group(1),
+        }  # type: ignore[union-attr]
 
     def test_the_versions_file_matches_the_script(self) -> None:
         """VERSIONS lists exactly the pinned versions."""
@@ -60,6 +62,7 @@ class TestVendoredAssets:
 
     def test_the_assets_are_tracked_by_git(self) -> None:
         """The vendored files are committed, so nothing is fetched at run time."""
-        out = subprocess.run(["git", "ls-files", "gateway/console/static/vendor"], cwd=ROOT,
-                             capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            ["git", "ls-files", "gateway/console/static/vendor"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
         assert {"gateway/console/static/vendor/htmx.min.js", "gateway/console/static/vendor/axe.min.js"} <= set(out)

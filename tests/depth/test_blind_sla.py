@@ -18,10 +18,24 @@ from tests.policy.conftest import BASE
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DECISION = Decision(
-    decision_id="d1", request_id="r1", request_digest="x", decision_type="loans.approval", subject_ref="s",
-    input={"amount": 5}, proposal=Proposal("deny", 0.61, {"deny": 0.61}, "m", "1", "income too low"),
-    requested_by="svc", status=Status.IN_REVIEW, route="junior", queue="junior", rule="low_confidence",
-    reasons=("The model is unsure",), policy_name="loans", policy_version=1, policy_digest="d", created_at=T0)
+    decision_id="d1",
+    request_id="r1",
+    request_digest="x",
+    decision_type="loans.approval",
+    subject_ref="s",
+    input={"amount": 5},
+    proposal=Proposal("deny", 0.61, {"deny": 0.61}, "m", "1", "income too low"),
+    requested_by="svc",
+    status=Status.IN_REVIEW,
+    route="junior",
+    queue="junior",
+    rule="low_confidence",
+    reasons=("The model is unsure",),
+    policy_name="loans",
+    policy_version=1,
+    policy_digest="d",
+    created_at=T0,
+)
 ANN = Principal("ann", frozenset({"clerk"}))
 AUDITOR = Principal("aud", frozenset({"auditor"}))
 
@@ -93,8 +107,10 @@ class TestDeadline:
         assert deadline(T0, None) == Deadline(None, None)
         assert sla_state(T0 + timedelta(days=400), Deadline(None, None)) == "ok"
 
-    @pytest.mark.parametrize(("minutes", "state"), [(0, "ok"), (44, "ok"), (45, "warning"), (59, "warning"),
-                                                    (60, "breached"), (600, "breached")])
+    @pytest.mark.parametrize(
+        ("minutes", "state"),
+        [(0, "ok"), (44, "ok"), (45, "warning"), (59, "warning"), (60, "breached"), (600, "breached")],
+    )
     def test_state_as_the_clock_moves(self, minutes, state):
         """The state is ok before the warning, warning until due, breached from the due time on."""
         assert sla_state(T0 + timedelta(minutes=minutes), deadline(T0, self.SLA)) == state
@@ -105,16 +121,22 @@ class TestTimeoutAction:
 
     def policy(self, tmp_path: Path, **queues):
         """BASE with extra queue keys, loaded."""
-        doc = {**BASE, "queues": {name: {**BASE["queues"][name], **extra} for name, extra in
-                                  {"junior": {}, "senior": {}, **queues}.items()}}
+        doc = {
+            **BASE,
+            "queues": {
+                name: {**BASE["queues"][name], **extra}
+                for name, extra in {"junior": {}, "senior": {}, **queues}.items()
+            },
+        }
         path = tmp_path / "p.yaml"
         path.write_text(yaml.safe_dump(doc))
         return load_policy(path)
 
     def test_the_queue_action(self, tmp_path):
         """A queue's SLA action is what its timeout does."""
-        policy = self.policy(tmp_path, junior={"sla": {"due": "1h", "on_timeout": {"action": "escalate",
-                                                                                   "queue": "senior"}}})
+        policy = self.policy(
+            tmp_path, junior={"sla": {"due": "1h", "on_timeout": {"action": "escalate", "queue": "senior"}}}
+        )
         assert timeout_action(policy, "junior") == TimeoutAction("escalate", queue="senior")
 
     def test_queue_without_sla_expires(self, tmp_path):
@@ -127,6 +149,7 @@ class TestTimeoutAction:
 
     def test_decide_is_kept_when_lint_allowed_it(self, tmp_path):
         """On a decision that is not significant a stated outcome is applied."""
-        policy = self.policy(tmp_path, junior={"sla": {"due": "1h", "on_timeout": {"action": "decide",
-                                                                                   "outcome": "deny"}}})
+        policy = self.policy(
+            tmp_path, junior={"sla": {"due": "1h", "on_timeout": {"action": "decide", "outcome": "deny"}}}
+        )
         assert timeout_action(policy, "junior") == TimeoutAction("decide", outcome="deny")

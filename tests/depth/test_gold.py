@@ -48,7 +48,11 @@ class TestCheckGold:
         """An expected outcome the policy does not list is unknown_outcome at its own line."""
         path, cases, issues = check(tmp_path, GOOD.replace("expected: deny", "expected: refund"), policies)
         (issue,) = issues
-        assert cases == [] and (issue.code, issue.line, issue.json_path) == ("unknown_outcome", 6, "$.cases[0].expected")
+        assert cases == [] and (issue.code, issue.line, issue.json_path) == (
+            "unknown_outcome",
+            6,
+            "$.cases[0].expected",
+        )
         assert str(issue).startswith(f"{path}:6:")
 
     def test_unlisted_proposed_outcome(self, tmp_path, policies):

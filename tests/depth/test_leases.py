@@ -46,9 +46,18 @@ def service(store: FakeStore, clock: FakeClock) -> ReviewService:
 
 def held(service: ReviewService) -> str:
     """Decide a review-band claim and let alice claim it for one minute; the task id."""
-    run(service.decide(CALLER, DecideCommand(request_id="r1", decision_type="claims.payout", subject_ref="s",
-                                             input={"amount": 900, "claim_type": "home"},
-                                             proposal=Proposal("approve", 0.8))))
+    run(
+        service.decide(
+            CALLER,
+            DecideCommand(
+                request_id="r1",
+                decision_type="claims.payout",
+                subject_ref="s",
+                input={"amount": 900, "claim_type": "home"},
+                proposal=Proposal("approve", 0.8),
+            ),
+        )
+    )
     task, _ = run(service.claim_next(ALICE, "junior", timedelta(minutes=1)))
     return task.task_id
 
@@ -115,8 +124,9 @@ class TestRenewLeaseRpc:
         task = claim(client, "junior", "alice", lease=60).task
         renewed = renew(client, task.task_id, "alice")
         assert renewed.lease_expires_at.ToDatetime() > task.lease_expires_at.ToDatetime()
-        events = client.audit.ListEvents(audit_pb2.ListEventsRequest(decision_id=task.decision_id),
-                                         metadata=auth("carol"), timeout=30).events
+        events = client.audit.ListEvents(
+            audit_pb2.ListEventsRequest(decision_id=task.decision_id), metadata=auth("carol"), timeout=30
+        ).events
         assert "lease_renewed" in [e.type for e in events]
 
     def test_non_holder_gets_failed_precondition(self, client):
@@ -161,8 +171,9 @@ class TestRenewCli:
         decide(client, claim_request(confidence=0.8))
         task = claim(client, "junior", "alice", lease=60).task
         addr = ("--address", client.address)
-        assert cli(["review", "renew", task.task_id, "--lease", "900", "--json", "--token", "dev-alice-token",
-                    *addr]) == 0
+        assert (
+            cli(["review", "renew", task.task_id, "--lease", "900", "--json", "--token", "dev-alice-token", *addr]) == 0
+        )
         assert task.task_id in capsys.readouterr().out
         code = cli(["review", "renew", task.task_id, "--token", "dev-erin-token", *addr])
         err = capsys.readouterr().err

@@ -46,7 +46,10 @@ class TestTallyUnanimous:
         votes = [vote("ann", "approve", PLAIN, 1), vote("bob", "approve", EDITED, 2)]
         t = tally(self.QUORUM, votes)
         assert (t.state, dict(t.counts), [v.reviewer for v in valid_votes(votes)]) == (
-            "pending", {"approve": 1}, ["bob"])
+            "pending",
+            {"approve": 1},
+            ["bob"],
+        )
 
     def test_the_invalidated_reviewer_may_sign_again(self):
         """After the edit, the first reviewer's new approval of it completes the quorum."""
@@ -84,8 +87,12 @@ class TestTallyMajority:
 
     def test_even_quorum_tie_disagrees(self):
         """Two of four is not more than half: a 2-2 split is disagreement."""
-        votes = [vote("ann", "deny", DENY, 1), vote("bob", "deny", DENY, 2), vote("cat", "approve", PLAIN, 3),
-                 vote("dan", "approve", PLAIN, 4)]
+        votes = [
+            vote("ann", "deny", DENY, 1),
+            vote("bob", "deny", DENY, 2),
+            vote("cat", "approve", PLAIN, 3),
+            vote("dan", "approve", PLAIN, 4),
+        ]
         assert tally(Quorum(4, "majority", "senior"), votes).state == "disagreed"
 
 

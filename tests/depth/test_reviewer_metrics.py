@@ -55,6 +55,7 @@ class TestReviewerCollector:
 
     def test_failing_source_exports_nothing(self):
         """A store that cannot be read gives empty gauges, not a failed scrape."""
+
         def broken():
             raise RuntimeError("database is down")
 

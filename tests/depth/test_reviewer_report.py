@@ -32,16 +32,24 @@ def report(tmp_path_factory: pytest.TempPathFactory):
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     store, clock = SqlStore(engine), FakeClock()
-    service = ReviewService(store, FakePolicies(load_policy(REPO / "policies" / "claims-triage.yaml")),
-                            clock, UuidIds(), NullNotifier())
+    service = ReviewService(
+        store, FakePolicies(load_policy(REPO / "policies" / "claims-triage.yaml")), clock, UuidIds(), NullNotifier()
+    )
     start = clock.now()
 
     async def day() -> None:
         for i in range(40):
             who, pause = (STAMPER, 1.0) if i % 8 < 5 else (CAREFUL, 120.0)
-            await service.decide(CALLER, DecideCommand(
-                request_id=f"r{i}", decision_type="claims.payout", subject_ref="s",
-                input={"amount": 900 + i, "claim_type": "home"}, proposal=Proposal("approve", 0.81)))
+            await service.decide(
+                CALLER,
+                DecideCommand(
+                    request_id=f"r{i}",
+                    decision_type="claims.payout",
+                    subject_ref="s",
+                    input={"amount": 900 + i, "claim_type": "home"},
+                    proposal=Proposal("approve", 0.81),
+                ),
+            )
             task, _ = await service.claim_next(who, "junior")
             clock.advance(seconds=pause)
             if who is CAREFUL and i % 3 == 0:
@@ -82,4 +90,6 @@ class TestReviewerSection:
         """The CSV long form has one flags row per reviewer."""
         rows = [r for r in report_rows(report) if r[0] == "reviewers.by_reviewer" and r[2] == "flags"]
         assert sorted((key, value) for _, key, _, value in rows) == [
-            ("queue=*;reviewer=cara", ""), ("queue=*;reviewer=sam", "fast_approver;under_overrides")]
+            ("queue=*;reviewer=cara", ""),
+            ("queue=*;reviewer=sam", "fast_approver;under_overrides"),
+        ]

@@ -33,8 +33,13 @@ def service_for(policy, store: FakeStore, clock: FakeClock) -> ReviewService:
 
 def claim_cmd(confidence: float = 0.8, request_id: str = "r1") -> DecideCommand:
     """A claims.payout request; 0.8 lands in the junior queue of the example policy."""
-    return DecideCommand(request_id=request_id, decision_type="claims.payout", subject_ref="s",
-                         input={"amount": 900, "claim_type": "home"}, proposal=Proposal("approve", confidence))
+    return DecideCommand(
+        request_id=request_id,
+        decision_type="claims.payout",
+        subject_ref="s",
+        input={"amount": 900, "claim_type": "home"},
+        proposal=Proposal("approve", confidence),
+    )
 
 
 @pytest.fixture
@@ -133,8 +138,18 @@ class TestDecide:
         path = tmp_path / "p.yaml"
         path.write_text(yaml.safe_dump(doc))
         service = service_for(load_policy(path), store, clock)
-        d = run(service.decide(CALLER, DecideCommand(request_id="r", decision_type="loans.approval", subject_ref="s",
-                                                     input={"amount": 5}, proposal=Proposal("approve", 0.5))))
+        d = run(
+            service.decide(
+                CALLER,
+                DecideCommand(
+                    request_id="r",
+                    decision_type="loans.approval",
+                    subject_ref="s",
+                    input={"amount": 5},
+                    proposal=Proposal("approve", 0.5),
+                ),
+            )
+        )
         clock.advance(hours=2)
         assert run(fire_timeouts(service)) == [("junior", "decide")]
         now = run(service.get_decision(CALLER, d.decision_id))

@@ -21,13 +21,22 @@ def fast_sla_app(tmp_path: Path, db_url: str):
     policies = tmp_path / "fast"
     policies.mkdir()
     text = (ROOT / "policies" / "claims-triage.yaml").read_text()
-    text = text.replace("  senior:\n    roles: [senior_adjuster]\n",
-                        "  senior:\n    roles: [senior_adjuster]\n    sla: {due: 1s, on_timeout: {action: expire}}\n")
+    text = text.replace(
+        "  senior:\n    roles: [senior_adjuster]\n",
+        "  senior:\n    roles: [senior_adjuster]\n    sla: {due: 1s, on_timeout: {action: expire}}\n",
+    )
     assert "due: 1s" in text
     (policies / "claims.yaml").write_text(text)
     configure_logging("warning")
-    app = build_app(Settings(address="127.0.0.1:0", database_url=db_url, policy_dir=policies,
-                             principals_file=ROOT / "config" / "dev-principals.yaml", sweep_seconds=0.2))
+    app = build_app(
+        Settings(
+            address="127.0.0.1:0",
+            database_url=db_url,
+            policy_dir=policies,
+            principals_file=ROOT / "config" / "dev-principals.yaml",
+            sweep_seconds=0.2,
+        )
+    )
     yield app
     app.stop()
 
@@ -41,11 +50,13 @@ class TestExpiredThroughGrpc:
             client = Client(ch, "")
             d = decide(client, claim_request(confidence=0.5, wait=30))
             assert d.status == decision_pb2.DECISION_STATUS_EXPIRED and d.final_outcome == ""
-            got = client.decisions.GetDecision(decision_pb2.GetDecisionRequest(decision_id=d.decision_id),
-                                               metadata=auth("caller"), timeout=30).decision
+            got = client.decisions.GetDecision(
+                decision_pb2.GetDecisionRequest(decision_id=d.decision_id), metadata=auth("caller"), timeout=30
+            ).decision
             assert got.status == decision_pb2.DECISION_STATUS_EXPIRED
-            events = client.audit.ListEvents(audit_pb2.ListEventsRequest(decision_id=d.decision_id),
-                                             metadata=auth("carol"), timeout=30).events
+            events = client.audit.ListEvents(
+                audit_pb2.ListEventsRequest(decision_id=d.decision_id), metadata=auth("carol"), timeout=30
+            ).events
             assert [e.type for e in events][-2:] == ["timeout_action", "decision_finalized"]
         metrics = generate_latest(fast_sla_app.metrics.registry).decode()
         assert re.search(r'signoff_sla_breaches_total\{action="expire",queue="senior"\} 1\.0', metrics)

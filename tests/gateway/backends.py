@@ -21,7 +21,8 @@ NO_POSTGRES = "SIGNOFF_TEST_POSTGRES_URL is not set, so the PostgreSQL case cann
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param(
-        "postgresql", id="postgresql",
+        "postgresql",
+        id="postgresql",
         marks=[pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)],
     ),
 ]
@@ -49,14 +50,22 @@ def backend_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
         schema = f"signoff_test_{uuid.uuid4().hex[:12]}"
         with create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT").connect() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
+        url = (
+            make_url(POSTGRES_URL)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
         )
     configure_logging("warning")
-    app = build_app(Settings(
-        address="127.0.0.1:0", database_url=url, policy_dir=copy_policies(root / "policies"),
-        principals_file=ROOT / "config" / "dev-principals.yaml", reload_seconds=0.2, sweep_seconds=0.5,
-    ))
+    app = build_app(
+        Settings(
+            address="127.0.0.1:0",
+            database_url=url,
+            policy_dir=copy_policies(root / "policies"),
+            principals_file=ROOT / "config" / "dev-principals.yaml",
+            reload_seconds=0.2,
+            sweep_seconds=0.5,
+        )
+    )
     channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
     try:
         yield Client(channel, f"127.0.0.1:{app.port}")

@@ -24,8 +24,12 @@ def claim_request(
         decision_type="claims.payout",
         subject_ref="subj-123",
         proposal=decision_pb2.Proposal(
-            outcome=outcome, confidence=confidence, model="claims-gbm", model_version="2026.11",
-            scores={"approve": confidence}, explanation="similar claims paid",
+            outcome=outcome,
+            confidence=confidence,
+            model="claims-gbm",
+            model_version="2026.11",
+            scores={"approve": confidence},
+            explanation="similar claims paid",
         ),
     )
     req.input.update({"amount": amount, "claim_type": "auto", **extra})
@@ -47,7 +51,9 @@ def claim(client: Any, queue: str, who: str, lease: float = 0.0) -> review_pb2.C
     return client.review.ClaimNext(req, metadata=auth(who), timeout=30)
 
 
-def submit(client: Any, task_id: str, who: str, action: str, outcome: str = "", reason: str = "") -> review_pb2.SubmitResponse:
+def submit(
+    client: Any, task_id: str, who: str, action: str, outcome: str = "", reason: str = ""
+) -> review_pb2.SubmitResponse:
     """Submit a sign-off as ``who``."""
     req = review_pb2.SubmitRequest(
         task_id=task_id,

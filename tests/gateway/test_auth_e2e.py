@@ -26,12 +26,18 @@ class TestAuthentication:
     def test_wrong_token(self, client):
         """A token nobody holds is refused."""
         md = (("authorization", "Bearer not-a-real-token"),)
-        assert _code(lambda: client.decisions.Decide(claim_request(), metadata=md, timeout=5)) == grpc.StatusCode.UNAUTHENTICATED
+        assert (
+            _code(lambda: client.decisions.Decide(claim_request(), metadata=md, timeout=5))
+            == grpc.StatusCode.UNAUTHENTICATED
+        )
 
     def test_malformed_header(self, client):
         """A header that is not 'Bearer <token>' is refused."""
         md = (("authorization", "Basic abc"),)
-        assert _code(lambda: client.decisions.Decide(claim_request(), metadata=md, timeout=5)) == grpc.StatusCode.UNAUTHENTICATED
+        assert (
+            _code(lambda: client.decisions.Decide(claim_request(), metadata=md, timeout=5))
+            == grpc.StatusCode.UNAUTHENTICATED
+        )
 
     def test_health_needs_no_token(self, client):
         """The standard health service answers without a token."""
@@ -61,7 +67,10 @@ class TestRoles:
     def test_only_auditors_query_the_log(self, client, who):
         """The audit service is for the auditor role."""
         req = audit_pb2.VerifyChainRequest()
-        assert _code(lambda: client.audit.VerifyChain(req, metadata=auth(who), timeout=5)) == grpc.StatusCode.PERMISSION_DENIED
+        assert (
+            _code(lambda: client.audit.VerifyChain(req, metadata=auth(who), timeout=5))
+            == grpc.StatusCode.PERMISSION_DENIED
+        )
 
     def test_auditor_verifies(self, client):
         """An auditor can verify the chain."""

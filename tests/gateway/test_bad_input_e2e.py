@@ -40,8 +40,19 @@ class TestDecideBadInput:
             (lambda r: r.input.__delitem__("amount"), "input"),
             (lambda r: r.input.update({"blob": "x" * 300_000}), "input"),
         ],
-        ids=["no-type", "unknown-type", "empty-request-id", "nan", "negative", "above-one",
-             "unknown-outcome", "schema-minimum", "schema-type", "schema-required", "oversized"],
+        ids=[
+            "no-type",
+            "unknown-type",
+            "empty-request-id",
+            "nan",
+            "negative",
+            "above-one",
+            "unknown-outcome",
+            "schema-minimum",
+            "schema-type",
+            "schema-required",
+            "oversized",
+        ],
     )
     def test_refused_with_field(self, client, change, field):
         """The status is INVALID_ARGUMENT and the detail names the field."""

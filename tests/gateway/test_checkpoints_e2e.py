@@ -22,9 +22,14 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped
 
 def _settings(db_url: str, policy_dir: Path, tmp_path: Path, **kw: object) -> Settings:
     kw = {"checkpoint_seconds": 0.2, **kw}
-    return Settings(address="127.0.0.1:0", database_url=db_url, policy_dir=policy_dir,
-                    principals_file=ROOT / "config" / "dev-principals.yaml",
-                    checkpoints_dir=tmp_path / "cps", **kw)  # type: ignore[arg-type]
+    return Settings(
+        address="127.0.0.1:0",
+        database_url=db_url,
+        policy_dir=policy_dir,
+        principals_file=ROOT / "config" / "dev-principals.yaml",
+        checkpoints_dir=tmp_path / "cps",
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 class TestKeysInit:
@@ -46,7 +51,6 @@ class TestKeysInit:
         assert code == 1 and "refusing to overwrite" in err and len(err.splitlines()) == 1
         assert (tmp_path / "cp.key").read_text() == before
 
-
     def test_if_missing_keeps_the_existing_key(self, capsys, tmp_path: Path) -> None:
         """With --if-missing (the README's run command), a second init keeps the key and exits 0."""
         _run(capsys, "keys", "init", "--key", str(tmp_path / "cp.key"))
@@ -61,8 +65,16 @@ class TestServeWithCheckpoints:
 
     def test_missing_key_is_one_line(self, capsys, tmp_path: Path) -> None:
         """`signoff serve` without a readable key says so in one line and exits 1."""
-        code, _, err = _run(capsys, "serve", "--db", f"sqlite:///{tmp_path}/x.db", "--address", "127.0.0.1:0",
-                            "--signing-key", str(tmp_path / "none.key"))
+        code, _, err = _run(
+            capsys,
+            "serve",
+            "--db",
+            f"sqlite:///{tmp_path}/x.db",
+            "--address",
+            "127.0.0.1:0",
+            "--signing-key",
+            str(tmp_path / "none.key"),
+        )
         assert code == 1 and "cannot read" in err and "--no-checkpoints" in err and len(err.splitlines()) == 1
 
     def test_shutdown_signs_the_final_head(self, capsys, db_url: str, policy_dir: Path, tmp_path: Path) -> None:
@@ -81,8 +93,19 @@ class TestServeWithCheckpoints:
             app.stop()
         newest = sorted((tmp_path / "cps").glob("*.note"))[-1]
         cp, _ = parse_checkpoint(newest.read_text())
-        code, out, _ = _run(capsys, "audit", "verify", "--db", db_url, "--workers", "1",
-                            "--checkpoints", str(tmp_path / "cps"), "--public-key", str(tmp_path / "cp.key.pub"))
+        code, out, _ = _run(
+            capsys,
+            "audit",
+            "verify",
+            "--db",
+            db_url,
+            "--workers",
+            "1",
+            "--checkpoints",
+            str(tmp_path / "cps"),
+            "--public-key",
+            str(tmp_path / "cp.key.pub"),
+        )
         assert code == 0 and f"head seq {cp.size}" in out and "blind window: 0 events" in out
 
 
@@ -137,8 +160,16 @@ class TestReceiptsAndProofs:
 
         _run(capsys, "keys", "init", "--key", str(tmp_path / "cp.key"))
         configure_logging("warning")
-        app = build_app(_settings(db_url, policy_dir, tmp_path, signing_key=tmp_path / "cp.key",
-                                  checkpoint_seconds=3600.0, checkpoint_events=10**6))
+        app = build_app(
+            _settings(
+                db_url,
+                policy_dir,
+                tmp_path,
+                signing_key=tmp_path / "cp.key",
+                checkpoint_seconds=3600.0,
+                checkpoint_events=10**6,
+            )
+        )
         channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
         try:
             client = Client(channel, "")
@@ -172,14 +203,16 @@ class TestReceiptsAndProofs:
         note = sign_checkpoint(Checkpoint("o", 1, "ab" * 32, "2026-12-02T19:00:00.000000Z"), generate_key("a"))
         (tmp_path / "p.json").write_text(dumps(build_proof("d", [[1] + [""] * 11], note)))
         _run(capsys, "keys", "init", "--key", str(tmp_path / "b.key"), "--name", "a")
-        code, out, _ = _run(capsys, "audit", "check-proof", str(tmp_path / "p.json"), "--public-key",
-                            str(tmp_path / "b.key.pub"))
+        code, out, _ = _run(
+            capsys, "audit", "check-proof", str(tmp_path / "p.json"), "--public-key", str(tmp_path / "b.key.pub")
+        )
         assert code == 1 and "checkpoint:" in out and "not signed by key a+" in out
 
     def test_malformed_proof_is_one_line(self, capsys, tmp_path: Path) -> None:
         """A file that is not JSON is refused in one line with exit 1."""
         (tmp_path / "p.json").write_text("{nope")
         _run(capsys, "keys", "init", "--key", str(tmp_path / "k.key"))
-        code, _, err = _run(capsys, "audit", "check-proof", str(tmp_path / "p.json"), "--public-key",
-                            str(tmp_path / "k.key.pub"))
+        code, _, err = _run(
+            capsys, "audit", "check-proof", str(tmp_path / "p.json"), "--public-key", str(tmp_path / "k.key.pub")
+        )
         assert code == 1 and "not JSON" in err and len(err.splitlines()) == 1

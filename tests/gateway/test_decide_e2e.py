@@ -59,7 +59,8 @@ class TestSignOff:
 
         def watch() -> None:
             stream = client.decisions.WatchDecision(
-                S.WatchDecisionRequest(decision_id=held.decision_id), metadata=auth("caller"), timeout=20)
+                S.WatchDecisionRequest(decision_id=held.decision_id), metadata=auth("caller"), timeout=20
+            )
             for resp in stream:
                 seen.append(resp.decision.status)
                 started.set()
@@ -114,7 +115,8 @@ class TestSignOff:
             task = claim(client, "junior", "alice").task
             submit(client, task.task_id, "alice", action, outcome=outcome, reason=reason)
         stats = client.audit.OverrideStats(
-            audit_pb2.OverrideStatsRequest(group_by=["queue"]), metadata=auth("carol"), timeout=10)
+            audit_pb2.OverrideStatsRequest(group_by=["queue"]), metadata=auth("carol"), timeout=10
+        )
         junior = next(g for g in stats.groups if g.key["queue"] == "junior")
         assert (junior.reviewed, junior.overridden, junior.approved) == (2, 1, 1)
         assert junior.override_rate == pytest.approx(0.5)
@@ -142,8 +144,11 @@ class TestIdempotency:
         """A retried Decide returns the first decision and adds no audit events."""
         req = claim_request(confidence=0.8)
         first = decide(client, req)
-        events = lambda: list(client.audit.QueryEvents(
-            audit_pb2.QueryEventsRequest(decision_id=first.decision_id), metadata=auth("carol"), timeout=10))
+        events = lambda: list(
+            client.audit.QueryEvents(
+                audit_pb2.QueryEventsRequest(decision_id=first.decision_id), metadata=auth("carol"), timeout=10
+            )
+        )
         before = len(events())
         second = decide(client, req)
         assert second.decision_id == first.decision_id and len(events()) == before
@@ -169,10 +174,13 @@ class TestRelease:
         task = claim(client, "junior", "alice").task
         released = client.review.Release(
             review_pb2.ReleaseRequest(task_id=task.task_id, reason="conflict of interest"),
-            metadata=auth("alice"), timeout=30).task
+            metadata=auth("alice"),
+            timeout=30,
+        ).task
         assert released.state == review_pb2.TASK_STATE_OPEN and not released.claimed_by
-        got = client.decisions.GetDecision(S.GetDecisionRequest(decision_id=held.decision_id),
-                                           metadata=auth("caller"), timeout=30).decision
+        got = client.decisions.GetDecision(
+            S.GetDecisionRequest(decision_id=held.decision_id), metadata=auth("caller"), timeout=30
+        ).decision
         assert got.status == S.DECISION_STATUS_PENDING_REVIEW
         assert claim(client, "junior", "bob").task.task_id == task.task_id
 

@@ -22,10 +22,27 @@ from tests.gateway.helpers import claim, claim_request, decide, submit
 
 def _serve(db_url: str, policy_dir: Path) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0", "--db", db_url,
-         "--policies", str(policy_dir), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
-         "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "serve",
+            "--no-checkpoints",
+            "--address",
+            "127.0.0.1:0",
+            "--db",
+            db_url,
+            "--policies",
+            str(policy_dir),
+            "--principals",
+            str(ROOT / "config" / "dev-principals.yaml"),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     line = proc.stdout.readline()  # type: ignore[union-attr]
     if not line.startswith("signoff: serving on "):
@@ -48,7 +65,8 @@ class TestRestart:
         try:
             with grpc.insecure_channel(address) as ch:
                 got = Client(ch, address).decisions.GetDecision(
-                    decision_pb2.GetDecisionRequest(decision_id=held.decision_id), metadata=auth("caller"), timeout=30)
+                    decision_pb2.GetDecisionRequest(decision_id=held.decision_id), metadata=auth("caller"), timeout=30
+                )
             assert got.decision.status == decision_pb2.DECISION_STATUS_PENDING_REVIEW
         finally:
             proc.terminate()
@@ -89,8 +107,9 @@ class TestRestart:
             with grpc.insecure_channel(address) as ch:
                 c = Client(ch, address)
                 for decision_id in acknowledged:
-                    got = c.decisions.GetDecision(decision_pb2.GetDecisionRequest(decision_id=decision_id),
-                                                  metadata=auth("caller"), timeout=30).decision
+                    got = c.decisions.GetDecision(
+                        decision_pb2.GetDecisionRequest(decision_id=decision_id), metadata=auth("caller"), timeout=30
+                    ).decision
                     assert got.status == decision_pb2.DECISION_STATUS_AUTO_DECIDED
                 time.sleep(1.1)  # the lease taken before the kill lapses (a fact of the data, not a timing check)
                 again = claim(c, "junior", "bob")
@@ -181,13 +200,22 @@ class TestTamperEvidence:
         log.execute("UPDATE audit_events SET seq = seq - 999 WHERE seq >= 1005")
         forged = {**row4, "seq": 5, "actor": "mallory", "prev_hash": row4["hash"]}
         preimage = event_preimage(
-            forged["seq"], _time(forged["time"]), forged["type"], forged["decision_id"], forged["actor"],
-            forged["policy_name"], forged["policy_version"], forged["policy_digest"], forged["body_json"],
+            forged["seq"],
+            _time(forged["time"]),
+            forged["type"],
+            forged["decision_id"],
+            forged["actor"],
+            forged["policy_name"],
+            forged["policy_version"],
+            forged["policy_digest"],
+            forged["body_json"],
             forged["decision_type"],
         )
         forged["hash"] = chain_hash(forged["prev_hash"], preimage)
-        log.execute(f"INSERT INTO audit_events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                    [forged[c] for c in cols])
+        log.execute(
+            f"INSERT INTO audit_events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+            [forged[c] for c in cols],
+        )
         log.commit()
         code, out = _verify(db_url, capsys)
         assert code == 1 and "seq 5" in out and "inserted" in out

@@ -48,7 +48,8 @@ class TestFailClosed:
 
     def _refund(self, client, **inp):  # type: ignore[no-untyped-def]
         req = decision_pb2.DecideRequest(
-            request_id=new_request_id(), decision_type="refunds.issue",
+            request_id=new_request_id(),
+            decision_type="refunds.issue",
             proposal=decision_pb2.Proposal(outcome="refund", confidence=0.99),
         )
         req.input.update(inp)

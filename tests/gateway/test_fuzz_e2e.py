@@ -27,7 +27,10 @@ FORBIDDEN = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.
 METHODS = [(s, m) for s in _DESCRIPTORS for m in s.methods]
 WHO = ["caller", "alice", "bob", "carol", "erin"]
 FUZZ = settings(
-    max_examples=40, derandomize=True, database=None, deadline=None,
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -35,8 +38,25 @@ FUZZ = settings(
 _EDGE_LENGTHS = [0, 1, 64, 65, 127, 128, 129, 199, 200, 201, 255, 256, 257, 1024, 1025, 16_384, 16_385, 40_000]
 TEXT = st.one_of(
     st.text(max_size=24),
-    st.sampled_from(["", "approve", "deny", "junior", "senior", "audit", "claims.payout", "claims-triage",
-                     "auto", "human_decided", "override", "\x00", "a\x00b", "é" * 3, "policy_version"]),
+    st.sampled_from(
+        [
+            "",
+            "approve",
+            "deny",
+            "junior",
+            "senior",
+            "audit",
+            "claims.payout",
+            "claims-triage",
+            "auto",
+            "human_decided",
+            "override",
+            "\x00",
+            "a\x00b",
+            "é" * 3,
+            "policy_version",
+        ]
+    ),
     st.builds(lambda n, c: c * n, st.sampled_from(_EDGE_LENGTHS), st.sampled_from(["x", "é", "\x00", "😀"])),
 )
 FLOATS = st.one_of(
@@ -52,8 +72,10 @@ JSON = st.recursive(
 
 def _int(bits: int) -> st.SearchStrategy[int]:
     low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-    return st.one_of(st.integers(low, high), st.sampled_from([0, 1, -1, low, high, 2**31 - 1, 2**31]).filter(
-        lambda v: low <= v <= high))
+    return st.one_of(
+        st.integers(low, high),
+        st.sampled_from([0, 1, -1, low, high, 2**31 - 1, 2**31]).filter(lambda v: low <= v <= high),
+    )
 
 
 def _scalar(f: F) -> st.SearchStrategy[Any]:
@@ -198,6 +220,7 @@ class TestFuzz:
 
     def test_raw_bytes(self, backend_client):
         """Arbitrary bytes to every method."""
+
         @settings(FUZZ, max_examples=150)
         @given(index=st.integers(0, len(METHODS) - 1), body=st.binary(max_size=96), who=st.sampled_from(WHO))
         def run(index: int, body: bytes, who: str) -> None:
@@ -223,10 +246,13 @@ class TestTheFuzzCanFail:
         def internal(request: bytes, context: Any) -> bytes:
             context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
-        handler = grpc.method_handlers_generic_handler("signoff.v1.DecisionService", {
-            "Decide": grpc.unary_unary_rpc_method_handler(boom),
-            "GetDecision": grpc.unary_unary_rpc_method_handler(internal),
-        })
+        handler = grpc.method_handlers_generic_handler(
+            "signoff.v1.DecisionService",
+            {
+                "Decide": grpc.unary_unary_rpc_method_handler(boom),
+                "GetDecision": grpc.unary_unary_rpc_method_handler(internal),
+            },
+        )
         server = grpc.server(futures.ThreadPoolExecutor(2), handlers=(handler,))
         port = server.add_insecure_port("127.0.0.1:0")
         server.start()

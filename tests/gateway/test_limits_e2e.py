@@ -44,7 +44,9 @@ def event_count(client: Any) -> int:
 def held_task(client: Any) -> str:
     """A junior-queue task claimed by alice; its id."""
     client.decisions.Decide(claim_request(confidence=0.8), metadata=auth("caller"), timeout=30)
-    return client.review.ClaimNext(review_pb2.ClaimNextRequest(queue="junior"), metadata=auth("alice"), timeout=30).task.task_id
+    return client.review.ClaimNext(
+        review_pb2.ClaimNextRequest(queue="junior"), metadata=auth("alice"), timeout=30
+    ).task.task_id
 
 
 class TestNonFiniteNumbers:
@@ -92,8 +94,11 @@ def _duration(seconds: int, nanos: int = 0) -> duration_pb2.Duration:
 class TestDurations:
     """Item 2: durations beyond their documented range are INVALID_ARGUMENT, not an overflow."""
 
-    @pytest.mark.parametrize(("seconds", "nanos"), [(10**15, 0), (601, 0), (600, 1), (1, 10**9 + 5)],
-                             ids=["huge", "over-ten-minutes", "over-by-a-nano", "bad-nanos"])
+    @pytest.mark.parametrize(
+        ("seconds", "nanos"),
+        [(10**15, 0), (601, 0), (600, 1), (1, 10**9 + 5)],
+        ids=["huge", "over-ten-minutes", "over-by-a-nano", "bad-nanos"],
+    )
     def test_decide_wait(self, backend_client, seconds, nanos):
         """Decide's ``wait`` is at most ten minutes."""
         req = claim_request()
@@ -150,6 +155,7 @@ class TestStringsThePostgresColumnsRefuse:
 
     def test_good_requests_alongside_bad_ones_are_decided(self, backend_client):
         """Requests in flight with refused ones are decided and durable."""
+
         def one(i: int) -> str:
             req = claim_request()
             if i % 2:
@@ -183,7 +189,12 @@ class TestDetailsAreCapped:
         ("method", "request_", "who", "field"),
         [
             ("decisions.Decide", lambda: _with(claim_request(), decision_type="t" * 20_000), "caller", "decision_type"),
-            ("decisions.GetDecision", lambda: decision_pb2.GetDecisionRequest(decision_id="d" * 20_000), "caller", "decision_id"),
+            (
+                "decisions.GetDecision",
+                lambda: decision_pb2.GetDecisionRequest(decision_id="d" * 20_000),
+                "caller",
+                "decision_id",
+            ),
             ("review.ListTasks", lambda: review_pb2.ListTasksRequest(queue="q" * 20_000), "alice", "queue"),
             ("review.ClaimNext", lambda: review_pb2.ClaimNextRequest(queue="q" * 20_000), "alice", "queue"),
             ("review.Submit", lambda: review_pb2.SubmitRequest(task_id="t" * 20_000), "alice", "task_id"),
@@ -216,7 +227,9 @@ class TestDetailsAreCapped:
     def test_reason_of_a_megabyte(self, backend_client):
         """A 1 MB Submit reason is refused naming reason."""
         task_id = held_task(backend_client)
-        req = review_pb2.SubmitRequest(task_id=task_id, action=decision_pb2.REVIEW_ACTION_REJECT, reason="r" * 1_000_000)
+        req = review_pb2.SubmitRequest(
+            task_id=task_id, action=decision_pb2.REVIEW_ACTION_REJECT, reason="r" * 1_000_000
+        )
         refused(backend_client.review.Submit, req, "alice", "reason")
 
     def test_unknown_queue_detail_is_capped(self, backend_client):
@@ -263,7 +276,9 @@ class TestClientMistakesAreNotOutages:
         req = audit_pb2.ListEventsRequest(page_token=_unsigned_token([2**70], "events"))
         refused(backend_client.audit.ListEvents, req, "carol", "page_token")
 
-    @pytest.mark.parametrize("when", ["2026-11-24T10:00:00", "99999-01-01T00:00:00+00:00"], ids=["naive", "out-of-range"])
+    @pytest.mark.parametrize(
+        "when", ["2026-11-24T10:00:00", "99999-01-01T00:00:00+00:00"], ids=["naive", "out-of-range"]
+    )
     def test_decision_token_with_bad_time(self, backend_client, when):
         """A QueryDecisions token with a naive or out-of-range time names page_token."""
         req = audit_pb2.QueryDecisionsRequest(page_token=_unsigned_token([when, "d"], "decisions"))
@@ -273,9 +288,13 @@ class TestClientMistakesAreNotOutages:
         """The gateway's own tokens still lead to the next page."""
         for _ in range(3):
             backend_client.decisions.Decide(claim_request(), metadata=auth("caller"), timeout=30)
-        first = backend_client.audit.ListEvents(audit_pb2.ListEventsRequest(page_size=2), metadata=auth("carol"), timeout=30)
+        first = backend_client.audit.ListEvents(
+            audit_pb2.ListEventsRequest(page_size=2), metadata=auth("carol"), timeout=30
+        )
         nxt = backend_client.audit.ListEvents(
-            audit_pb2.ListEventsRequest(page_size=2, page_token=first.next_page_token), metadata=auth("carol"), timeout=30
+            audit_pb2.ListEventsRequest(page_size=2, page_token=first.next_page_token),
+            metadata=auth("carol"),
+            timeout=30,
         )
         assert nxt.events[0].seq == first.events[-1].seq + 1
 

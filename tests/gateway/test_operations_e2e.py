@@ -20,8 +20,13 @@ from tests.gateway.helpers import claim_request, decide
 
 
 def _settings(db_url: str, policy_dir: Path, **extra) -> Settings:  # type: ignore[no-untyped-def]
-    return Settings(address="127.0.0.1:0", database_url=db_url, policy_dir=policy_dir,
-                    principals_file=ROOT / "config" / "dev-principals.yaml", **extra)
+    return Settings(
+        address="127.0.0.1:0",
+        database_url=db_url,
+        policy_dir=policy_dir,
+        principals_file=ROOT / "config" / "dev-principals.yaml",
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -29,9 +34,26 @@ def tls_files(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for localhost, made with openssl."""
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return key, cert
 
@@ -89,10 +111,17 @@ class TestReflection:
     def test_reflection_lists_every_service(self, client):
         """The reflection service names the four Signoff services and health."""
         stub = reflection_pb2_grpc.ServerReflectionStub(client.channel)
-        responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
+        responses = stub.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+        )
         names = {s.name for r in responses for s in r.list_services_response.service}
-        assert {"signoff.v1.DecisionService", "signoff.v1.ReviewService", "signoff.v1.AuditService",
-                "signoff.v1.PolicyService", "grpc.health.v1.Health"} <= names
+        assert {
+            "signoff.v1.DecisionService",
+            "signoff.v1.ReviewService",
+            "signoff.v1.AuditService",
+            "signoff.v1.PolicyService",
+            "grpc.health.v1.Health",
+        } <= names
 
 
 class TestLogs:
@@ -101,10 +130,27 @@ class TestLogs:
     def test_decide_logs_a_json_line_with_context(self, db_url, policy_dir):
         """Each RPC's log line is JSON with the context bound for that call."""
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0", "--db", db_url,
-             "--policies", str(policy_dir), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
-             "--log-level", "debug"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "serve",
+                "--no-checkpoints",
+                "--address",
+                "127.0.0.1:0",
+                "--db",
+                db_url,
+                "--policies",
+                str(policy_dir),
+                "--principals",
+                str(ROOT / "config" / "dev-principals.yaml"),
+                "--log-level",
+                "debug",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
         try:
             address = proc.stdout.readline().split()[3]  # type: ignore[union-attr]
@@ -136,8 +182,11 @@ class TestAuditWriteFailure:
                     decide(c, req)
                 assert err.value.code() == grpc.StatusCode.UNAVAILABLE
                 blocker.execute("ROLLBACK")
-                events = list(c.audit.QueryEvents(audit_pb2.QueryEventsRequest(types=["decision_received"]),
-                                                  metadata=auth("carol"), timeout=5))
+                events = list(
+                    c.audit.QueryEvents(
+                        audit_pb2.QueryEventsRequest(types=["decision_received"]), metadata=auth("carol"), timeout=5
+                    )
+                )
                 assert all(req.request_id not in e.event.body_json for e in events)
         finally:
             blocker.close()

@@ -18,8 +18,13 @@ KEY = "0123456789abcdef0123456789abcdef"
 
 
 def _settings(db_url: str, policy_dir: Path, key: str | None) -> Settings:
-    return Settings(address="127.0.0.1:0", database_url=db_url, policy_dir=policy_dir,
-                    principals_file=ROOT / "config" / "dev-principals.yaml", page_token_key=key)
+    return Settings(
+        address="127.0.0.1:0",
+        database_url=db_url,
+        policy_dir=policy_dir,
+        principals_file=ROOT / "config" / "dev-principals.yaml",
+        page_token_key=key,
+    )
 
 
 def _first_token(db_url: str, policy_dir: Path, key: str | None) -> str:
@@ -30,7 +35,9 @@ def _first_token(db_url: str, policy_dir: Path, key: str | None) -> str:
             c = Client(ch, "")
             for _ in range(3):
                 c.decisions.Decide(claim_request(), metadata=auth("caller"), timeout=30)
-            return c.audit.ListEvents(audit_pb2.ListEventsRequest(page_size=1), metadata=auth("carol"), timeout=30).next_page_token
+            return c.audit.ListEvents(
+                audit_pb2.ListEventsRequest(page_size=1), metadata=auth("carol"), timeout=30
+            ).next_page_token
     finally:
         app.stop()
 

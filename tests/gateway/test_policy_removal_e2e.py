@@ -37,10 +37,16 @@ def app(db_url: str, policy_dir: Path) -> Iterator[Any]:
     from gateway.bootstrap import Settings, build_app, configure_logging
 
     configure_logging("warning")
-    app = build_app(Settings(
-        address="127.0.0.1:0", database_url=db_url, policy_dir=policy_dir,
-        principals_file=ROOT / "config" / "dev-principals.yaml", reload_seconds=0.2, metrics_port=0,
-    ))
+    app = build_app(
+        Settings(
+            address="127.0.0.1:0",
+            database_url=db_url,
+            policy_dir=policy_dir,
+            principals_file=ROOT / "config" / "dev-principals.yaml",
+            reload_seconds=0.2,
+            metrics_port=0,
+        )
+    )
     yield app
     app.stop()
 
@@ -75,7 +81,10 @@ class TestDeletedPolicyFile:
         after = decide(stubs, claim_request())
         assert after.status == decision_pb2.DECISION_STATUS_AUTO_DECIDED
         assert (after.policy.name, after.policy.version, after.policy.digest) == (
-            before.policy.name, before.policy.version, before.policy.digest)
+            before.policy.name,
+            before.policy.version,
+            before.policy.digest,
+        )
 
     def test_health_and_metrics_show_the_missing_file(self, app, stubs, policy_dir):
         """NOT_SERVING under signoff.policies, a missing-file sample, and one more reload error."""

@@ -94,12 +94,20 @@ class TestAllowListEndToEnd:
             f"  - {{name: moderation-only, token_sha256: {token_hash('t-mod')}, roles: [caller], decision_types: [content.moderation]}}\n"
         )
         configure_logging("warning")
-        app = build_app(Settings(address="127.0.0.1:0", database_url=f"sqlite:///{tmp_path / 's.db'}",
-                                 policy_dir=policy_dir, principals_file=path))
+        app = build_app(
+            Settings(
+                address="127.0.0.1:0",
+                database_url=f"sqlite:///{tmp_path / 's.db'}",
+                policy_dir=policy_dir,
+                principals_file=path,
+            )
+        )
         try:
             with grpc.insecure_channel(f"127.0.0.1:{app.port}") as channel:
                 client = Client(channel, "")
-                ok = client.decisions.Decide(claim_request(), metadata=(("authorization", "Bearer t-claims"),), timeout=30)
+                ok = client.decisions.Decide(
+                    claim_request(), metadata=(("authorization", "Bearer t-claims"),), timeout=30
+                )
                 assert ok.decision.decision_id
                 with pytest.raises(grpc.RpcError) as err:
                     client.decisions.Decide(claim_request(), metadata=(("authorization", "Bearer t-mod"),), timeout=30)

@@ -27,10 +27,26 @@ def served(tmp_path: Path, policy_dir: Path) -> Iterator[tuple[Client, Path]]:
     env = {k: v for k, v in os.environ.items() if k != "SIGNOFF_LOG_LEVEL"}
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0",
-             "--db", f"sqlite:///{tmp_path / 'signoff.db'}", "--policies", str(policy_dir),
-             "--principals", str(ROOT / "config" / "dev-principals.yaml")],
-            stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "serve",
+                "--no-checkpoints",
+                "--address",
+                "127.0.0.1:0",
+                "--db",
+                f"sqlite:///{tmp_path / 'signoff.db'}",
+                "--policies",
+                str(policy_dir),
+                "--principals",
+                str(ROOT / "config" / "dev-principals.yaml"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            cwd=ROOT,
+            env=env,
         )
         line = proc.stdout.readline()  # type: ignore[union-attr]
         try:
@@ -58,7 +74,9 @@ class TestOneLinePerRpc:
         ).decision
         with pytest.raises(grpc.RpcError):
             client.decisions.GetDecision(
-                decision_pb2.GetDecisionRequest(decision_id="nope"), metadata=(*auth("caller"), ("x-request-id", "req-log-2")), timeout=30
+                decision_pb2.GetDecisionRequest(decision_id="nope"),
+                metadata=(*auth("caller"), ("x-request-id", "req-log-2")),
+                timeout=30,
             )
         client.channel.close()
         served_lines: list[dict[str, Any]] = []
@@ -77,6 +95,12 @@ class TestOneLinePerRpc:
 
     def test_unknown_level_is_refused(self):
         """``--log-level loud`` is refused in one line with a non-zero exit, not a silent default."""
-        out = subprocess.run([sys.executable, "-m", "gateway.cli", "serve", "--log-level", "loud"],
-                             capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+        out = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "serve", "--log-level", "loud"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
         assert out.returncode != 0 and "invalid choice: 'loud'" in out.stderr

@@ -43,10 +43,16 @@ class TestSampling:
         d = decide(client, claim_request(confidence=0.99))
         task = claim(client, "audit", "carol").task
         submit(client, task.task_id, "carol", "override", outcome="deny", reason="duplicate claim")
-        got = client.decisions.GetDecision(S.GetDecisionRequest(decision_id=d.decision_id), metadata=auth("caller"), timeout=5).decision
+        got = client.decisions.GetDecision(
+            S.GetDecisionRequest(decision_id=d.decision_id), metadata=auth("caller"), timeout=5
+        ).decision
         assert got.status == S.DECISION_STATUS_AUTO_DECIDED and got.final_outcome == "approve"
         assert (got.correction.outcome, got.correction.reviewer) == ("deny", "carol")
-        watched = list(client.decisions.WatchDecision(S.WatchDecisionRequest(decision_id=d.decision_id), metadata=auth("caller"), timeout=5))
+        watched = list(
+            client.decisions.WatchDecision(
+                S.WatchDecisionRequest(decision_id=d.decision_id), metadata=auth("caller"), timeout=5
+            )
+        )
         assert watched[-1].decision.correction.outcome == "deny"
 
 
@@ -84,12 +90,16 @@ class TestReload:
         path = policy_dir / "claims-triage.yaml"
         text = path.read_text()
         assert "version: 1" in text
-        path.write_text(text.replace("version: 1", "version: 2", 1).replace("audit_auto_rate: 0.02", "audit_auto_rate: 0.5"))
+        path.write_text(
+            text.replace("version: 1", "version: 2", 1).replace("audit_auto_rate: 0.02", "audit_auto_rate: 0.5")
+        )
         assert _wait_for(lambda: decide(client, claim_request()).policy.version == 2)
         listed = client.policies.ListPolicies(policy_pb2.ListPoliciesRequest(), metadata=auth("carol"), timeout=5)
         versions = sorted(p.ref.version for p in listed.policies if p.decision_type == "claims.payout")
         assert versions == [1, 2]
-        old = client.policies.GetPolicy(policy_pb2.GetPolicyRequest(name=listed.policies[0].ref.name, version=1), metadata=auth("carol"), timeout=5)
+        old = client.policies.GetPolicy(
+            policy_pb2.GetPolicyRequest(name=listed.policies[0].ref.name, version=1), metadata=auth("carol"), timeout=5
+        )
         assert "audit_auto_rate: 0.02" in old.text
 
     def test_broken_edit_keeps_last_good_and_shows_in_health(self, client, policy_dir):

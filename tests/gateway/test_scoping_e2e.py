@@ -47,4 +47,6 @@ class TestReadRights:
             _get(client, held.decision_id, "alice")
 
         assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
-        assert {_get(client, held.decision_id, who).decision_id for who in ("bob", "carol", "caller")} == {held.decision_id}
+        assert {_get(client, held.decision_id, who).decision_id for who in ("bob", "carol", "caller")} == {
+            held.decision_id
+        }

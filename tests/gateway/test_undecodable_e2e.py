@@ -17,7 +17,9 @@ from tests.gateway.helpers import claim_request, decide
 METHODS = [(f"/{s.full_name}/{m.name}", m.server_streaming) for s in _DESCRIPTORS for m in s.methods]
 #: Methods whose request's field 1 is a string (so invalid UTF-8 there fails to decode).
 STRING_FIRST = [
-    (f"/{s.full_name}/{m.name}", m.server_streaming) for s in _DESCRIPTORS for m in s.methods
+    (f"/{s.full_name}/{m.name}", m.server_streaming)
+    for s in _DESCRIPTORS
+    for m in s.methods
     if (f := m.input_type.fields_by_number.get(1)) is not None and f.type == f.TYPE_STRING
 ]
 

@@ -53,4 +53,3 @@ def _sign_off_all(client, n: int) -> None:  # type: ignore[no-untyped-def]
         got = claim(client, "junior", "alice")
         assert got.HasField("task")
         submit(client, got.task.task_id, "alice", "approve")
-

@@ -80,14 +80,36 @@ class ChatServer(_Server):
             return 200, "<html>not json"
         best = max(self.logprobs, key=lambda k: self.logprobs[k])
         tops = [{"token": k, "logprob": v, "bytes": list(k.encode())} for k, v in self.logprobs.items()]
-        logprobs = None if self.mode == "no_logprobs" else {
-            "content": [{"token": best, "logprob": self.logprobs[best], "bytes": list(best.encode()),
-                         "top_logprobs": tops[: body.get("top_logprobs", 0) or len(tops)]}]}
-        reply = {"id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": body["model"],
-                 "system_fingerprint": "fp_test1",
-                 "choices": [{"index": 0, "message": {"role": "assistant", "content": best},
-                              "logprobs": logprobs, "finish_reason": "stop"}],
-                 "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11}}
+        logprobs = (
+            None
+            if self.mode == "no_logprobs"
+            else {
+                "content": [
+                    {
+                        "token": best,
+                        "logprob": self.logprobs[best],
+                        "bytes": list(best.encode()),
+                        "top_logprobs": tops[: body.get("top_logprobs", 0) or len(tops)],
+                    }
+                ]
+            }
+        )
+        reply = {
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "system_fingerprint": "fp_test1",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": best},
+                    "logprobs": logprobs,
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11},
+        }
         return 200, json.dumps(reply)
 
 
@@ -106,9 +128,26 @@ class OipServer(_Server):
         if self.mode == "garbage":
             return 200, '{"outputs": [{"name": "predict_proba", "data": "nope"}]}'
         if self.mode == "out_of_range":
-            return 200, json.dumps({"model_name": "m", "model_version": self.version,
-                                    "outputs": [{"name": "predict_proba", "data": [1.5, -0.5]}]})
+            return 200, json.dumps(
+                {
+                    "model_name": "m",
+                    "model_version": self.version,
+                    "outputs": [{"name": "predict_proba", "data": [1.5, -0.5]}],
+                }
+            )
         version = "2" if self.mode == "other_version" else self.version
-        return 200, json.dumps({"model_name": path.split("/")[3], "model_version": version, "id": "x",
-                                "outputs": [{"name": "predict_proba", "shape": [1, len(self.probabilities)],
-                                             "datatype": "FP64", "data": self.probabilities}]})
+        return 200, json.dumps(
+            {
+                "model_name": path.split("/")[3],
+                "model_version": version,
+                "id": "x",
+                "outputs": [
+                    {
+                        "name": "predict_proba",
+                        "shape": [1, len(self.probabilities)],
+                        "datatype": "FP64",
+                        "data": self.probabilities,
+                    }
+                ],
+            }
+        )

@@ -25,8 +25,12 @@ def predict(features: Mapping[str, float]) -> dict[str, Any]:
     """The label with the higher probability, that probability, and both as scores."""
     probs = _model().predict_proba([[features[f] for f in FEATURES]])[0]
     best = int(probs.argmax())
-    return {"outcome": LABELS[best], "confidence": float(probs[best]), "version": "1",
-            "scores": dict(zip(LABELS, map(float, probs), strict=True))}
+    return {
+        "outcome": LABELS[best],
+        "confidence": float(probs[best]),
+        "version": "1",
+        "scores": dict(zip(LABELS, map(float, probs), strict=True)),
+    }
 
 
 async def predict_async(features: Mapping[str, float]) -> dict[str, Any]:

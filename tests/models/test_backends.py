@@ -19,14 +19,43 @@ from gateway.adapters.models.caller import ModelCaller, ModelMetrics
 from gateway.review.model_port import ModelFailure, ModelProposal
 from tests.models.fake_servers import ChatServer, OipServer
 
-OIP = Binding(name="claims-model", backend="oip-rest", address="", model="claims", version="1", deadline_s=0.3,
-              input=("amount", "tenure"), labels=("deny", "approve"), output={"probabilities": "predict_proba"},
-              attempts=2, backoff_s=0.01, breaker_failures=2, breaker_reset_s=60.0)
-CHAT = Binding(name="moderation-llm", backend="openai-chat", address="", model="moderator", version=None,
-               deadline_s=1.0, input=("text",), labels=("allow", "remove", "restrict"),
-               prompt="Moderate: {text}. One of {labels}.", sampling={"temperature": 0})
-PY = Binding(name="cancer", backend="python", address="tests.models.sk_model:predict", model="lr", version="1",
-             deadline_s=30.0, input=("radius", "texture", "perimeter", "area"), labels=("malignant", "benign"))
+OIP = Binding(
+    name="claims-model",
+    backend="oip-rest",
+    address="",
+    model="claims",
+    version="1",
+    deadline_s=0.3,
+    input=("amount", "tenure"),
+    labels=("deny", "approve"),
+    output={"probabilities": "predict_proba"},
+    attempts=2,
+    backoff_s=0.01,
+    breaker_failures=2,
+    breaker_reset_s=60.0,
+)
+CHAT = Binding(
+    name="moderation-llm",
+    backend="openai-chat",
+    address="",
+    model="moderator",
+    version=None,
+    deadline_s=1.0,
+    input=("text",),
+    labels=("allow", "remove", "restrict"),
+    prompt="Moderate: {text}. One of {labels}.",
+    sampling={"temperature": 0},
+)
+PY = Binding(
+    name="cancer",
+    backend="python",
+    address="tests.models.sk_model:predict",
+    model="lr",
+    version="1",
+    deadline_s=30.0,
+    input=("radius", "texture", "perimeter", "area"),
+    labels=("malignant", "benign"),
+)
 CELL = {"radius": 17.99, "texture": 10.38, "perimeter": 122.8, "area": 1001.0}
 
 
@@ -46,8 +75,9 @@ def chat() -> Iterator[ChatServer]:
         yield server  # type: ignore[misc]
 
 
-async def _call(binding: Binding, backend_cls: type, input: dict, timeout: float = 1.0,
-                metrics: ModelMetrics | None = None) -> ModelProposal:
+async def _call(
+    binding: Binding, backend_cls: type, input: dict, timeout: float = 1.0, metrics: ModelMetrics | None = None
+) -> ModelProposal:
     caller = ModelCaller(backend_cls(binding), metrics)
     try:
         return await caller.propose(input, timeout)
@@ -59,14 +89,30 @@ class TestOipRest:
     def test_probabilities_to_proposal(self, oip: OipServer) -> None:
         """The larger probability is the outcome, its value the confidence, the request is OIP v2."""
         p = run(_call(replace(OIP, address=oip.url), OipRest, {"amount": 10, "tenure": 2}))
-        assert (p.outcome, p.confidence, p.model_version, p.scores) == ("approve", 0.8, "1",
-                                                                      {"deny": 0.2, "approve": 0.8})
-        assert oip.requests[0]["inputs"][0] == {"name": "input-0", "shape": [1, 2], "datatype": "FP64",
-                                                "data": [10.0, 2.0]}
+        assert (p.outcome, p.confidence, p.model_version, p.scores) == (
+            "approve",
+            0.8,
+            "1",
+            {"deny": 0.2, "approve": 0.8},
+        )
+        assert oip.requests[0]["inputs"][0] == {
+            "name": "input-0",
+            "shape": [1, 2],
+            "datatype": "FP64",
+            "data": [10.0, 2.0],
+        }
 
-    @pytest.mark.parametrize(("mode", "kind"), [("500", "http_5xx"), ("400", "http_4xx"), ("garbage", "malformed"),
-                                                ("out_of_range", "confidence"), ("other_version", "version"),
-                                                ("slow", "timeout")])
+    @pytest.mark.parametrize(
+        ("mode", "kind"),
+        [
+            ("500", "http_5xx"),
+            ("400", "http_4xx"),
+            ("garbage", "malformed"),
+            ("out_of_range", "confidence"),
+            ("other_version", "version"),
+            ("slow", "timeout"),
+        ],
+    )
     def test_failure_kinds(self, oip: OipServer, mode: str, kind: str) -> None:
         """Each way the server fails becomes a ModelFailure of its own kind."""
         oip.mode = mode
@@ -114,15 +160,23 @@ class TestOipRest:
         assert run(three()) == ["http_5xx", "http_5xx", "breaker_open"]
         assert len(oip.requests) == 2
         assert registry.get_sample_value("signoff_model_breaker_state", {"binding": "claims-model"}) == 2
-        assert registry.get_sample_value("signoff_model_errors_total",
-                                         {"binding": "claims-model", "kind": "http_5xx"}) == 2
+        assert (
+            registry.get_sample_value("signoff_model_errors_total", {"binding": "claims-model", "kind": "http_5xx"})
+            == 2
+        )
 
     def test_caller_deadline_cuts_binding_deadline(self, oip: OipServer) -> None:
         """A caller with 50ms left gets a timeout even though the binding allows 300ms."""
         oip.mode = "slow"
         with pytest.raises(ModelFailure) as err:
-            run(_call(replace(OIP, address=oip.url, deadline_s=5.0, attempts=1), OipRest,
-                      {"amount": 1, "tenure": 1}, timeout=0.05))
+            run(
+                _call(
+                    replace(OIP, address=oip.url, deadline_s=5.0, attempts=1),
+                    OipRest,
+                    {"amount": 1, "tenure": 1},
+                    timeout=0.05,
+                )
+            )
         assert err.value.kind == "timeout"
 
 
@@ -138,8 +192,10 @@ class TestOpenAIChat:
         p = run(_call(replace(CHAT, address=chat.url), OpenAIChat, {"text": "hello"}))
         sent = chat.requests[0]
         assert sent["messages"][0]["content"] == "Moderate: hello. One of allow, remove, restrict."
-        assert p.record()["request"] == {"prompt_template": CHAT.prompt,
-                                         "sampling": {k: sent[k] for k in p.record()["request"]["sampling"]}}
+        assert p.record()["request"] == {
+            "prompt_template": CHAT.prompt,
+            "sampling": {k: sent[k] for k in p.record()["request"]["sampling"]},
+        }
         assert sent["logprobs"] is True and sent["temperature"] == 0
 
     def test_no_logprobs_no_confidence(self, chat: ChatServer) -> None:
@@ -184,13 +240,31 @@ class TestPythonCallable:
         assert err.value.kind == "error"
 
 
-_JSON = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=5),
-                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                 max_size=4), max_leaves=20)
-_KEYS = st.sampled_from(["outputs", "model_name", "model_version", "name", "data", "choices", "message",
-                         "content", "logprobs", "top_logprobs", "token", "logprob", "predict_proba"])
-_SHAPED = st.recursive(_JSON, lambda inner: st.dictionaries(_KEYS, inner, max_size=4) | st.lists(inner, max_size=3),
-                       max_leaves=30)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+_KEYS = st.sampled_from(
+    [
+        "outputs",
+        "model_name",
+        "model_version",
+        "name",
+        "data",
+        "choices",
+        "message",
+        "content",
+        "logprobs",
+        "top_logprobs",
+        "token",
+        "logprob",
+        "predict_proba",
+    ]
+)
+_SHAPED = st.recursive(
+    _JSON, lambda inner: st.dictionaries(_KEYS, inner, max_size=4) | st.lists(inner, max_size=3), max_leaves=30
+)
 
 
 class TestFuzzedReplies:

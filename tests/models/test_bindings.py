@@ -70,7 +70,8 @@ class TestLoad:
     def test_prompt_reads_unmapped_field(self, tmp_path: Path) -> None:
         """A chat prompt placeholder that the input mapping does not list is refused."""
         text = GOOD.replace("backend: oip-rest", "backend: openai-chat").replace(
-            "    labels:", "    prompt: 'Is {amount} by {name} ok? {labels}'\n    labels:")
+            "    labels:", "    prompt: 'Is {amount} by {name} ok? {labels}'\n    labels:"
+        )
         issues = _codes(tmp_path, text)
         assert any("unreachable_mapping" in i and "{name}" in i for i in issues)
 

@@ -52,15 +52,25 @@ def app(tmp_path_factory: pytest.TempPathFactory, chat: ChatServer) -> Iterator[
 
     root = tmp_path_factory.mktemp("models")
     policies = copy_policies(root / "policies")
-    for name, section in (("claims-triage.yaml", "proposal: {source: model, binding: claims-model}\n"),
-                          ("content-moderation.yaml", "proposal: {source: either, binding: moderation-llm}\n")):
+    for name, section in (
+        ("claims-triage.yaml", "proposal: {source: model, binding: claims-model}\n"),
+        ("content-moderation.yaml", "proposal: {source: either, binding: moderation-llm}\n"),
+    ):
         (policies / name).write_text((policies / name).read_text() + section)
     models = root / "models.yaml"
     models.write_text(MODELS.format(chat=chat.url))
     configure_logging("warning")
-    app = build_app(Settings(address="127.0.0.1:0", database_url=f"sqlite:///{root / 'signoff.db'}",
-                             policy_dir=policies, principals_file=ROOT / "config" / "dev-principals.yaml",
-                             models_file=models, reload_seconds=0.2, sweep_seconds=0.5))
+    app = build_app(
+        Settings(
+            address="127.0.0.1:0",
+            database_url=f"sqlite:///{root / 'signoff.db'}",
+            policy_dir=policies,
+            principals_file=ROOT / "config" / "dev-principals.yaml",
+            models_file=models,
+            reload_seconds=0.2,
+            sweep_seconds=0.5,
+        )
+    )
     app.db_path = root / "signoff.db"  # type: ignore[attr-defined]
     yield app
     app.stop()
@@ -80,8 +90,9 @@ def _claim(amount: float, **extra: object) -> decision_pb2.DecideRequest:
 
 
 def _moderation(with_proposal: bool = False) -> decision_pb2.DecideRequest:
-    req = decision_pb2.DecideRequest(request_id=new_request_id(), decision_type="content.moderation",
-                                     subject_ref="post-1")
+    req = decision_pb2.DecideRequest(
+        request_id=new_request_id(), decision_type="content.moderation", subject_ref="post-1"
+    )
     req.input.update({"post_id": "p1", "surface": "post"})
     if with_proposal:
         req.proposal.CopyFrom(decision_pb2.Proposal(outcome="remove", confidence=0.99, model="caller-model"))
@@ -108,9 +119,21 @@ class TestModelProposes:
     def test_explain_shows_the_call(self, client: Client, app: object) -> None:
         """signoff audit explain names the binding, the model version and the raw reply."""
         d = decide(client, _claim(200, policy_holder_tenure_years=1))
-        out = subprocess.run([sys.executable, "-m", "gateway.cli", "audit", "explain", d.decision_id,
-                              "--db", f"sqlite:///{app.db_path}"],  # type: ignore[attr-defined]
-                             capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "audit",
+                "explain",
+                d.decision_id,
+                "--db",
+                f"sqlite:///{app.db_path}",
+            ],  # type: ignore[attr-defined]
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert "binding claims-model (claims-lr version 1)" in out.stdout, out.stderr[-500:]
 
 
@@ -131,8 +154,9 @@ class TestBadInput:
 
 
 class TestFailsClosed:
-    @pytest.mark.parametrize(("mode", "kind"), [("500", "http_5xx"), ("garbage", "malformed"),
-                                                ("no_logprobs", "confidence")])
+    @pytest.mark.parametrize(
+        ("mode", "kind"), [("500", "http_5xx"), ("garbage", "malformed"), ("no_logprobs", "confidence")]
+    )
     def test_model_failure_goes_to_review(self, client: Client, chat: ChatServer, mode: str, kind: str) -> None:
         """A failing model sends the decision to the fail-closed queue with a reason naming the failure."""
         chat.mode = mode
@@ -140,8 +164,7 @@ class TestFailsClosed:
             d = decide(client, _moderation())
         finally:
             chat.mode = "ok"
-        assert (d.route, d.rule, d.status) == ("moderators", "fail_closed",
-                                               decision_pb2.DECISION_STATUS_PENDING_REVIEW)
+        assert (d.route, d.rule, d.status) == ("moderators", "fail_closed", decision_pb2.DECISION_STATUS_PENDING_REVIEW)
         assert d.reasons[0].startswith(f"model_{kind}: ")
 
 

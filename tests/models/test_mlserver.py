@@ -22,8 +22,9 @@ from gateway.review.model_port import ModelFailure
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".mlserver-venv" / "bin"
-pytestmark = pytest.mark.skipif(not (VENV / "mlserver").exists(),
-                                reason="MLServer is not installed: run tools/mlserver_env.sh (.ci/run does)")
+pytestmark = pytest.mark.skipif(
+    not (VENV / "mlserver").exists(), reason="MLServer is not installed: run tools/mlserver_env.sh (.ci/run does)"
+)
 
 TRAIN = """
 import joblib, sys
@@ -35,9 +36,17 @@ joblib.dump(LogisticRegression(max_iter=1000).fit(data.data[:, :columns], data.t
 """
 # The claims stand-in: iris's first three measurements read as amount, tenure and prior claims,
 # its three species as approve, deny, partial. A real served sklearn model; not a claims model.
-IRIS = Binding(name="iris", backend="oip-rest", address="", model="iris", version="1", deadline_s=10.0,
-               input=("sepal_length", "sepal_width", "petal_length", "petal_width"),
-               labels=("setosa", "versicolor", "virginica"), output={"probabilities": "predict_proba"})
+IRIS = Binding(
+    name="iris",
+    backend="oip-rest",
+    address="",
+    model="iris",
+    version="1",
+    deadline_s=10.0,
+    input=("sepal_length", "sepal_width", "petal_length", "petal_width"),
+    labels=("setosa", "versicolor", "virginica"),
+    output={"probabilities": "predict_proba"},
+)
 FLOWER = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 
 
@@ -55,15 +64,35 @@ def mlserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         model = root / name
         model.mkdir()
         subprocess.run([str(VENV / "python"), "-c", TRAIN, str(model / "model.joblib"), str(columns)], check=True)
-        (model / "model-settings.json").write_text(json.dumps({
-            "name": name, "implementation": "mlserver_sklearn.SKLearnModel",
-            "parameters": {"uri": "./model.joblib", "version": "1"}}))
+        (model / "model-settings.json").write_text(
+            json.dumps(
+                {
+                    "name": name,
+                    "implementation": "mlserver_sklearn.SKLearnModel",
+                    "parameters": {"uri": "./model.joblib", "version": "1"},
+                }
+            )
+        )
     http, grpc_port, metrics = _port(), _port(), _port()
-    (root / "settings.json").write_text(json.dumps({
-        "parallel_workers": 0, "host": "127.0.0.1", "http_port": http, "grpc_port": grpc_port,
-        "metrics_port": metrics, "metrics_endpoint": None}))
-    proc = subprocess.Popen([str(VENV / "mlserver"), "start", str(root)], cwd=root, stdout=subprocess.DEVNULL,
-                            stderr=(root / "log.txt").open("w"), env={**os.environ, "PATH": f"{VENV}:{os.environ['PATH']}"})
+    (root / "settings.json").write_text(
+        json.dumps(
+            {
+                "parallel_workers": 0,
+                "host": "127.0.0.1",
+                "http_port": http,
+                "grpc_port": grpc_port,
+                "metrics_port": metrics,
+                "metrics_endpoint": None,
+            }
+        )
+    )
+    proc = subprocess.Popen(
+        [str(VENV / "mlserver"), "start", str(root)],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=(root / "log.txt").open("w"),
+        env={**os.environ, "PATH": f"{VENV}:{os.environ['PATH']}"},
+    )
     url = f"http://127.0.0.1:{http}"
     try:
         for _ in range(240):
@@ -90,6 +119,7 @@ def _propose(binding: Binding, input: dict):
             return await caller.propose(input, 10.0)
         finally:
             await caller.backend.aclose()
+
     return asyncio.run(go())
 
 
@@ -144,9 +174,17 @@ class TestThroughGateway:
         claims.write_text(claims.read_text() + "proposal: {source: model, binding: claims-model}\n")
         (tmp_path / "models.yaml").write_text(MODELS.format(url=mlserver))
         configure_logging("warning")
-        app = build_app(Settings(address="127.0.0.1:0", database_url=f"sqlite:///{tmp_path / 's.db'}",
-                                 policy_dir=policies, principals_file=ROOT / "config" / "dev-principals.yaml",
-                                 models_file=tmp_path / "models.yaml", reload_seconds=0.2, sweep_seconds=0.5))
+        app = build_app(
+            Settings(
+                address="127.0.0.1:0",
+                database_url=f"sqlite:///{tmp_path / 's.db'}",
+                policy_dir=policies,
+                principals_file=ROOT / "config" / "dev-principals.yaml",
+                models_file=tmp_path / "models.yaml",
+                reload_seconds=0.2,
+                sweep_seconds=0.5,
+            )
+        )
         channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
         try:
             req = claim_request(amount=5.1, policy_holder_tenure_years=3, prior_claims_12m=1)

@@ -18,8 +18,9 @@ CALLER = Principal(name="svc", roles=frozenset({"caller"}))
 
 
 def _cmd(proposal: Proposal | None) -> DecideCommand:
-    return DecideCommand(request_id="r1", decision_type="claims.payout", subject_ref="", input={"amount": 1},
-                         proposal=proposal)
+    return DecideCommand(
+        request_id="r1", decision_type="claims.payout", subject_ref="", input={"amount": 1}, proposal=proposal
+    )
 
 
 def _policy(section: str):
@@ -40,13 +41,11 @@ class TestFillProposal:
 
     def test_no_models_file_fails_closed(self) -> None:
         """source: model with no models file loaded records a failure, for the fail-closed queue."""
-        cmd = asyncio.run(fill_proposal(CALLER, _cmd(None), _policy("proposal: {source: model, binding: m}\n"),
-                                        None))
+        cmd = asyncio.run(fill_proposal(CALLER, _cmd(None), _policy("proposal: {source: model, binding: m}\n"), None))
         assert cmd.proposal is not None and cmd.proposal.call["kind"] == "error"
 
     def test_unauthorised_caller_calls_nothing(self) -> None:
         """A principal without the caller role is left for plan_decide to refuse; no model is asked."""
         nobody = Principal(name="x", roles=frozenset())
         cmd = _cmd(None)
-        assert asyncio.run(fill_proposal(nobody, cmd, _policy("proposal: {source: model, binding: m}\n"),
-                                         None)) is cmd
+        assert asyncio.run(fill_proposal(nobody, cmd, _policy("proposal: {source: model, binding: m}\n"), None)) is cmd

@@ -46,6 +46,7 @@ def _run(tmp_path: Path, mode: str) -> tuple[ModelProposal, list]:
                 return await registry.propose("primary", {"amount": 10}, 5.0)
             finally:
                 await registry.aclose()
+
         return asyncio.run(go())
 
 
@@ -60,7 +61,7 @@ class TestShadows:
         """A shadow slower than the primary's deadline is cancelled and logged as a timeout."""
         primary, shadows = _run(tmp_path, "slow")
         assert primary.outcome == "approve"
-        (name, result), = shadows
+        ((name, result),) = shadows
         assert name == "challenger" and isinstance(result, ModelFailure) and result.kind == "timeout"
 
 
@@ -72,8 +73,14 @@ class TestShadowStats:
         call = {"binding": "primary", "shadows": [{"binding": "challenger", "outcome": "deny"}]}
         rows = [({"outcome": "approve", "call": call}, "deny"), ({"outcome": "approve", "call": call}, "")]
         (s,) = shadow_stats(rows)
-        assert (s["cases"], s["answered"], s["agree_primary"], s["labelled"], s["shadow_right"],
-                s["primary_right"]) == (2, 2, 0, 1, 1, 0)
+        assert (
+            s["cases"],
+            s["answered"],
+            s["agree_primary"],
+            s["labelled"],
+            s["shadow_right"],
+            s["primary_right"],
+        ) == (2, 2, 0, 1, 1, 0)
 
     def test_stats_cli_through_gateway(self, tmp_path: Path) -> None:
         """Decisions through the real gateway record the shadow; signoff audit stats --shadow tabulates it."""
@@ -91,12 +98,21 @@ class TestShadowStats:
             policies = copy_policies(tmp_path / "policies")
             claims = policies / "claims-triage.yaml"
             claims.write_text(claims.read_text() + "proposal: {source: model, binding: primary}\n")
-            (tmp_path / "models.yaml").write_text(MODELS.replace("deadline: 200ms", "deadline: 5s")
-                                                  .format(url=chat.url))
+            (tmp_path / "models.yaml").write_text(
+                MODELS.replace("deadline: 200ms", "deadline: 5s").format(url=chat.url)
+            )
             configure_logging("warning")
-            app = build_app(Settings(address="127.0.0.1:0", database_url=f"sqlite:///{tmp_path / 's.db'}",
-                                     policy_dir=policies, principals_file=ROOT / "config" / "dev-principals.yaml",
-                                     models_file=tmp_path / "models.yaml", reload_seconds=0.2, sweep_seconds=0.5))
+            app = build_app(
+                Settings(
+                    address="127.0.0.1:0",
+                    database_url=f"sqlite:///{tmp_path / 's.db'}",
+                    policy_dir=policies,
+                    principals_file=ROOT / "config" / "dev-principals.yaml",
+                    models_file=tmp_path / "models.yaml",
+                    reload_seconds=0.2,
+                    sweep_seconds=0.5,
+                )
+            )
             channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
             try:
                 for amount in (10, 20):
@@ -106,8 +122,21 @@ class TestShadowStats:
             finally:
                 channel.close()
                 app.stop()
-        out = subprocess.run([sys.executable, "-m", "gateway.cli", "audit", "stats", "--shadow",
-                              f"sqlite:///{tmp_path / 's.db'}", "--json"], capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "audit",
+                "stats",
+                "--shadow",
+                f"sqlite:///{tmp_path / 's.db'}",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert out.returncode == 0, out.stderr[-500:]
         row = json.loads(out.stdout.splitlines()[0])
         assert (row["shadow"], row["cases"], row["answered"], row["agree_primary"]) == ("challenger", 2, 2, 0)

@@ -17,23 +17,37 @@ SHIPPED = {p.name: yaml.safe_load(p.read_text())["input_schema"] for p in sorted
 
 TRICKY = {
     "integers": {"type": "object", "properties": {"n": {"type": "integer", "minimum": 0, "maximum": 10}}},
-    "exclusive": {"type": "object", "properties": {"x": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}}},
-    "closed": {"type": "object", "required": ["a"], "additionalProperties": False,
-               "properties": {"a": {"enum": [1, "1", True, None]}}},
+    "exclusive": {
+        "type": "object",
+        "properties": {"x": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}},
+    },
+    "closed": {
+        "type": "object",
+        "required": ["a"],
+        "additionalProperties": False,
+        "properties": {"a": {"enum": [1, "1", True, None]}},
+    },
     "strings": {"type": "object", "properties": {"s": {"type": "string", "minLength": 2, "maxLength": 4}}},
     "const_bool": {"type": "object", "properties": {"b": {"const": False}}},
-    "combinators": {"type": "object", "properties": {
-        "v": {"anyOf": [{"type": "string"}, {"type": "number", "multipleOf": 0.5}]},
-        "w": {"oneOf": [{"type": "integer"}, {"type": "number", "minimum": 5}]},
-        "z": {"not": {"type": "boolean"}},
-    }},
+    "combinators": {
+        "type": "object",
+        "properties": {
+            "v": {"anyOf": [{"type": "string"}, {"type": "number", "multipleOf": 0.5}]},
+            "w": {"oneOf": [{"type": "integer"}, {"type": "number", "minimum": 5}]},
+            "z": {"not": {"type": "boolean"}},
+        },
+    },
     "arrays": {"type": "object", "properties": {"l": {"type": "array", "items": {"type": "integer"}, "maxItems": 3}}},
     "format": {"type": "object", "properties": {"e": {"type": "string", "format": "email"}}},
 }
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-20, 20) | st.floats(-20, 20, allow_nan=False)
-    | st.sampled_from([0.0, 1.0, 0.5, 5.0, 3.0, 50000.0, -1.0]) | st.text(max_size=6)
+    st.none()
+    | st.booleans()
+    | st.integers(-20, 20)
+    | st.floats(-20, 20, allow_nan=False)
+    | st.sampled_from([0.0, 1.0, 0.5, 5.0, 3.0, 50000.0, -1.0])
+    | st.text(max_size=6)
     | st.sampled_from(["auto", "home", "1", "a@b.c", ""]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
     max_leaves=8,
@@ -59,14 +73,17 @@ def test_shipped_and_tricky_schemas_take_the_compiled_path() -> None:
     assert all(fast_subset(s) for s in {**SHIPPED, **TRICKY}.values())
 
 
-@pytest.mark.parametrize("schema", [
-    {"type": "object", "properties": {"id": {"type": "string", "pattern": "^c-[0-9]+$"}}},
-    {"type": "object", "properties": {"l": {"type": "array", "uniqueItems": True}}},
-    {"type": "object", "properties": {"t": {"type": "array", "prefixItems": [{"type": "integer"}]}}},
-    {"type": "object", "$defs": {"n": {"type": "integer"}}, "properties": {"n": {"$ref": "#/$defs/n"}}},
-    {"type": "object", "dependentRequired": {"a": ["b"]}},
-    {"type": "object", "properties": {"t": {"items": [{"type": "integer"}]}}},
-])
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"id": {"type": "string", "pattern": "^c-[0-9]+$"}}},
+        {"type": "object", "properties": {"l": {"type": "array", "uniqueItems": True}}},
+        {"type": "object", "properties": {"t": {"type": "array", "prefixItems": [{"type": "integer"}]}}},
+        {"type": "object", "$defs": {"n": {"type": "integer"}}, "properties": {"n": {"$ref": "#/$defs/n"}}},
+        {"type": "object", "dependentRequired": {"a": ["b"]}},
+        {"type": "object", "properties": {"t": {"items": [{"type": "integer"}]}}},
+    ],
+)
 def test_keywords_outside_the_shared_subset_go_to_jsonschema_alone(schema: dict) -> None:
     assert not fast_subset(schema)
 

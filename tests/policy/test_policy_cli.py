@@ -33,10 +33,16 @@ class TestLint:
 
     def test_each_bad_input_is_one_line(self, write, capsys):
         """Every bad input of the issue gives exactly one issue line naming the file."""
-        files = {"syntax.yaml": "a: [1,\n", "tabs.yaml": "a:\n\tb: 1\n", "dup.yaml": "a: 1\na: 2\n",
-                 "empty.yaml": "", "list.yaml": "- 1\n", "big.yaml": "a: " + "x" * 10_000_000,
-                 "unknown.yaml": json.dumps({**policy_doc(), "extra": 1}),
-                 "type.yaml": json.dumps(policy_doc(significant="no"))}
+        files = {
+            "syntax.yaml": "a: [1,\n",
+            "tabs.yaml": "a:\n\tb: 1\n",
+            "dup.yaml": "a: 1\na: 2\n",
+            "empty.yaml": "",
+            "list.yaml": "- 1\n",
+            "big.yaml": "a: " + "x" * 10_000_000,
+            "unknown.yaml": json.dumps({**policy_doc(), "extra": 1}),
+            "type.yaml": json.dumps(policy_doc(significant="no")),
+        }
         paths = [write(text, name) for name, text in files.items()]
         code = main(["policy", "lint", *map(str, paths)])
         lines = capsys.readouterr().out.splitlines()[:-1]
@@ -62,9 +68,11 @@ class TestTest:
     def test_failing_case_exits_one(self, write, capsys):
         """A case whose expectation is wrong is FAIL and exit 1."""
         write(policy_doc(), "p.yaml")
-        cases = write("policy: p.yaml\ncases:\n  - name: wrong\n    input: {amount: 1}\n"
-                      "    proposal: {outcome: approve, confidence: 0.9}\n    expect: {route: senior}\n",
-                      "cases.yaml")
+        cases = write(
+            "policy: p.yaml\ncases:\n  - name: wrong\n    input: {amount: 1}\n"
+            "    proposal: {outcome: approve, confidence: 0.9}\n    expect: {route: senior}\n",
+            "cases.yaml",
+        )
         code = main(["policy", "test", str(cases)])
         out = capsys.readouterr().out
         assert code == 1 and "FAIL" in out and "auto/sure" in out
@@ -79,8 +87,11 @@ class TestTest:
     def test_broken_policy_is_a_load_error(self, write, capsys):
         """Cases against a policy that does not load fail the run with its issues."""
         write("", "p.yaml")
-        cases = write("policy: p.yaml\ncases:\n  - name: x\n    proposal: {outcome: a, confidence: 1}\n"
-                      "    expect: {route: auto}\n", "cases.yaml")
+        cases = write(
+            "policy: p.yaml\ncases:\n  - name: x\n    proposal: {outcome: a, confidence: 1}\n"
+            "    expect: {route: auto}\n",
+            "cases.yaml",
+        )
         code = main(["policy", "test", str(cases)])
         assert code == 1 and "empty_file" in capsys.readouterr().out
 
@@ -96,8 +107,17 @@ class TestExplain:
 
     def test_explain_shows_route_rule_reasons_and_policy(self, capsys):
         """explain prints route, rule, the reasons with values, and the policy version and digest."""
-        code = main(["policy", "explain", CLAIMS, "--input", '{"amount": 62000, "claim_type": "home"}',
-                     "--proposal", '{"outcome": "approve", "confidence": 0.81}'])
+        code = main(
+            [
+                "policy",
+                "explain",
+                CLAIMS,
+                "--input",
+                '{"amount": 62000, "claim_type": "home"}',
+                "--proposal",
+                '{"outcome": "approve", "confidence": 0.81}',
+            ]
+        )
         out = capsys.readouterr().out
         assert code == 0
         assert "route:   senior" in out and "rule:    high_value" in out
@@ -105,11 +125,24 @@ class TestExplain:
 
     def test_explain_json(self, capsys):
         """--json prints a machine-readable result."""
-        main(["policy", "explain", CLAIMS, "--input", '{"amount": 100, "claim_type": "auto"}',
-              "--proposal", '{"outcome": "approve", "confidence": 0.81}', "--json"])
+        main(
+            [
+                "policy",
+                "explain",
+                CLAIMS,
+                "--input",
+                '{"amount": 100, "claim_type": "auto"}',
+                "--proposal",
+                '{"outcome": "approve", "confidence": 0.81}',
+                "--json",
+            ]
+        )
         result = json.loads(capsys.readouterr().out)
         assert (result["route"], result["rule"], result["reasons"][0]) == (
-            "junior", "review_band", "confidence 0.81 <= 0.92")
+            "junior",
+            "review_band",
+            "confidence 0.81 <= 0.92",
+        )
 
     def test_bad_json_is_one_line(self, capsys):
         """Malformed --input JSON is one line on stderr, exit 2."""
@@ -119,15 +152,33 @@ class TestExplain:
 
     def test_directory_as_file_is_one_line(self, capsys):
         """A directory where a policy file belongs is one line on stderr, exit 1."""
-        code = main(["policy", "explain", str(POLICIES), "--input", "{}",
-                     "--proposal", '{"outcome": "approve", "confidence": 0.9}'])
+        code = main(
+            [
+                "policy",
+                "explain",
+                str(POLICIES),
+                "--input",
+                "{}",
+                "--proposal",
+                '{"outcome": "approve", "confidence": 0.9}',
+            ]
+        )
         err = capsys.readouterr().err
         assert code == 1 and len(err.splitlines()) == 1 and "not_a_file" in err
 
     def test_missing_file_is_one_line(self, tmp_path, capsys):
         """A missing policy file is one line on stderr, exit 1."""
-        code = main(["policy", "explain", str(tmp_path / "x.yaml"), "--input", "{}",
-                     "--proposal", '{"outcome": "approve", "confidence": 0.9}'])
+        code = main(
+            [
+                "policy",
+                "explain",
+                str(tmp_path / "x.yaml"),
+                "--input",
+                "{}",
+                "--proposal",
+                '{"outcome": "approve", "confidence": 0.9}',
+            ]
+        )
         err = capsys.readouterr().err
         assert code == 1 and len(err.splitlines()) == 1 and "file_not_found" in err
 
@@ -164,14 +215,26 @@ class TestConsoleScript:
     def test_bad_file_exits_one_without_traceback(self, write):
         """A broken policy file gives exit 1, issue lines, and no traceback."""
         path = write("a: 1\na: 2\n")
-        done = subprocess.run([sys.executable, "-m", "gateway.cli", "policy", "lint", str(path)],
-                              capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "policy", "lint", str(path)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+            check=False,
+        )
         assert done.returncode == 1 and "duplicate_key" in done.stdout
         assert "Traceback" not in done.stdout + done.stderr
 
     def test_lint_and_test_pass_on_shipped_policies(self):
         """The CI commands succeed on the shipped policies."""
         for command in (["policy", "lint"], ["policy", "test"]):
-            done = subprocess.run([sys.executable, "-m", "gateway.cli", *command],
-                                  capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
+            done = subprocess.run(
+                [sys.executable, "-m", "gateway.cli", *command],
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+                timeout=60,
+                check=False,
+            )
             assert done.returncode == 0, done.stdout + done.stderr

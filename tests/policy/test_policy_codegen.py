@@ -42,13 +42,22 @@ def source_of(rules: Rules, index_min_rules: int = FORCE_INDEX) -> Any:
     compiled = [CompiledRule(name, to, compile_condition(when), reason) for name, when, to, reason in rules]
     default = Route("junior", "default", ("d",), REF)
     specs = [RuleSpec(r.name, r.to, r.node, r.reason, lambda _r: default) for r in compiled]
-    return generate(specs, REF, default, frozenset(OUTCOMES), lambda _r: default, lambda: 1 / 0,
-                    index_min_rules=index_min_rules)
+    return generate(
+        specs, REF, default, frozenset(OUTCOMES), lambda _r: default, lambda: 1 / 0, index_min_rules=index_min_rules
+    )
 
 
 # Random policies: conditions over a few fields, with every operator and combinator.
-FIELDS = ["confidence", "outcome", "model", "scores.fraud", "input.amount", "input.region",
-          "input.applicant.age", "input.tags"]
+FIELDS = [
+    "confidence",
+    "outcome",
+    "model",
+    "scores.fraud",
+    "input.amount",
+    "input.region",
+    "input.applicant.age",
+    "input.tags",
+]
 numbers = st.one_of(st.integers(-5, 5), st.floats(-2, 2, allow_nan=False), st.sampled_from([0.7, 0.92, 1e6, 2**60]))
 scalars = st.one_of(numbers, st.sampled_from(["eu", "us", "approve", "deny", "m-1", ""]), st.booleans(), st.none())
 leaf = st.one_of(
@@ -58,14 +67,19 @@ leaf = st.one_of(
     st.tuples(st.sampled_from(FIELDS), st.sampled_from(["in", "not_in"]), st.lists(scalars, min_size=1, max_size=3)),
     st.tuples(st.sampled_from(FIELDS), st.just("exists"), st.booleans()),
 ).map(lambda t: {t[0]: {t[1]: list(t[2]) if isinstance(t[2], tuple) else t[2]}})
-conditions = st.recursive(leaf, lambda inner: st.one_of(
-    st.lists(inner, min_size=1, max_size=3).map(lambda cs: {"all": cs}),
-    st.lists(inner, min_size=1, max_size=3).map(lambda cs: {"any": cs}),
-    inner.map(lambda c: {"not": c}),
-    st.tuples(inner, inner).map(lambda p: {**p[0], **p[1]}),
-), max_leaves=6)
+conditions = st.recursive(
+    leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3).map(lambda cs: {"all": cs}),
+        st.lists(inner, min_size=1, max_size=3).map(lambda cs: {"any": cs}),
+        inner.map(lambda c: {"not": c}),
+        st.tuples(inner, inner).map(lambda p: {**p[0], **p[1]}),
+    ),
+    max_leaves=6,
+)
 threshold_rule = st.tuples(st.sampled_from(["lt", "lte", "gt", "gte", "between"]), numbers, numbers).map(
-    lambda t: {"between": sorted(t[1:])} if t[0] == "between" else {t[0]: t[1]})
+    lambda t: {"between": sorted(t[1:])} if t[0] == "between" else {t[0]: t[1]}
+)
 
 
 @st.composite
@@ -76,28 +90,58 @@ def random_rules(draw: st.DrawFn) -> Rules:
         if draw(st.booleans()):
             field = draw(st.sampled_from(["confidence", "input.amount", "scores.fraud", "input.applicant.age"]))
             for when in draw(st.lists(threshold_rule, min_size=FORCE_INDEX, max_size=8)):
-                rules.append((f"r{len(rules)}", {field: when}, draw(st.sampled_from(["auto", "junior"])),
-                              draw(st.sampled_from([None, "band"]))))
+                rules.append(
+                    (
+                        f"r{len(rules)}",
+                        {field: when},
+                        draw(st.sampled_from(["auto", "junior"])),
+                        draw(st.sampled_from([None, "band"])),
+                    )
+                )
         else:
-            rules.append((f"r{len(rules)}", draw(conditions), draw(st.sampled_from(["auto", "senior"])),
-                          draw(st.sampled_from([None, "why"]))))
+            rules.append(
+                (
+                    f"r{len(rules)}",
+                    draw(conditions),
+                    draw(st.sampled_from(["auto", "senior"])),
+                    draw(st.sampled_from([None, "why"])),
+                )
+            )
     return rules
 
 
-odd = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 2**62),
-                st.text(max_size=3), st.lists(st.integers(), max_size=2),
-                st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+odd = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-10, 2**62),
+    st.text(max_size=3),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
 value = st.one_of(numbers, numbers, numbers, scalars, odd)
-field_values = st.fixed_dictionaries({}, optional={
-    "amount": value, "region": value, "tags": value,
-    "applicant": st.one_of(st.fixed_dictionaries({}, optional={"age": value}), odd),
-})
+field_values = st.fixed_dictionaries(
+    {},
+    optional={
+        "amount": value,
+        "region": value,
+        "tags": value,
+        "applicant": st.one_of(st.fixed_dictionaries({}, optional={"age": value}), odd),
+    },
+)
 random_requests = st.builds(
     EvalRequest,
     input=st.one_of(field_values, field_values, odd),
     outcome=st.one_of(*[st.sampled_from(OUTCOMES)] * 4, st.sampled_from(["other", ""]), st.none(), st.integers()),
-    confidence=st.one_of(st.floats(0, 1), st.floats(0, 1), *[st.sampled_from([0.0, 0.7, 0.92, 1.0, 0, 1])] * 2,
-                         st.floats(allow_nan=True, allow_infinity=True), st.none(), st.text(max_size=2), st.booleans()),
+    confidence=st.one_of(
+        st.floats(0, 1),
+        st.floats(0, 1),
+        *[st.sampled_from([0.0, 0.7, 0.92, 1.0, 0, 1])] * 2,
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.none(),
+        st.text(max_size=2),
+        st.booleans(),
+    ),
     scores=st.one_of(st.fixed_dictionaries({}, optional={"fraud": value}), st.none()),
     model=st.one_of(st.sampled_from(["m-1", "m-2"]), st.none(), st.integers()),
 )
@@ -119,8 +163,9 @@ def boundary_requests(rules: Rules) -> list[EvalRequest]:
     values |= {math.nextafter(p, d) for p in points for d in (-math.inf, math.inf) if math.isfinite(p)}
     requests = []
     for v in sorted(values):
-        requests.append(EvalRequest({"amount": v, "applicant": {"age": v}}, "approve",
-                                    v if 0 <= v <= 1 else 0.5, {"fraud": v}))
+        requests.append(
+            EvalRequest({"amount": v, "applicant": {"age": v}}, "approve", v if 0 <= v <= 1 else 0.5, {"fraud": v})
+        )
     return requests
 
 
@@ -129,9 +174,15 @@ class TestGeneratedAgreesWithPlain:
 
     @settings(max_examples=600, deadline=None)
     @given(rules=random_rules(), batch=st.lists(random_requests, min_size=1, max_size=8))
-    @example(rules=[("r0", {"input.amount": {"gte": 5}}, "auto", None)],
-             batch=[EvalRequest({"amount": math.nan}, "approve", 0.5), EvalRequest({}, "approve", 0.5),
-                    EvalRequest({"amount": "7"}, "approve", 0.5), EvalRequest({"amount": True}, "approve", 0.5)])
+    @example(
+        rules=[("r0", {"input.amount": {"gte": 5}}, "auto", None)],
+        batch=[
+            EvalRequest({"amount": math.nan}, "approve", 0.5),
+            EvalRequest({}, "approve", 0.5),
+            EvalRequest({"amount": "7"}, "approve", 0.5),
+            EvalRequest({"amount": True}, "approve", 0.5),
+        ],
+    )
     def test_random_policies_and_requests(self, rules, batch):
         """Random rules (missing fields, wrong types, NaN included) route every request the same way."""
         plain, indexed = both(rules)
@@ -160,8 +211,9 @@ def _plain_of(policy: Any) -> Callable[[EvalRequest], Route]:
     """The plain evaluator of a loaded policy's document."""
     doc = yaml.safe_load(policy.source_text)
     compiled = [CompiledRule(r["name"], r["to"], compile_condition(r["when"]), r.get("reason")) for r in doc["rules"]]
-    return build_evaluator(policy.ref, compiled, doc["default"], fail_closed_queue(doc), doc["outcomes"],
-                           generated=False)
+    return build_evaluator(
+        policy.ref, compiled, doc["default"], fail_closed_queue(doc), doc["outcomes"], generated=False
+    )
 
 
 PLAIN = {name: _plain_of(policy) for name, policy in SHIPPED.items()}
@@ -220,8 +272,9 @@ class TestIndex:
 
     def test_regions_name_the_first_rule_that_holds(self):
         """Below, at and between the thresholds, the table names the rule first-match would pick."""
-        index = build_index([Threshold("confidence", op, arg) for _n, w, _t, _r in self.BANDS
-                             for op, arg in w["confidence"].items()])
+        index = build_index(
+            [Threshold("confidence", op, arg) for _n, w, _t, _r in self.BANDS for op, arg in w["confidence"].items()]
+        )
         assert index is not None
         picked = {v: index.table[region(index, v)] for v in (0.1, 0.3, 0.4, 0.5, 0.55, 0.6, 0.75, 0.9, 0.95)}
         assert picked == {0.1: 0, 0.3: 1, 0.4: 1, 0.5: 1, 0.55: 2, 0.6: 2, 0.75: 4, 0.9: 4, 0.95: 3}
@@ -238,8 +291,10 @@ class TestIndex:
         """An indexed band on an input field fails closed, as plain does, on a missing, text or NaN value."""
         rules = [(n, {"input.amount": w["confidence"]}, t, r) for n, w, t, r in self.BANDS]
         plain, generated = both(rules)
-        requests = [EvalRequest(data, "approve", 0.5) for data in ({}, {"amount": "1"}, {"amount": math.nan},
-                                                                    {"amount": math.inf}, {"amount": 0.55})]
+        requests = [
+            EvalRequest(data, "approve", 0.5)
+            for data in ({}, {"amount": "1"}, {"amount": math.nan}, {"amount": math.inf}, {"amount": 0.55})
+        ]
         assert source_of(rules).indexed_runs == 1
         assert [generated(r) for r in requests] == [plain(r) for r in requests]
         assert [generated(r).failed_closed for r in requests] == [True, True, True, False, False]
@@ -251,7 +306,7 @@ class TestIndex:
 
     def test_short_runs_stay_inline(self):
         """Runs shorter than the minimum are compared one by one; by default that is every run of claims-triage."""
-        assert source_of(self.BANDS[:FORCE_INDEX - 1]).indexed_runs == 0
+        assert source_of(self.BANDS[: FORCE_INDEX - 1]).indexed_runs == 0
         assert source_of(self.BANDS, index_min_rules=INDEX_MIN_RULES).indexed_runs == 0
 
     def test_a_long_band_is_indexed_by_default(self):

@@ -66,16 +66,21 @@ class TestLintCases:
 
     def test_staff_checks_are_skipped_without_a_principals_file(self, write):
         """Without the principals file lint cannot know who exists, so it claims nothing about it."""
-        doc = patched({"queues.junior.reviewers": 5,
-                       "queues.junior.on_disagreement": {"action": "escalate", "queue": "senior"}})
+        doc = patched(
+            {"queues.junior.reviewers": 5, "queues.junior.on_disagreement": {"action": "escalate", "queue": "senior"}}
+        )
         assert [i.code for i in lint_paths([write(doc)])] == ["not_enforced"]
 
     def test_keys_not_enforced_yet_are_warned(self, write):
         """Four-eyes, blind, gold, contest and reopen are accepted with a not_enforced warning each."""
         issues = lint_paths([write(full_doc())])
         assert sorted(i.json_path for i in issues if i.code == "not_enforced") == [
-            "$.contest", "$.queues.junior.blind_rate", "$.queues.junior.gold_rate", "$.queues.senior.reviewers",
-            "$.reopen"]
+            "$.contest",
+            "$.queues.junior.blind_rate",
+            "$.queues.junior.gold_rate",
+            "$.queues.senior.reviewers",
+            "$.reopen",
+        ]
         assert {i.severity for i in issues} == {"warning"}
 
 
@@ -106,8 +111,13 @@ class TestCompiledDepth:
 
     def test_rule_quorum_overrides_its_queue(self, write):
         """A rule's reviewers override its queue's, keeping the queue's disagreement route."""
-        doc = patched({"queues.junior.on_disagreement": {"action": "escalate", "queue": "senior"},
-                       "rules.1.reviewers": 3, "rules.1.agreement": "majority"})
+        doc = patched(
+            {
+                "queues.junior.on_disagreement": {"action": "escalate", "queue": "senior"},
+                "rules.1.reviewers": 3,
+                "rules.1.agreement": "majority",
+            }
+        )
         policy = load_policy(write(doc))
         route = Route("junior", "unsure", (), policy.ref)
         assert policy.quorum(route) == Quorum(3, "majority", "senior")
@@ -121,16 +131,19 @@ class TestCompiledDepth:
     def test_depth_keys_change_the_digest(self, write):
         """The digest covers the new keys: an SLA change is a different policy text."""
         plain = load_policy(write(copy.deepcopy(BASE), "a.yaml"))
-        with_sla = load_policy(write(patched({"queues.junior.sla": {"due": "1h", "on_timeout": {
-            "action": "expire"}}}), "b.yaml"))
+        with_sla = load_policy(
+            write(patched({"queues.junior.sla": {"due": "1h", "on_timeout": {"action": "expire"}}}), "b.yaml")
+        )
         assert plain.ref.digest != with_sla.ref.digest
 
 
 class TestParseDuration:
     """Durations: whole numbers with units d, h, m, s, in that order."""
 
-    @pytest.mark.parametrize(("text", "seconds"), [
-        ("90s", 90), ("15m", 900), ("4h", 14400), ("1h30m", 5400), ("30d", 2592000), ("1d2h3m4s", 93784)])
+    @pytest.mark.parametrize(
+        ("text", "seconds"),
+        [("90s", 90), ("15m", 900), ("4h", 14400), ("1h30m", 5400), ("30d", 2592000), ("1d2h3m4s", 93784)],
+    )
     def test_valid(self, text, seconds):
         """Each valid duration gives its whole seconds."""
         assert parse_duration(text) == seconds
@@ -147,24 +160,32 @@ class TestLintCli:
     def principals(self, tmp_path: Path, people: dict[str, list[str]]) -> Path:
         """Write a principals file giving each name its roles."""
         path = tmp_path / "principals.yaml"
-        path.write_text(yaml.safe_dump({"principals": [
-            {"name": n, "token_sha256": token_hash(f"t-{n}"), "roles": r} for n, r in people.items()]}))
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "principals": [
+                        {"name": n, "token_sha256": token_hash(f"t-{n}"), "roles": r} for n, r in people.items()
+                    ]
+                }
+            )
+        )
         return path
 
     def test_too_few_reviewers_exits_one(self, write, tmp_path, capsys):
         """A quorum the principals file cannot supply is an error line and exit 1."""
-        doc = patched({"queues.junior.reviewers": 2,
-                       "queues.junior.on_disagreement": {"action": "escalate", "queue": "senior"}})
+        doc = patched(
+            {"queues.junior.reviewers": 2, "queues.junior.on_disagreement": {"action": "escalate", "queue": "senior"}}
+        )
         path = write(doc)
-        code = main(["policy", "lint", "--principals", str(self.principals(tmp_path, {"ann": ["clerk"]})),
-                     str(path)])
+        code = main(["policy", "lint", "--principals", str(self.principals(tmp_path, {"ann": ["clerk"]})), str(path)])
         out = capsys.readouterr().out
         assert code == 1 and "too_few_reviewers" in out and "only 1 (ann)" in out
 
     def test_enough_reviewers_exits_zero(self, write, tmp_path, capsys):
         """With enough people the same policy lints clean."""
-        doc = patched({"queues.junior.reviewers": 2,
-                       "queues.junior.on_disagreement": {"action": "escalate", "queue": "senior"}})
+        doc = patched(
+            {"queues.junior.reviewers": 2, "queues.junior.on_disagreement": {"action": "escalate", "queue": "senior"}}
+        )
         people = {"ann": ["clerk"], "cat": ["clerk"]}
         code = main(["policy", "lint", "--principals", str(self.principals(tmp_path, people)), str(write(doc))])
         assert code == 0 and capsys.readouterr().out.endswith("0 errors, 1 warning\n")
@@ -179,8 +200,7 @@ class TestLintCli:
 
     def test_missing_principals_file_is_one_line(self, write, tmp_path, capsys):
         """A principals path that does not exist is one stderr line and exit 2."""
-        code = main(["policy", "lint", "--principals", str(tmp_path / "none.yaml"),
-                     str(write(copy.deepcopy(BASE)))])
+        code = main(["policy", "lint", "--principals", str(tmp_path / "none.yaml"), str(write(copy.deepcopy(BASE)))])
         err = capsys.readouterr().err
         assert code == 2 and "none.yaml" in err and len(err.splitlines()) == 1
 
@@ -191,8 +211,7 @@ class TestExample:
     def test_example_lints_clean_with_the_dev_principals(self, capsys):
         """docs/examples/claims-review-depth.yaml has no errors against the dev principals file; its only
         warnings name the keys not enforced yet."""
-        code = main(["policy", "lint", "--principals", str(REPO / "config" / "dev-principals.yaml"),
-                     str(EXAMPLE)])
+        code = main(["policy", "lint", "--principals", str(REPO / "config" / "dev-principals.yaml"), str(EXAMPLE)])
         lines = capsys.readouterr().out.splitlines()
         assert code == 0 and lines[-1].startswith("0 errors, ")
         assert lines[:-1] and all("warning: not_enforced:" in line for line in lines[:-1])

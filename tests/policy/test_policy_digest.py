@@ -28,8 +28,9 @@ class TestDigest:
 
     def test_reformatting_does_not_change_digest(self):
         """Flow style versus block style is the same policy."""
-        edited = CLAIMS.replace("  owners: [claims-compliance, claims-ml]",
-                                "  owners:\n    - claims-compliance\n    - claims-ml")
+        edited = CLAIMS.replace(
+            "  owners: [claims-compliance, claims-ml]", "  owners:\n    - claims-compliance\n    - claims-ml"
+        )
         assert load_policy_text(edited, "a").ref.digest == load_policy_text(CLAIMS, "b").ref.digest
 
     def test_key_order_does_not_change_digest(self):

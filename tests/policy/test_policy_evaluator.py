@@ -20,8 +20,7 @@ def route_for(when: dict[str, Any], request: EvalRequest, **changes: Any) -> Rou
 
 def req(confidence: float = 0.9, outcome: str = "approve", **data: Any) -> EvalRequest:
     """A request with the given input fields."""
-    return EvalRequest(input=data, outcome=outcome, confidence=confidence, scores={"fraud": 0.3},
-                       model="m-2")
+    return EvalRequest(input=data, outcome=outcome, confidence=confidence, scores={"fraud": 0.3}, model="m-2")
 
 
 def matches(when: dict[str, Any], request: EvalRequest) -> bool:
@@ -32,11 +31,20 @@ def matches(when: dict[str, Any], request: EvalRequest) -> bool:
 class TestOperators:
     """Each operator, on a value where it holds and one where it does not."""
 
-    @pytest.mark.parametrize(("op", "arg", "yes", "no"), [
-        ("lt", 10, 9, 10), ("lte", 10, 10, 11), ("gt", 10, 11, 10), ("gte", 10, 10, 9),
-        ("eq", 10, 10, 11), ("ne", 10, 11, 10), ("in", [1, 2], 2, 3), ("not_in", [1, 2], 3, 2),
-        ("between", [5, 10], 10, 11),
-    ])
+    @pytest.mark.parametrize(
+        ("op", "arg", "yes", "no"),
+        [
+            ("lt", 10, 9, 10),
+            ("lte", 10, 10, 11),
+            ("gt", 10, 11, 10),
+            ("gte", 10, 10, 9),
+            ("eq", 10, 10, 11),
+            ("ne", 10, 11, 10),
+            ("in", [1, 2], 2, 3),
+            ("not_in", [1, 2], 3, 2),
+            ("between", [5, 10], 10, 11),
+        ],
+    )
     def test_operator_on_input(self, op, arg, yes, no):
         """The operator holds for ``yes`` and not for ``no``."""
         when = {"input.amount": {op: arg}}
@@ -106,8 +114,12 @@ class TestCombinators:
 
     def test_nested(self):
         """Combinators nest."""
-        when = {"all": [{"not": {"any": [{"outcome": {"eq": "deny"}}, {"confidence": {"lt": 0.5}}]}},
-                        {"input.amount": {"gt": 3}}]}
+        when = {
+            "all": [
+                {"not": {"any": [{"outcome": {"eq": "deny"}}, {"confidence": {"lt": 0.5}}]}},
+                {"input.amount": {"gt": 3}},
+            ]
+        }
         assert matches(when, req(0.9, "approve", amount=4))
 
 
@@ -129,7 +141,10 @@ class TestRuleOrder:
         """No matching rule: the default route, rule 'default', with a reason saying so."""
         route = route_for({"confidence": {"lt": 0.1}}, req(0.9))
         assert (route.route, route.rule, route.reasons) == (
-            "junior", "default", ("no rule matched; default route 'junior'",))
+            "junior",
+            "default",
+            ("no rule matched; default route 'junior'",),
+        )
 
     def test_route_names_the_policy(self):
         """Every route carries the policy name, version and digest."""
@@ -151,8 +166,9 @@ class TestReasons:
 
     def test_rule_reason_text_is_appended(self):
         """The rule's own reason text follows the predicate reasons."""
-        doc = policy_doc(rules=[{"name": "r", "when": {"confidence": {"lt": 0.5}}, "to": "senior",
-                                 "reason": "Unsure."}])
+        doc = policy_doc(
+            rules=[{"name": "r", "when": {"confidence": {"lt": 0.5}}, "to": "senior", "reason": "Unsure."}]
+        )
         route = load_policy_text(canonical_json(doc).decode(), "t").evaluate(req(0.3))
         assert route.reasons == ("confidence 0.3 < 0.5", "Unsure.")
 
@@ -178,7 +194,11 @@ class TestFailClosed:
         """A missing input field fails closed, naming the field and the rule."""
         route = route_for({"input.amount": {"gte": 5}}, req())
         assert (route.route, route.rule, route.failed_closed, route.reasons) == (
-            "senior", "fail_closed", True, ("input.amount is missing: rule 'only' cannot be judged",))
+            "senior",
+            "fail_closed",
+            True,
+            ("input.amount is missing: rule 'only' cannot be judged",),
+        )
 
     def test_wrong_type(self):
         """A string where a number is compared fails closed."""
@@ -206,16 +226,19 @@ class TestFailClosed:
 
     def test_never_auto_even_when_rule_would_be_auto(self):
         """A rule that routes to auto cannot be reached through a field it cannot judge."""
-        doc = policy_doc(rules=[{"name": "a", "when": {"input.amount": {"lt": 100}}, "to": "auto"}],
-                         default="auto")
+        doc = policy_doc(rules=[{"name": "a", "when": {"input.amount": {"lt": 100}}, "to": "auto"}], default="auto")
         route = load_policy_text(canonical_json(doc).decode(), "t").evaluate(req(0.99))
         assert (route.route, route.failed_closed) == ("senior", True)
         assert route.route != AUTO
 
     def test_missing_field_after_a_match_does_not_matter(self):
         """A rule that is never reached does not need its fields."""
-        doc = policy_doc(rules=[{"name": "a", "when": {"confidence": {"gt": 0.5}}, "to": "junior"},
-                                {"name": "b", "when": {"input.amount": {"gt": 1}}, "to": "senior"}])
+        doc = policy_doc(
+            rules=[
+                {"name": "a", "when": {"confidence": {"gt": 0.5}}, "to": "junior"},
+                {"name": "b", "when": {"input.amount": {"gt": 1}}, "to": "senior"},
+            ]
+        )
         route = load_policy_text(canonical_json(doc).decode(), "t").evaluate(req(0.9))
         assert route.rule == "a"
 

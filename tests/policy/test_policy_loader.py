@@ -78,8 +78,10 @@ class TestBadFiles:
     def test_alias_bomb_is_refused(self, write):
         """Aliases that expand to a huge document are refused instead of exhausting memory."""
         lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-        lines += [f"a{i}: &a{i} [*a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}, *a{i-1}]"
-                  for i in range(1, 9)]
+        lines += [
+            f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]"
+            for i in range(1, 9)
+        ]
         assert codes(write("\n".join(lines) + "\n")) == ["file_too_large"]
 
     def test_list_document_is_not_a_mapping(self, write):
@@ -184,7 +186,10 @@ class TestSemanticChecks:
         doc = policy_doc(rules=[{"name": "a", "when": {"confidence": {"lt": 0.5}}, "to": "legal"}])
         issue = only_issue(write(doc))
         assert (issue.code, issue.json_path, issue.message) == (
-            "unknown_queue", "$.rules[0].to", "queue 'legal' is not declared")
+            "unknown_queue",
+            "$.rules[0].to",
+            "queue 'legal' is not declared",
+        )
 
     def test_issue_renders_file_line_path_code_message(self, write):
         """str(issue) is 'file:line: $.path: code: message'."""
@@ -208,8 +213,10 @@ class TestSemanticChecks:
 
     def test_duplicate_rule(self, write):
         """Two rules with one name are duplicate_rule at the second."""
-        rules = [{"name": "a", "when": {"confidence": {"lt": 0.5}}, "to": "junior"},
-                 {"name": "a", "when": {"input.amount": {"gt": 5}}, "to": "junior"}]
+        rules = [
+            {"name": "a", "when": {"confidence": {"lt": 0.5}}, "to": "junior"},
+            {"name": "a", "when": {"input.amount": {"gt": 5}}, "to": "junior"},
+        ]
         issue = only_issue(write(policy_doc(rules=rules)))
         assert (issue.code, issue.json_path) == ("duplicate_rule", "$.rules[1].name")
 
@@ -248,13 +255,15 @@ class TestSemanticChecks:
         """The check sees through 'all': two children bounding one field to nothing."""
         when = {"all": [{"input.amount": {"gte": 100}}, {"input.amount": {"lt": 50}}]}
         assert codes(write(policy_doc(rules=[{"name": "a", "when": when, "to": "junior"}]))) == [
-            "contradictory_condition"]
+            "contradictory_condition"
+        ]
 
     def test_contradictory_equalities(self, write):
         """eq a together with not_in [a] is contradictory."""
         when = {"outcome": {"eq": "deny", "not_in": ["deny"]}}
         assert codes(write(policy_doc(rules=[{"name": "a", "when": when, "to": "junior"}]))) == [
-            "contradictory_condition"]
+            "contradictory_condition"
+        ]
 
     def test_any_branches_are_not_contradictory(self, write):
         """Bounds in different 'any' branches do not contradict each other."""
@@ -263,29 +272,37 @@ class TestSemanticChecks:
 
     def test_unreachable_rule(self, write):
         """confidence lt 0.5 after confidence lt 0.7 can never match."""
-        rules = [{"name": "a", "when": {"confidence": {"lt": 0.7}}, "to": "junior"},
-                 {"name": "b", "when": {"confidence": {"lt": 0.5}}, "to": "senior"}]
+        rules = [
+            {"name": "a", "when": {"confidence": {"lt": 0.7}}, "to": "junior"},
+            {"name": "b", "when": {"confidence": {"lt": 0.5}}, "to": "senior"},
+        ]
         issue = only_issue(write(policy_doc(rules=rules)))
         assert (issue.code, issue.json_path) == ("unreachable_rule", "$.rules[1]")
 
     def test_unreachable_by_union_of_earlier_rules(self, write):
         """Earlier rules that together cover the whole range shadow a later one."""
-        rules = [{"name": "a", "when": {"confidence": {"lt": 0.7}}, "to": "junior"},
-                 {"name": "b", "when": {"confidence": {"gte": 0.7}}, "to": "senior"},
-                 {"name": "c", "when": {"confidence": {"gt": 0.9}}, "to": "junior"}]
+        rules = [
+            {"name": "a", "when": {"confidence": {"lt": 0.7}}, "to": "junior"},
+            {"name": "b", "when": {"confidence": {"gte": 0.7}}, "to": "senior"},
+            {"name": "c", "when": {"confidence": {"gt": 0.9}}, "to": "junior"},
+        ]
         assert codes(write(policy_doc(rules=rules))) == ["unreachable_rule"]
 
     def test_boundary_gap_keeps_rule_reachable(self, write):
         """lt 0.7 then gt 0.7 leave exactly 0.7 for a later 'between'."""
-        rules = [{"name": "a", "when": {"confidence": {"lt": 0.7}}, "to": "junior"},
-                 {"name": "b", "when": {"confidence": {"gt": 0.7}}, "to": "senior"},
-                 {"name": "c", "when": {"confidence": {"between": [0.6, 0.8]}}, "to": "junior"}]
+        rules = [
+            {"name": "a", "when": {"confidence": {"lt": 0.7}}, "to": "junior"},
+            {"name": "b", "when": {"confidence": {"gt": 0.7}}, "to": "senior"},
+            {"name": "c", "when": {"confidence": {"between": [0.6, 0.8]}}, "to": "junior"},
+        ]
         assert codes(write(policy_doc(rules=rules))) == []
 
     def test_other_fields_do_not_shadow(self, write):
         """A rule on another field never makes a rule unreachable."""
-        rules = [{"name": "a", "when": {"input.amount": {"lt": 0.7}}, "to": "junior"},
-                 {"name": "b", "when": {"confidence": {"lt": 0.5}}, "to": "senior"}]
+        rules = [
+            {"name": "a", "when": {"input.amount": {"lt": 0.7}}, "to": "junior"},
+            {"name": "b", "when": {"confidence": {"lt": 0.5}}, "to": "senior"},
+        ]
         assert codes(write(policy_doc(rules=rules))) == []
 
     def test_unknown_input_path(self, write):
@@ -316,8 +333,9 @@ class TestSemanticChecks:
 
     def test_gdpr_outcome_guard_excludes_adverse(self, write):
         """An auto rule restricted to non-adverse outcomes is fine."""
-        rules = [{"name": "a", "when": {"all": [{"outcome": {"eq": "approve"}}, {"confidence": {"gt": 0.9}}]},
-                  "to": "auto"}]
+        rules = [
+            {"name": "a", "when": {"all": [{"outcome": {"eq": "approve"}}, {"confidence": {"gt": 0.9}}]}, "to": "auto"}
+        ]
         assert codes(write(policy_doc(significant=True, rules=rules))) == []
 
     def test_gdpr_default_auto(self, write):
@@ -355,10 +373,16 @@ class TestSemanticChecks:
 
     def test_all_issues_are_collected(self, write):
         """Every semantic issue of a file is reported, not just the first."""
-        rules = [{"name": "a", "when": {"confidence": {"lt": 7}}, "to": "legal"},
-                 {"name": "a", "when": {"input.nope": {"eq": 1}}, "to": "junior"}]
+        rules = [
+            {"name": "a", "when": {"confidence": {"lt": 7}}, "to": "legal"},
+            {"name": "a", "when": {"input.nope": {"eq": 1}}, "to": "junior"},
+        ]
         assert set(codes(write(policy_doc(rules=rules)))) == {
-            "threshold_range", "unknown_queue", "duplicate_rule", "unknown_input_path"}
+            "threshold_range",
+            "unknown_queue",
+            "duplicate_rule",
+            "unknown_input_path",
+        }
 
     def test_load_raises_with_every_error(self, write):
         """load_policy raises PolicyError carrying every error issue."""

@@ -10,26 +10,37 @@ from tests.policy.conftest import POLICIES
 
 POLICY_FILES = [load_policy(POLICIES / name) for name in ("claims-triage.yaml", "content-moderation.yaml")]
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
-                    st.text(max_size=5))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                       st.dictionaries(st.text(max_size=8), inner, max_size=3)),
-                      max_leaves=6)
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=5))
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=6,
+)
 known_keys = st.sampled_from(["amount", "claim_type", "reports", "author", "post_id", "surface"])
 inputs = st.one_of(
     st.dictionaries(known_keys, values, max_size=5),
-    st.dictionaries(known_keys, st.one_of(st.floats(min_value=0, max_value=1e6), st.integers(0, 10**6)),
-                    max_size=5),
+    st.dictionaries(known_keys, st.one_of(st.floats(min_value=0, max_value=1e6), st.integers(0, 10**6)), max_size=5),
     st.dictionaries(st.just("author"), st.dictionaries(st.just("prior_strikes"), values, max_size=1), max_size=1),
     values,
 )
-confidences = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(0, 1), st.integers(-2, 2),
-                        st.none(), st.text(max_size=3))
-outcomes = st.one_of(st.sampled_from(["approve", "deny", "partial", "allow", "remove", "restrict"]),
-                     st.text(max_size=5), st.none(), st.integers())
+confidences = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.floats(0, 1), st.integers(-2, 2), st.none(), st.text(max_size=3)
+)
+outcomes = st.one_of(
+    st.sampled_from(["approve", "deny", "partial", "allow", "remove", "restrict"]),
+    st.text(max_size=5),
+    st.none(),
+    st.integers(),
+)
 scores = st.one_of(st.dictionaries(st.text(max_size=5), st.floats(allow_nan=True)), st.none())
-requests = st.builds(EvalRequest, input=inputs, outcome=outcomes, confidence=confidences, scores=scores,
-                     model=st.one_of(st.text(max_size=5), st.none()))
+requests = st.builds(
+    EvalRequest,
+    input=inputs,
+    outcome=outcomes,
+    confidence=confidences,
+    scores=scores,
+    model=st.one_of(st.text(max_size=5), st.none()),
+)
 
 
 class TestEvaluatorProperties:

@@ -31,8 +31,12 @@ def day(client: Any) -> dict[str, list[str]]:
     submit(client, first.task.task_id, "alice", "override", outcome="deny", reason="receipt missing")
     second = claim(client, "junior", "alice")
     submit(client, second.task.task_id, "alice", "approve")
-    return {"auto": auto, "held": held, "overridden": [first.decision.decision_id],
-            "approved": [second.decision.decision_id]}
+    return {
+        "auto": auto,
+        "held": held,
+        "overridden": [first.decision.decision_id],
+        "approved": [second.decision.decision_id],
+    }
 
 
 def query(client: Any, who: str = "carol", **fields: Any) -> audit_pb2.QueryDecisionsResponse:
@@ -126,8 +130,9 @@ class TestListEvents:
         seqs: list[int] = []
         token = ""
         while True:
-            resp = client.audit.ListEvents(audit_pb2.ListEventsRequest(page_size=5, page_token=token),
-                                           metadata=auth("carol"), timeout=10)
+            resp = client.audit.ListEvents(
+                audit_pb2.ListEventsRequest(page_size=5, page_token=token), metadata=auth("carol"), timeout=10
+            )
             seqs += [e.seq for e in resp.events]
             token = resp.next_page_token
             if not token:
@@ -137,14 +142,17 @@ class TestListEvents:
 
     def test_filters_by_type_and_actor(self, client: Any, day: dict[str, list[str]]) -> None:
         """review_submitted events by alice: the two sign-offs."""
-        resp = client.audit.ListEvents(audit_pb2.ListEventsRequest(types=["review_submitted"], actor="alice"),
-                                       metadata=auth("carol"), timeout=10)
+        resp = client.audit.ListEvents(
+            audit_pb2.ListEventsRequest(types=["review_submitted"], actor="alice"), metadata=auth("carol"), timeout=10
+        )
 
         assert [e.decision_id for e in resp.events] == day["overridden"] + day["approved"]
 
     def test_caller_is_refused(self, client: Any) -> None:
         """A caller token cannot read the event log."""
-        err = _error(lambda: client.audit.ListEvents(audit_pb2.ListEventsRequest(), metadata=auth("caller"), timeout=10))
+        err = _error(
+            lambda: client.audit.ListEvents(audit_pb2.ListEventsRequest(), metadata=auth("caller"), timeout=10)
+        )
 
         assert err.code() == grpc.StatusCode.PERMISSION_DENIED
 
@@ -163,8 +171,9 @@ class TestExplainDecision:
         """ExplainDecision returns the trail as a JSON document."""
         decision_id = day["overridden"][0]
 
-        resp = client.audit.ExplainDecision(audit_pb2.ExplainDecisionRequest(decision_id=decision_id),
-                                            metadata=auth("carol"), timeout=10)
+        resp = client.audit.ExplainDecision(
+            audit_pb2.ExplainDecisionRequest(decision_id=decision_id), metadata=auth("carol"), timeout=10
+        )
 
         assert json.loads(resp.trail_json)["decision_id"] == decision_id
 
@@ -178,8 +187,9 @@ class TestExplainDecision:
 
     def test_missing_id_is_invalid(self, client: Any) -> None:
         """An empty decision id is INVALID_ARGUMENT naming decision_id."""
-        err = _error(lambda: client.audit.ExplainDecision(audit_pb2.ExplainDecisionRequest(),
-                                                          metadata=auth("carol"), timeout=10))
+        err = _error(
+            lambda: client.audit.ExplainDecision(audit_pb2.ExplainDecisionRequest(), metadata=auth("carol"), timeout=10)
+        )
 
         assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and err.details().startswith("decision_id:")
 

@@ -47,8 +47,14 @@ def schema_url(schema: str, user: str | None = None) -> str:
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run `signoff ARGS` as a separate process."""
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @dataclass
@@ -76,10 +82,28 @@ class Replica:
 def serve(db_url: str, policies: Path, *extra: str) -> Replica:
     """Start `signoff serve` on port 0 and wait for its 'serving on' line."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--no-checkpoints", "--address", "127.0.0.1:0", "--db", db_url,
-         "--policies", str(policies), "--principals", str(ROOT / "config" / "dev-principals.yaml"),
-         "--log-level", "warning", *extra],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "serve",
+            "--no-checkpoints",
+            "--address",
+            "127.0.0.1:0",
+            "--db",
+            db_url,
+            "--policies",
+            str(policies),
+            "--principals",
+            str(ROOT / "config" / "dev-principals.yaml"),
+            "--log-level",
+            "warning",
+            *extra,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()  # blocks until the server is up (or the process dies)
@@ -217,9 +241,14 @@ class TestCrossReplicaWakeUps:
             decision_pb2.WatchDecisionRequest(decision_id=held.decision_id), metadata=auth("caller"), timeout=60
         )
         first = next(stream)
-        task = b.client.review.ClaimNext(review_pb2.ClaimNextRequest(queue="junior"), metadata=auth("alice"), timeout=30).task
-        b.client.review.Submit(review_pb2.SubmitRequest(task_id=task.task_id, action=decision_pb2.REVIEW_ACTION_APPROVE),
-                               metadata=auth("alice"), timeout=30)
+        task = b.client.review.ClaimNext(
+            review_pb2.ClaimNextRequest(queue="junior"), metadata=auth("alice"), timeout=30
+        ).task
+        b.client.review.Submit(
+            review_pb2.SubmitRequest(task_id=task.task_id, action=decision_pb2.REVIEW_ACTION_APPROVE),
+            metadata=auth("alice"),
+            timeout=30,
+        )
 
         rest = [r.decision.status for r in stream]
 
@@ -231,17 +260,31 @@ class TestCrossReplicaWakeUps:
         """Decide with ``wait`` on replica A returns the outcome signed off on replica B."""
         a, b = cluster.replicas
         with ThreadPoolExecutor(1) as pool:
-            waiting = pool.submit(lambda: a.client.decisions.Decide(
-                claim_request(confidence=0.8, wait=50), metadata=auth("caller"), timeout=60).decision)
+            waiting = pool.submit(
+                lambda: (
+                    a.client.decisions.Decide(
+                        claim_request(confidence=0.8, wait=50), metadata=auth("caller"), timeout=60
+                    ).decision
+                )
+            )
             task = None
             while task is None:  # the held case appears in the queue once its Decide committed
-                got = b.client.review.ClaimNext(review_pb2.ClaimNextRequest(queue="junior"), metadata=auth("alice"), timeout=30)
+                got = b.client.review.ClaimNext(
+                    review_pb2.ClaimNextRequest(queue="junior"), metadata=auth("alice"), timeout=30
+                )
                 task = got.task if got.HasField("task") else None
                 if task is None:
                     time.sleep(0.05)
-            b.client.review.Submit(review_pb2.SubmitRequest(
-                task_id=task.task_id, action=decision_pb2.REVIEW_ACTION_OVERRIDE, outcome="deny", reason="excluded peril"),
-                metadata=auth("alice"), timeout=30)
+            b.client.review.Submit(
+                review_pb2.SubmitRequest(
+                    task_id=task.task_id,
+                    action=decision_pb2.REVIEW_ACTION_OVERRIDE,
+                    outcome="deny",
+                    reason="excluded peril",
+                ),
+                metadata=auth("alice"),
+                timeout=30,
+            )
             decided = waiting.result(timeout=60)
 
         assert decided.status == decision_pb2.DECISION_STATUS_HUMAN_DECIDED and decided.final_outcome == "deny"

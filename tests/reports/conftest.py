@@ -108,10 +108,18 @@ def build_dataset(db_url: str, policy_dir: Path) -> Dataset:
         ids.push(decision_id)
         clock.advance(1)
         cmd = DecideCommand(
-            request_id=f"req-{decision_id}", decision_type="claims.payout", subject_ref=f"holder-{decision_id}",
+            request_id=f"req-{decision_id}",
+            decision_type="claims.payout",
+            subject_ref=f"holder-{decision_id}",
             input={"amount": amount, "claim_type": "auto"},
-            proposal=Proposal(outcome=outcome, confidence=confidence, scores={outcome: confidence},
-                              model="claims-gbm", model_version="2026.03", explanation="similar claims paid"),
+            proposal=Proposal(
+                outcome=outcome,
+                confidence=confidence,
+                scores={outcome: confidence},
+                model="claims-gbm",
+                model_version="2026.03",
+                explanation="similar claims paid",
+            ),
         )
         d = asyncio.run(svc.decide(CALLER, cmd))
         data.decisions[decision_id] = d
@@ -170,7 +178,9 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dataset]:
     policy_dir.mkdir()
     text = (ROOT / "policies" / "claims-triage.yaml").read_text(encoding="utf-8")
     assert "audit_auto_rate: 0.02" in text
-    (policy_dir / "claims-triage.yaml").write_text(text.replace("audit_auto_rate: 0.02", f"audit_auto_rate: {AUDIT_RATE}"))
+    (policy_dir / "claims-triage.yaml").write_text(
+        text.replace("audit_auto_rate: 0.02", f"audit_auto_rate: {AUDIT_RATE}")
+    )
     shutil.copytree(ROOT / "policies" / "schema", policy_dir / "schema")
     data = build_dataset(f"sqlite:///{tmp / 'signoff.db'}", policy_dir)
     yield data

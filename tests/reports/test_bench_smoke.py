@@ -13,7 +13,12 @@ class TestReportScaleSmoke:
 
     def test_smoke_run_prints_the_table(self) -> None:
         """1k decisions load, report, verify and look up, and the table is printed."""
-        done = subprocess.run([sys.executable, str(ROOT / "bench" / "report_scale.py"), "--smoke"],
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "report_scale.py"), "--smoke"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         assert "| sqlite | 1,000 |" in done.stdout

@@ -18,7 +18,9 @@ FROM, TO = "2026-03-02T09:00:00Z", "2026-03-03T09:00:00Z"
 
 def _html(dataset: Dataset, tmp_path: Path) -> Path:
     out = tmp_path / "report.html"
-    assert main(["report", "--from", FROM, "--to", TO, "--format", "html", "--db", dataset.db_url, "--out", str(out)]) == 0
+    assert (
+        main(["report", "--from", FROM, "--to", TO, "--format", "html", "--db", dataset.db_url, "--out", str(out)]) == 0
+    )
     return out
 
 
@@ -35,13 +37,22 @@ class TestHtmlContent:
         """No script, no external stylesheet, image or font: nothing to fetch."""
         page = _html(dataset, tmp_path).read_text()
         assert "<script" not in page and "<link" not in page and "<img" not in page
-        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page) and "@import" not in page and "url(" not in page
+        assert (
+            not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+            and "@import" not in page
+            and "url(" not in page
+        )
 
     def test_has_inline_svg_charts(self, dataset: Dataset, tmp_path: Path) -> None:
         """Route split, review rate, override rates, the time distribution and reviewer approval are SVG charts."""
         page = _html(dataset, tmp_path).read_text()
         assert page.count("<svg") - page.count('<svg class="reliability"') == 6 and "Reviewer engagement" in page
-        for caption in ("Route split", "Override rate by queue", "Override rate by confidence band", "Distribution of time to decision"):
+        for caption in (
+            "Route split",
+            "Override rate by queue",
+            "Override rate by confidence band",
+            "Distribution of time to decision",
+        ):
             assert caption in page
 
     def test_has_a_reliability_diagram_per_model_version(self, dataset: Dataset, tmp_path: Path) -> None:
@@ -61,11 +72,24 @@ class TestHtmlScreenshot:
         page = _html(dataset, tmp_path)
         png = tmp_path / "shot.png"
         subprocess.run(
-            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", "--window-size=1200,1600",
-             page.as_uri()],
-            check=True, capture_output=True, timeout=120,
+            [
+                str(CHROMIUM),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                f"--screenshot={png}",
+                "--window-size=1200,1600",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         width, height, rows = read_png(png)
         pixels = [row[i : i + 3] for row in rows[::4] for i in range(0, len(row), 12)]

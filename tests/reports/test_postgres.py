@@ -31,7 +31,9 @@ def pg_dataset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dataset]:
     policy_dir = tmp / "policies"
     policy_dir.mkdir()
     body = (ROOT / "policies" / "claims-triage.yaml").read_text(encoding="utf-8")
-    (policy_dir / "claims-triage.yaml").write_text(body.replace("audit_auto_rate: 0.02", f"audit_auto_rate: {AUDIT_RATE}"))
+    (policy_dir / "claims-triage.yaml").write_text(
+        body.replace("audit_auto_rate: 0.02", f"audit_auto_rate: {AUDIT_RATE}")
+    )
     shutil.copytree(ROOT / "policies" / "schema", policy_dir / "schema")
     schema = f"signoff_reports_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
@@ -54,7 +56,12 @@ class TestOnPostgres:
     def test_report_figures(self, pg_dataset: Dataset, tmp_path: Path) -> None:
         """Volumes, override rate, percentiles, audit results and chain as on SQLite."""
         out = tmp_path / "r.json"
-        assert main(["report", "--from", FROM, "--to", TO, "--format", "json", "--db", pg_dataset.db_url, "--out", str(out)]) == 0
+        assert (
+            main(
+                ["report", "--from", FROM, "--to", TO, "--format", "json", "--db", pg_dataset.db_url, "--out", str(out)]
+            )
+            == 0
+        )
         r = json.loads(out.read_text())
         assert (r["volumes"]["total"], r["volumes"]["automation_rate"]) == (20, 0.5)
         assert r["sign_offs"]["overall"]["override_rate"] == pytest.approx(2 / 9)
@@ -65,7 +72,10 @@ class TestOnPostgres:
     def test_export_rows(self, pg_dataset: Dataset, tmp_path: Path) -> None:
         """Twelve labelled rows, three of them audit samples weighing 2."""
         out = tmp_path / "f.jsonl"
-        assert main(["export", "feedback", "--since", FROM, "--until", TO, "--db", pg_dataset.db_url, "--out", str(out)]) == 0
+        assert (
+            main(["export", "feedback", "--since", FROM, "--until", TO, "--db", pg_dataset.db_url, "--out", str(out)])
+            == 0
+        )
         rows = [json.loads(line) for line in out.read_text().splitlines()]
         assert len(rows) == 12 and sorted(r["weight"] for r in rows)[-3:] == [2.0, 2.0, 2.0]
 

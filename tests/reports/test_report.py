@@ -26,8 +26,9 @@ FROM, TO = "2026-03-02T09:00:00Z", "2026-03-03T09:00:00Z"
 
 def _report_json(dataset: Dataset, tmp_path: Path, *extra: str) -> dict:
     out = tmp_path / "r.json"
-    rc = main(["report", "--from", FROM, "--to", TO, "--format", "json", "--db", dataset.db_url,
-               "--out", str(out), *extra])
+    rc = main(
+        ["report", "--from", FROM, "--to", TO, "--format", "json", "--db", dataset.db_url, "--out", str(out), *extra]
+    )
     assert rc == 0
     return json.loads(out.read_text())
 
@@ -41,12 +42,20 @@ class TestReportFigures:
         v = r["volumes"]
         assert (v["total"], v["automatic"], v["held"], v["automation_rate"]) == (20, 10, 10, 0.5)
         assert [(x["route"], x["count"], x["share"]) for x in v["by_route"]] == [
-            ("auto", 10, 0.5), ("junior", 6, 0.3), ("senior", 4, 0.2)]
+            ("auto", 10, 0.5),
+            ("junior", 6, 0.3),
+            ("senior", 4, 0.2),
+        ]
 
     def test_review_rate_by_queue(self, dataset: Dataset, tmp_path: Path) -> None:
         """Each queue's share of all decisions, and how many were signed off or still wait."""
         q = {x["queue"]: x for x in _report_json(dataset, tmp_path)["review_by_queue"]}
-        assert (q["junior"]["held"], q["junior"]["review_rate"], q["junior"]["human_decided"], q["junior"]["pending"]) == (6, 0.3, 5, 1)
+        assert (
+            q["junior"]["held"],
+            q["junior"]["review_rate"],
+            q["junior"]["human_decided"],
+            q["junior"]["pending"],
+        ) == (6, 0.3, 5, 1)
         assert (q["senior"]["held"], q["senior"]["review_rate"], q["senior"]["human_decided"]) == (4, 0.2, 4)
 
     def test_sign_off_rates_overall_and_by_queue(self, dataset: Dataset, tmp_path: Path) -> None:
@@ -61,11 +70,21 @@ class TestReportFigures:
     def test_sign_offs_by_rule_reviewer_version_and_band(self, dataset: Dataset, tmp_path: Path) -> None:
         """The same sign-offs grouped by rule, reviewer, policy version and confidence band."""
         so = _report_json(dataset, tmp_path)["sign_offs"]
-        assert {x["rule"]: x["reviewed"] for x in so["by_rule"]} == {"high_value": 2, "low_confidence": 2, "review_band": 5}
+        assert {x["rule"]: x["reviewed"] for x in so["by_rule"]} == {
+            "high_value": 2,
+            "low_confidence": 2,
+            "review_band": 5,
+        }
         assert {x["reviewer"]: x["overridden"] for x in so["by_reviewer"]} == {"alice": 1, "bob": 1}
-        assert [(x["policy_name"], x["policy_version"], x["reviewed"]) for x in so["by_policy_version"]] == [("claims-triage", 1, 9)]
+        assert [(x["policy_name"], x["policy_version"], x["reviewed"]) for x in so["by_policy_version"]] == [
+            ("claims-triage", 1, 9)
+        ]
         assert [(x["band"], x["reviewed"]) for x in so["by_confidence_band"]] == [
-            ("[0.50,0.70)", 2), ("[0.70,0.80)", 1), ("[0.80,0.90)", 4), ("(0.92,1.00]", 2)]
+            ("[0.50,0.70)", 2),
+            ("[0.70,0.80)", 1),
+            ("[0.80,0.90)", 4),
+            ("(0.92,1.00]", 2),
+        ]
 
     def test_time_to_decision_percentiles(self, dataset: Dataset, tmp_path: Path) -> None:
         """p50/p90/p99 interpolate linearly over the nine scripted times, overall and per queue."""
@@ -108,7 +127,11 @@ class TestReportFigures:
     def test_empty_period(self, dataset: Dataset) -> None:
         """A period with no decisions reports zeros and no rates, without failing."""
         r = build_report(dataset.engine, START + timedelta(days=5), START + timedelta(days=6), verify=False)  # type: ignore[arg-type]
-        assert (r["volumes"]["total"], r["volumes"]["automation_rate"], r["time_to_decision"]["overall"]["p50"]) == (0, None, None)
+        assert (r["volumes"]["total"], r["volumes"]["automation_rate"], r["time_to_decision"]["overall"]["p50"]) == (
+            0,
+            None,
+            None,
+        )
 
 
 class TestReportCsv:
@@ -117,7 +140,10 @@ class TestReportCsv:
     def test_csv_matches_json(self, dataset: Dataset, tmp_path: Path) -> None:
         """Selected cells of the CSV equal the scripted figures."""
         out = tmp_path / "r.csv"
-        assert main(["report", "--from", FROM, "--to", TO, "--format", "csv", "--db", dataset.db_url, "--out", str(out)]) == 0
+        assert (
+            main(["report", "--from", FROM, "--to", TO, "--format", "csv", "--db", dataset.db_url, "--out", str(out)])
+            == 0
+        )
         rows = list(csv.reader(io.StringIO(out.read_text())))
         assert rows[0] == ["section", "key", "metric", "value"]
         cells = {(s, k, m): v for s, k, m, v in rows[1:]}
@@ -137,12 +163,17 @@ class TestReportCsv:
 class TestReportBadInput:
     """Bad flags get one line on stderr and exit 2; a missing database exits 1."""
 
-    @pytest.mark.parametrize("argv, needle", [
-        (["--from", "yesterday", "--to", TO], "not an ISO-8601"),
-        (["--from", TO, "--to", FROM], "is not before"),
-        (["--from", FROM, "--to", TO, "--format", "pdf"], "not one of html, json, csv"),
-    ])
-    def test_usage_errors_exit_2(self, argv: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    @pytest.mark.parametrize(
+        "argv, needle",
+        [
+            (["--from", "yesterday", "--to", TO], "not an ISO-8601"),
+            (["--from", TO, "--to", FROM], "is not before"),
+            (["--from", FROM, "--to", TO, "--format", "pdf"], "not one of html, json, csv"),
+        ],
+    )
+    def test_usage_errors_exit_2(
+        self, argv: list[str], needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         """A malformed time, a reversed period or an unknown format is refused in one line."""
         rc = main(["report", *argv, "--db", f"sqlite:///{tmp_path / 'x.db'}"])
         err = capsys.readouterr().err
@@ -171,4 +202,10 @@ class TestHelpers:
     def test_band_edges(self) -> None:
         """0.92 is in the review band's top bin; just above it is the automatic band."""
         assert [band_of(c) for c in (0.0, 0.5, 0.69, 0.92, 0.9201, 1.0)] == [
-            "[0.00,0.50)", "[0.50,0.70)", "[0.50,0.70)", "[0.90,0.92]", "(0.92,1.00]", "(0.92,1.00]"]
+            "[0.00,0.50)",
+            "[0.50,0.70)",
+            "[0.50,0.70)",
+            "[0.90,0.92]",
+            "(0.92,1.00]",
+            "(0.92,1.00]",
+        ]

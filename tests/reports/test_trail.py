@@ -17,29 +17,106 @@ from gateway.reports import build_trail, render_trail
 from tests.reports.conftest import Dataset
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-POLICY = {"policy_name": "claims-triage", "policy_version": 3, "policy_digest": "d" * 64, "decision_type": "claims.payout"}
+POLICY = {
+    "policy_name": "claims-triage",
+    "policy_version": 3,
+    "policy_digest": "d" * 64,
+    "decision_type": "claims.payout",
+}
 
 
 def _events() -> list:
     def ev(type_: str, actor: str, seconds: float, body: dict) -> NewEvent:
-        return NewEvent(type=type_, time=T0 + timedelta(seconds=seconds), actor=actor, decision_id="d-1", body=body, **POLICY)
+        return NewEvent(
+            type=type_, time=T0 + timedelta(seconds=seconds), actor=actor, decision_id="d-1", body=body, **POLICY
+        )
 
-    return chain([
-        ev("decision_received", "claims-service", 0, {"request_id": "r-1", "subject_ref": "holder-9", "requested_by": "claims-service",
-                                                      "input": {"amount": 1200.0}, "proposal": {"outcome": "approve", "confidence": 0.81,
-                                                      "scores": {"approve": 0.81}, "model": "claims-gbm", "model_version": "7"}}),
-        ev("routed", "gateway", 0, {"route": "junior", "rule": "review_band", "reasons": ["confidence 0.81 <= 0.92"],
-                                    "failed_closed": False, "significant": True}),
-        ev("review_claimed", "alice", 60, {"task_id": "t-1", "queue": "junior", "kind": "review", "lease_expires_at": "x"}),
-        ev("review_released", "gateway", 400, {"task_id": "t-1", "queue": "junior", "reason": "lease_expired", "claimed_by": "alice"}),
-        ev("review_claimed", "bob", 500, {"task_id": "t-1", "queue": "junior", "kind": "review", "lease_expires_at": "y"}),
-        ev("review_submitted", "bob", 560, {"task_id": "t-1", "queue": "junior", "kind": "review", "reviewer": "bob",
-                                            "action": "OVERRIDE", "outcome": "deny", "proposal_outcome": "approve",
-                                            "was_override": True, "payload": {}, "reason": "fraud ring",
-                                            "time_to_decision_seconds": 560.0}),
-        ev("decision_finalized", "bob", 560, {"status": "HUMAN_DECIDED", "final_outcome": "deny", "final_payload": {},
-                                              "action": "OVERRIDE", "reviewer": "bob", "reason": "fraud ring", "by": "human"}),
-    ], 41, "a" * 64)
+    return chain(
+        [
+            ev(
+                "decision_received",
+                "claims-service",
+                0,
+                {
+                    "request_id": "r-1",
+                    "subject_ref": "holder-9",
+                    "requested_by": "claims-service",
+                    "input": {"amount": 1200.0},
+                    "proposal": {
+                        "outcome": "approve",
+                        "confidence": 0.81,
+                        "scores": {"approve": 0.81},
+                        "model": "claims-gbm",
+                        "model_version": "7",
+                    },
+                },
+            ),
+            ev(
+                "routed",
+                "gateway",
+                0,
+                {
+                    "route": "junior",
+                    "rule": "review_band",
+                    "reasons": ["confidence 0.81 <= 0.92"],
+                    "failed_closed": False,
+                    "significant": True,
+                },
+            ),
+            ev(
+                "review_claimed",
+                "alice",
+                60,
+                {"task_id": "t-1", "queue": "junior", "kind": "review", "lease_expires_at": "x"},
+            ),
+            ev(
+                "review_released",
+                "gateway",
+                400,
+                {"task_id": "t-1", "queue": "junior", "reason": "lease_expired", "claimed_by": "alice"},
+            ),
+            ev(
+                "review_claimed",
+                "bob",
+                500,
+                {"task_id": "t-1", "queue": "junior", "kind": "review", "lease_expires_at": "y"},
+            ),
+            ev(
+                "review_submitted",
+                "bob",
+                560,
+                {
+                    "task_id": "t-1",
+                    "queue": "junior",
+                    "kind": "review",
+                    "reviewer": "bob",
+                    "action": "OVERRIDE",
+                    "outcome": "deny",
+                    "proposal_outcome": "approve",
+                    "was_override": True,
+                    "payload": {},
+                    "reason": "fraud ring",
+                    "time_to_decision_seconds": 560.0,
+                },
+            ),
+            ev(
+                "decision_finalized",
+                "bob",
+                560,
+                {
+                    "status": "HUMAN_DECIDED",
+                    "final_outcome": "deny",
+                    "final_payload": {},
+                    "action": "OVERRIDE",
+                    "reviewer": "bob",
+                    "reason": "fraud ring",
+                    "by": "human",
+                },
+            ),
+        ],
+        41,
+        "a" * 64,
+    )
 
 
 class TestBuildTrail:
@@ -48,8 +125,18 @@ class TestBuildTrail:
     def test_input_proposal_and_policy(self) -> None:
         """Input, proposal and the policy version with its text come first."""
         t = build_trail(_events(), "metadata: {name: claims-triage}", True)
-        assert (t["decision_id"], t["subject_ref"], t["input"], t["proposal"]["confidence"]) == ("d-1", "holder-9", {"amount": 1200.0}, 0.81)
-        assert t["policy"] == {"name": "claims-triage", "version": 3, "digest": "d" * 64, "text": "metadata: {name: claims-triage}"}
+        assert (t["decision_id"], t["subject_ref"], t["input"], t["proposal"]["confidence"]) == (
+            "d-1",
+            "holder-9",
+            {"amount": 1200.0},
+            0.81,
+        )
+        assert t["policy"] == {
+            "name": "claims-triage",
+            "version": 3,
+            "digest": "d" * 64,
+            "text": "metadata: {name: claims-triage}",
+        }
 
     def test_routing_claims_releases_and_review(self) -> None:
         """Rule and reasons, both claims, the lapsed lease, and the override with its reason."""
@@ -83,8 +170,17 @@ class TestRenderTrail:
     def test_tells_the_story_in_order(self) -> None:
         """Receipt, routing, claims and release in time order, sign-off, final outcome, chain, policy text."""
         text = render_trail(build_trail(_events(), "rules: []\n", True))
-        order = ["Received", "Routed", "Claimed 2026-03-02T09:01:00", "Released", "Claimed 2026-03-02T09:08:20",
-                 "Signed off", "Final", "Audit chain", "Policy text"]
+        order = [
+            "Received",
+            "Routed",
+            "Claimed 2026-03-02T09:01:00",
+            "Released",
+            "Claimed 2026-03-02T09:08:20",
+            "Signed off",
+            "Final",
+            "Audit chain",
+            "Policy text",
+        ]
         positions = [text.index(word) for word in order]
         assert positions == sorted(positions)
         assert "Reason given: fraud ring" in text and "hashes and links verify" in text and "  | rules: []" in text
@@ -120,7 +216,9 @@ class TestExplainCommand:
         """The senior reviewer's rejection, its reason, and a verified chain."""
         rc = main(["audit", "explain", "senior-0", "--db", dataset.db_url])
         out = capsys.readouterr().out
-        assert rc == 0 and "REJECT" in out and "duplicate of an earlier claim" in out and "hashes and links verify" in out
+        assert (
+            rc == 0 and "REJECT" in out and "duplicate of an earlier claim" in out and "hashes and links verify" in out
+        )
 
     def test_json_of_a_corrected_audit_sample(self, dataset: Dataset, capsys: pytest.CaptureFixture[str]) -> None:
         """An audited automatic decision shows the draw, the correction and the corrected outcome."""
@@ -136,19 +234,25 @@ class TestExplainCommand:
         err = capsys.readouterr().err
         assert rc == 1 and "no decision 'no-such-id'" in err and err.count("\n") == 1
 
-    def test_tampered_event_fails_verification(self, dataset: Dataset, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_tampered_event_fails_verification(
+        self, dataset: Dataset, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         """An event edited behind the triggers' back no longer verifies; the command exits 1."""
         url, path = _copy_db(dataset, tmp_path)
         conn = sqlite3.connect(path)
         conn.execute("DROP TRIGGER audit_events_no_update")
-        conn.execute("UPDATE audit_events SET body_json = replace(body_json, 'duplicate', 'genuine') "
-                     "WHERE decision_id = 'senior-0' AND type = 'review_submitted'")
+        conn.execute(
+            "UPDATE audit_events SET body_json = replace(body_json, 'duplicate', 'genuine') "
+            "WHERE decision_id = 'senior-0' AND type = 'review_submitted'"
+        )
         conn.commit()
         conn.close()
         rc = main(["audit", "explain", "senior-0", "--db", url])
         assert rc == 1 and "DO NOT VERIFY" in capsys.readouterr().out
 
-    def test_removed_predecessor_breaks_the_link(self, dataset: Dataset, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_removed_predecessor_breaks_the_link(
+        self, dataset: Dataset, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         """Deleting the event just before one of the decision's events breaks that event's link."""
         url, path = _copy_db(dataset, tmp_path)
         conn = sqlite3.connect(path)

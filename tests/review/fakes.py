@@ -104,15 +104,18 @@ class _Tx:
         return self.s.decisions.get(decision_id)
 
     def decision_by_request(self, requested_by: str, request_id: str) -> Decision | None:
-        return next((d for d in self.s.decisions.values()
-                     if d.request_id == request_id and d.requested_by == requested_by), None)
+        return next(
+            (d for d in self.s.decisions.values() if d.request_id == request_id and d.requested_by == requested_by),
+            None,
+        )
 
     def task(self, task_id: str) -> Task | None:
         return self.s.tasks.get(task_id)
 
     def tasks_for_decision(self, decision_id: str) -> list[Task]:
-        return sorted((t for t in self.s.tasks.values() if t.decision_id == decision_id),
-                      key=lambda t: (t.created_at, t.task_id))
+        return sorted(
+            (t for t in self.s.tasks.values() if t.decision_id == decision_id), key=lambda t: (t.created_at, t.task_id)
+        )
 
     def open_tasks(self, queue: str, now: datetime, limit: int) -> list[Task]:
         live = [t for t in self.s.tasks.values() if _claimable(t, queue, now)]
@@ -122,13 +125,19 @@ class _Tx:
         return [t for t in self.open_tasks(queue, now, len(self.s.tasks)) if t.requested_by != claimer][:limit]
 
     def lapsed_leases(self, now: datetime, limit: int) -> list[Task]:
-        lapsed = [t for t in self.s.tasks.values() if t.state is TaskState.CLAIMED
-                  and t.lease_expires_at is not None and t.lease_expires_at < now]
+        lapsed = [
+            t
+            for t in self.s.tasks.values()
+            if t.state is TaskState.CLAIMED and t.lease_expires_at is not None and t.lease_expires_at < now
+        ]
         return sorted(lapsed, key=lambda t: (t.lease_expires_at, t.task_id))[:limit]  # type: ignore[arg-type, return-value]
 
     def due_tasks(self, now: datetime, limit: int) -> list[Task]:
-        due = [t for t in self.s.tasks.values() if t.state is not TaskState.DONE
-               and t.due_at is not None and t.due_at <= now]
+        due = [
+            t
+            for t in self.s.tasks.values()
+            if t.state is not TaskState.DONE and t.due_at is not None and t.due_at <= now
+        ]
         return sorted(due, key=lambda t: (t.due_at, t.task_id))[:limit]  # type: ignore[arg-type, return-value]
 
     def queue_depths(self, now: datetime) -> dict[str, tuple[int, datetime | None]]:

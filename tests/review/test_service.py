@@ -47,8 +47,11 @@ def service(store: FakeStore, clock: FakeClock) -> ReviewService:
 
 def _cmd(confidence: float = 0.8, amount: float = 1000, request_id: str = "r-1") -> DecideCommand:
     return DecideCommand(
-        request_id=request_id, decision_type="claims.payout", subject_ref="s",
-        input={"amount": amount, "claim_type": "home"}, proposal=Proposal("approve", confidence),
+        request_id=request_id,
+        decision_type="claims.payout",
+        subject_ref="s",
+        input={"amount": amount, "claim_type": "home"},
+        proposal=Proposal("approve", confidence),
     )
 
 
@@ -132,8 +135,11 @@ class TestPlans:
         with pytest.raises(PermissionDenied):
             run(service.claim_next(CALLER, "junior"))
         with pytest.raises(InvalidRequest):
-            run(service.submit(ALICE, SubmitCommand(task_id="t", action=Action.OVERRIDE, outcome="deny",
-                                                    payload={}, reason=" ")))
+            run(
+                service.submit(
+                    ALICE, SubmitCommand(task_id="t", action=Action.OVERRIDE, outcome="deny", payload={}, reason=" ")
+                )
+            )
         assert store.events == [] and store.applied == 0
 
     def test_a_claim_whose_task_was_taken_meanwhile_takes_the_next(self, service, store):

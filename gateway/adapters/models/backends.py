@@ -47,8 +47,12 @@ def _number_list(binding: Binding, feats: Mapping[str, Any]) -> list[float]:
 
 
 def _check_confidence(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or not 0.0 <= value <= 1.0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0.0 <= value <= 1.0
+    ):
         raise ModelFailure("confidence", f"confidence {str(value)[:40]} is missing or outside [0, 1]")
     return float(value)
 
@@ -62,7 +66,9 @@ def parse_oip(binding: Binding, body: Any) -> tuple[str, float, dict[str, float]
     """Outcome, confidence, scores, model name and version from an OIP v2 inference response."""
     if not isinstance(body, dict) or not isinstance(body.get("outputs"), list):
         raise ModelFailure("malformed", "reply has no 'outputs' list")
-    tensors = {o["name"]: o.get("data") for o in body["outputs"] if isinstance(o, dict) and isinstance(o.get("name"), str)}
+    tensors = {
+        o["name"]: o.get("data") for o in body["outputs"] if isinstance(o, dict) and isinstance(o.get("name"), str)
+    }
     name, version = body.get("model_name", ""), body.get("model_version") or ""
     if not isinstance(name, str) or not isinstance(version, str):
         raise ModelFailure("malformed", "model_name/model_version are not strings")
@@ -76,8 +82,12 @@ def parse_oip(binding: Binding, body: Any) -> tuple[str, float, dict[str, float]
         return outcome, scores[outcome], scores, name, version
     raw = tensors.get(binding.output.get("outcome", ""))
     value = raw[0] if isinstance(raw, list) and raw else None
-    if isinstance(value, int | float) and not isinstance(value, bool) and value == int(value) \
-            and 0 <= int(value) < len(binding.labels):
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and value == int(value)
+        and 0 <= int(value) < len(binding.labels)
+    ):
         outcome = binding.labels[int(value)]
     elif isinstance(value, str) and value in binding.labels:
         outcome = value
@@ -117,8 +127,11 @@ def parse_chat(binding: Binding, body: Any) -> tuple[str, float, dict[str, float
             raise ModelFailure("malformed", "a top_logprobs entry has no valid logprob")
         token = top["token"].strip()
         for label in binding.labels:
-            if token and label.startswith(token) and not any(o != label and o.startswith(token)
-                                                             for o in binding.labels):
+            if (
+                token
+                and label.startswith(token)
+                and not any(o != label and o.startswith(token) for o in binding.labels)
+            ):
                 mass[label] += math.exp(lp)
     total = sum(mass.values())
     if total <= 0 or mass[outcome] <= 0:
@@ -166,16 +179,18 @@ class OipRest(Backend):
         b = self.binding
         feats = _number_list(b, _features(b, input))
         path = f"/v2/models/{b.model}" + (f"/versions/{b.version}" if b.version else "") + "/infer"
-        payload: dict[str, Any] = {"inputs": [{"name": b.tensor, "shape": [1, len(feats)], "datatype": "FP64",
-                                               "data": feats}]}
+        payload: dict[str, Any] = {
+            "inputs": [{"name": b.tensor, "shape": [1, len(feats)], "datatype": "FP64", "data": feats}]
+        }
         if b.output:
             payload["outputs"] = [{"name": n} for n in sorted(set(b.output.values()))]
         start = time.perf_counter()
         body, raw = await self._post(b.address.rstrip("/") + path, payload, timeout_s)
         outcome, confidence, scores, name, version = parse_oip(b, body)
         _check_version(b, version)
-        return ModelProposal(b.name, outcome, confidence, name or b.model, version,
-                             (time.perf_counter() - start) * 1000, raw, scores)
+        return ModelProposal(
+            b.name, outcome, confidence, name or b.model, version, (time.perf_counter() - start) * 1000, raw, scores
+        )
 
 
 class OpenAIChat(Backend):
@@ -185,17 +200,30 @@ class OpenAIChat(Backend):
         b = self.binding
         feats = _features(b, input)
         prompt = b.prompt.format(labels=", ".join(b.labels), **{k.replace(".", "_"): v for k, v in feats.items()})
-        sampling = {"temperature": 0, "max_tokens": 4, **b.sampling, "logprobs": True,
-                    "top_logprobs": max(5, len(b.labels))}
+        sampling = {
+            "temperature": 0,
+            "max_tokens": 4,
+            **b.sampling,
+            "logprobs": True,
+            "top_logprobs": max(5, len(b.labels)),
+        }
         payload = {"model": b.model, "messages": [{"role": "user", "content": prompt}], **sampling}
         start = time.perf_counter()
         body, raw = await self._post(b.address.rstrip("/") + "/v1/chat/completions", payload, timeout_s)
         outcome, confidence, scores, name = parse_chat(b, body)
         reported = body.get("system_fingerprint") or name
         _check_version(b, str(reported))
-        return ModelProposal(b.name, outcome, confidence, name, str(reported),
-                             (time.perf_counter() - start) * 1000, raw, scores,
-                             request={"prompt_template": b.prompt, "sampling": sampling})
+        return ModelProposal(
+            b.name,
+            outcome,
+            confidence,
+            name,
+            str(reported),
+            (time.perf_counter() - start) * 1000,
+            raw,
+            scores,
+            request={"prompt_template": b.prompt, "sampling": sampling},
+        )
 
 
 class PythonCallable(Backend):
@@ -233,9 +261,16 @@ class PythonCallable(Backend):
         _check_version(b, version)
         raw = json.dumps(out, default=str, sort_keys=True)
         scores = out.get("scores") or {}
-        return ModelProposal(b.name, out["outcome"], confidence, b.model, version,
-                             (time.perf_counter() - start) * 1000, raw,
-                             {str(k): float(v) for k, v in scores.items()} if isinstance(scores, dict) else {})
+        return ModelProposal(
+            b.name,
+            out["outcome"],
+            confidence,
+            b.model,
+            version,
+            (time.perf_counter() - start) * 1000,
+            raw,
+            {str(k): float(v) for k, v in scores.items()} if isinstance(scores, dict) else {},
+        )
 
 
 def build_backend(binding: Binding) -> Backend:

@@ -24,8 +24,23 @@ __all__ = ["BACKENDS", "Binding", "BindingSet", "check_policies", "load_bindings
 BACKENDS = ("oip-rest", "oip-grpc", "openai-chat", "python")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)$")
-_KEYS = {"backend", "address", "model", "version", "deadline", "retries", "breaker", "input", "output",
-         "labels", "prompt", "sampling", "shadows", "headers_env", "tensor"}
+_KEYS = {
+    "backend",
+    "address",
+    "model",
+    "version",
+    "deadline",
+    "retries",
+    "breaker",
+    "input",
+    "output",
+    "labels",
+    "prompt",
+    "sampling",
+    "shadows",
+    "headers_env",
+    "tensor",
+}
 _REQUIRED = ("backend", "address", "model", "deadline", "input", "labels")
 
 
@@ -119,8 +134,11 @@ def _binding(lint: _Lint, name: str, raw: Any) -> Binding | None:
     if len(lint.issues) > start:
         return None
     if raw["backend"] not in BACKENDS:
-        lint.add((*at, "backend"), "unknown_backend",
-                 f"unknown backend {raw['backend']!r}; expected one of: {', '.join(BACKENDS)}")
+        lint.add(
+            (*at, "backend"),
+            "unknown_backend",
+            f"unknown backend {raw['backend']!r}; expected one of: {', '.join(BACKENDS)}",
+        )
     for key in ("address", "model"):
         if not isinstance(raw[key], str) or not raw[key]:
             lint.add((*at, key), "wrong_type", f"'{key}' must be a non-empty string")
@@ -131,19 +149,29 @@ def _binding(lint: _Lint, name: str, raw: Any) -> Binding | None:
     if not (isinstance(inputs, list) and inputs and all(isinstance(i, str) and i for i in inputs)):
         lint.add((*at, "input"), "bad_mapping", "'input' lists the decision input's fields the model reads")
         inputs = []
-    if not (isinstance(labels, list) and labels and all(isinstance(x, str) for x in labels)
-            and len(set(labels)) == len(labels)):
+    if not (
+        isinstance(labels, list)
+        and labels
+        and all(isinstance(x, str) for x in labels)
+        and len(set(labels)) == len(labels)
+    ):
         lint.add((*at, "labels"), "bad_labels", "'labels' is a non-empty list of distinct outcome labels")
         labels = []
     retries = raw.get("retries") or {}
     breaker = raw.get("breaker") or {}
-    if not isinstance(retries, dict) or not isinstance(retries.get("attempts", 1), int) \
-            or not 1 <= retries.get("attempts", 1) <= 10:
+    if (
+        not isinstance(retries, dict)
+        or not isinstance(retries.get("attempts", 1), int)
+        or not 1 <= retries.get("attempts", 1) <= 10
+    ):
         lint.add((*at, "retries"), "bad_retries", "'retries' is {attempts: 1..10, backoff: <duration>}")
         retries = {}
     backoff = _duration(lint, (*at, "retries", "backoff"), retries["backoff"]) if "backoff" in retries else 0.05
-    if not isinstance(breaker, dict) or not isinstance(breaker.get("failures", 5), int) \
-            or breaker.get("failures", 5) < 1:
+    if (
+        not isinstance(breaker, dict)
+        or not isinstance(breaker.get("failures", 5), int)
+        or breaker.get("failures", 5) < 1
+    ):
         lint.add((*at, "breaker"), "bad_breaker", "'breaker' is {failures: >=1, reset: <duration>}")
         breaker = {}
     reset = _duration(lint, (*at, "breaker", "reset"), breaker["reset"]) if "reset" in breaker else 30.0
@@ -162,11 +190,15 @@ def _binding(lint: _Lint, name: str, raw: Any) -> Binding | None:
                 lint.add((*at, "prompt"), "bad_template", str(exc))
                 used = set()
             for f in sorted(used - set(inputs) - {"labels"}):
-                lint.add((*at, "prompt"), "unreachable_mapping",
-                         f"the prompt reads {{{f}}}, which 'input' does not list")
+                lint.add(
+                    (*at, "prompt"), "unreachable_mapping", f"the prompt reads {{{f}}}, which 'input' does not list"
+                )
     elif raw["backend"].startswith("oip") and "probabilities" not in output and "outcome" not in output:
-        lint.add((*at, "output"), "unreachable_mapping",
-                 "an oip binding's 'output' names the 'probabilities' or 'outcome' tensor")
+        lint.add(
+            (*at, "output"),
+            "unreachable_mapping",
+            "an oip binding's 'output' names the 'probabilities' or 'outcome' tensor",
+        )
     version = raw.get("version")
     shadows = raw.get("shadows") or []
     if not isinstance(shadows, list) or not all(isinstance(s, str) for s in shadows):
@@ -174,13 +206,26 @@ def _binding(lint: _Lint, name: str, raw: Any) -> Binding | None:
         shadows = []
     if len(lint.issues) > start:
         return None
-    return Binding(name=name, backend=raw["backend"], address=raw["address"], model=raw["model"],
-                   version=None if version is None else str(version), deadline_s=deadline,
-                   input=tuple(inputs), labels=tuple(labels), attempts=retries.get("attempts", 1),
-                   backoff_s=backoff, breaker_failures=breaker.get("failures", 5), breaker_reset_s=reset,
-                   output=dict(output), prompt=prompt or "", sampling=dict(raw.get("sampling") or {}),
-                   shadows=tuple(shadows), headers_env=dict(raw.get("headers_env") or {}),
-                   tensor=str(raw.get("tensor", "input-0")))
+    return Binding(
+        name=name,
+        backend=raw["backend"],
+        address=raw["address"],
+        model=raw["model"],
+        version=None if version is None else str(version),
+        deadline_s=deadline,
+        input=tuple(inputs),
+        labels=tuple(labels),
+        attempts=retries.get("attempts", 1),
+        backoff_s=backoff,
+        breaker_failures=breaker.get("failures", 5),
+        breaker_reset_s=reset,
+        output=dict(output),
+        prompt=prompt or "",
+        sampling=dict(raw.get("sampling") or {}),
+        shadows=tuple(shadows),
+        headers_env=dict(raw.get("headers_env") or {}),
+        tensor=str(raw.get("tensor", "input-0")),
+    )
 
 
 def load_bindings(path: str | Path) -> BindingSet:
@@ -196,13 +241,13 @@ def load_bindings(path: str | Path) -> BindingSet:
         doc = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        raise PolicyError([Issue(file, mark.line + 1 if mark else None, "$", "yaml_syntax",
-                                 str(exc.problem))]) from None
+        raise PolicyError(
+            [Issue(file, mark.line + 1 if mark else None, "$", "yaml_syntax", str(exc.problem))]
+        ) from None
     if node is not None:
         _lines(node, (), lines)
     lint = _Lint(file, lines)
-    if not isinstance(doc, dict) or doc.get("kind") != "ModelBindings" \
-            or not isinstance(doc.get("bindings"), dict):
+    if not isinstance(doc, dict) or doc.get("kind") != "ModelBindings" or not isinstance(doc.get("bindings"), dict):
         lint.add((), "not_bindings", "expected a mapping with kind: ModelBindings and a 'bindings' mapping")
         raise PolicyError(lint.issues)
     for key in sorted(set(doc) - {"apiVersion", "kind", "bindings"}):
@@ -211,8 +256,11 @@ def load_bindings(path: str | Path) -> BindingSet:
     for b in found.values():
         for i, s in enumerate(b.shadows):
             if s not in found or s == b.name:
-                lint.add(("bindings", b.name, "shadows", i), "unknown_binding",
-                         f"shadow {s!r} is not another binding of this file")
+                lint.add(
+                    ("bindings", b.name, "shadows", i),
+                    "unknown_binding",
+                    f"shadow {s!r} is not another binding of this file",
+                )
     if lint.issues:
         raise PolicyError(sorted(lint.issues, key=lambda i: (i.line or 0, i.code)))
     return BindingSet(file, found)
@@ -227,10 +275,24 @@ def check_policies(policies: Sequence[Policy], bindings: BindingSet | None) -> l
             continue
         b = bindings.bindings.get(name) if bindings else None
         if b is None:
-            issues.append(Issue(p.source_path, None, "$.proposal.binding", "unknown_binding",
-                                f"binding {name!r} is not defined in the models file"))
+            issues.append(
+                Issue(
+                    p.source_path,
+                    None,
+                    "$.proposal.binding",
+                    "unknown_binding",
+                    f"binding {name!r} is not defined in the models file",
+                )
+            )
         elif set(b.labels) - set(p.outcomes):
             extra = ", ".join(sorted(set(b.labels) - set(p.outcomes)))
-            issues.append(Issue(p.source_path, None, "$.proposal.binding", "unknown_outcome",
-                                f"binding {name!r} proposes labels the policy does not decide: {extra}"))
+            issues.append(
+                Issue(
+                    p.source_path,
+                    None,
+                    "$.proposal.binding",
+                    "unknown_outcome",
+                    f"binding {name!r} proposes labels the policy does not decide: {extra}",
+                )
+            )
     return issues

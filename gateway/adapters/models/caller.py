@@ -30,13 +30,19 @@ class ModelMetrics:
     """Model latency, errors by binding and kind, and breaker state, on the gateway's registry."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.latency = Histogram("signoff_model_latency_seconds", "Model call latency by binding",
-                                 ["binding"], registry=registry,
-                                 buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-        self.errors = Counter("signoff_model_errors", "Failed model calls by binding and kind",
-                              ["binding", "kind"], registry=registry)
-        self.breaker = Gauge("signoff_model_breaker_state", "0 closed, 1 half-open, 2 open",
-                             ["binding"], registry=registry)
+        self.latency = Histogram(
+            "signoff_model_latency_seconds",
+            "Model call latency by binding",
+            ["binding"],
+            registry=registry,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.errors = Counter(
+            "signoff_model_errors", "Failed model calls by binding and kind", ["binding", "kind"], registry=registry
+        )
+        self.breaker = Gauge(
+            "signoff_model_breaker_state", "0 closed, 1 half-open, 2 open", ["binding"], registry=registry
+        )
 
 
 class Breaker:
@@ -67,8 +73,9 @@ class Breaker:
 class ModelCaller:
     """A ``ModelBackend``: one binding's backend behind its deadline, retries and breaker."""
 
-    def __init__(self, backend: Backend, metrics: ModelMetrics | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, backend: Backend, metrics: ModelMetrics | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.backend, self.metrics, self.clock = backend, metrics, clock
         self.binding = backend.binding
         self.name = self.binding.name
@@ -90,8 +97,11 @@ class ModelCaller:
         end = self.clock() + max(0.0, min(b.deadline_s, timeout_s))
         if not self.breaker.allow():
             self._state()
-            raise self._fail(ModelFailure("breaker_open", f"{self.breaker.count} failures in a row; "
-                                                          f"retrying after {b.breaker_reset_s:g}s"))
+            raise self._fail(
+                ModelFailure(
+                    "breaker_open", f"{self.breaker.count} failures in a row; retrying after {b.breaker_reset_s:g}s"
+                )
+            )
         attempt = 0
         while True:
             attempt += 1

@@ -37,8 +37,9 @@ class ModelRegistry:
         try:
             return {name: ModelCaller(build_backend(b), self.metrics) for name, b in bindings.bindings.items()}
         except (ValueError, ImportError, AttributeError) as exc:
-            raise PolicyError([Issue(bindings.path, None, "$.bindings", "unavailable_backend",
-                                     str(exc)[:200])]) from None
+            raise PolicyError(
+                [Issue(bindings.path, None, "$.bindings", "unavailable_backend", str(exc)[:200])]
+            ) from None
 
     def reload(self) -> list[Issue]:
         """Load the file again; on any issue keep the last good set and return the issues."""
@@ -53,8 +54,9 @@ class ModelRegistry:
         log.info("model_bindings_loaded", path=str(self.path), bindings=sorted(fresh.bindings))
         return []
 
-    async def propose(self, name: str, input: Mapping[str, Any],
-                      timeout_s: float) -> tuple[ModelProposal, list[ShadowResult]]:
+    async def propose(
+        self, name: str, input: Mapping[str, Any], timeout_s: float
+    ) -> tuple[ModelProposal, list[ShadowResult]]:
         """The primary's proposal and the shadows' (logged, not used), all within ``timeout_s``.
 
         Shadows run concurrently with the primary and are cancelled, not awaited, once the
@@ -63,8 +65,11 @@ class ModelRegistry:
         caller = self.callers.get(name)
         if caller is None:
             raise ModelFailure("error", f"binding {name!r} is not loaded")
-        shadows = {s: asyncio.ensure_future(self.callers[s].propose(input, timeout_s))
-                   for s in caller.binding.shadows if s in self.callers}
+        shadows = {
+            s: asyncio.ensure_future(self.callers[s].propose(input, timeout_s))
+            for s in caller.binding.shadows
+            if s in self.callers
+        }
         loop = asyncio.get_running_loop()
         end = loop.time() + min(caller.binding.deadline_s, timeout_s)
         try:

@@ -61,9 +61,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("hash", name="uq_audit_events_hash"),
     )
     op.create_index("ix_audit_events_decision_id", "audit_events", ["decision_id"])
-    op.create_index(
-        "ix_audit_events_decision_type_time", "audit_events", ["decision_type", "time"]
-    )
+    op.create_index("ix_audit_events_decision_type_time", "audit_events", ["decision_type", "time"])
     op.create_index("ix_audit_events_type_time", "audit_events", ["type", "time"])
     op.create_index("ix_audit_events_time", "audit_events", ["time"])
 
@@ -115,9 +113,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("decision_id", name="pk_decisions"),
         sa.UniqueConstraint("request_id", name="uq_decisions_request_id"),
     )
-    op.create_index(
-        "ix_decisions_decision_type_created_at", "decisions", ["decision_type", "created_at"]
-    )
+    op.create_index("ix_decisions_decision_type_created_at", "decisions", ["decision_type", "created_at"])
     op.create_index("ix_decisions_subject_ref", "decisions", ["subject_ref"])
     op.create_index("ix_decisions_status", "decisions", ["status"])
     op.create_index("ix_decisions_created_at", "decisions", ["created_at"])
@@ -147,9 +143,7 @@ def upgrade() -> None:
         ["queue", "state", "created_at"],
     )
     op.create_index("ix_review_tasks_decision_id", "review_tasks", ["decision_id"])
-    op.create_index(
-        "ix_review_tasks_state_lease_expires_at", "review_tasks", ["state", "lease_expires_at"]
-    )
+    op.create_index("ix_review_tasks_state_lease_expires_at", "review_tasks", ["state", "lease_expires_at"])
 
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":

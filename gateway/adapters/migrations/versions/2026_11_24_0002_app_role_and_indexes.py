@@ -31,8 +31,7 @@ depends_on = None
 APP_ROLE = "signoff_app"
 
 _INDEXES = (
-    ("ix_decisions_policy_name_policy_version_created_at",
-     ["policy_name", "policy_version", "created_at"]),
+    ("ix_decisions_policy_name_policy_version_created_at", ["policy_name", "policy_version", "created_at"]),
     ("ix_decisions_queue_created_at", ["queue", "created_at"]),
     ("ix_decisions_reviewer_created_at", ["reviewer", "created_at"]),
 )

@@ -5,6 +5,7 @@ Importing this module defines tables only; it opens no connection.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,9 +26,17 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from audit.record import to_utc
+from audit.record import Event, to_utc
 
-__all__ = ["NAMING_CONVENTION", "UtcDateTime", "audit_events", "checkpoints", "metadata", "policy_versions"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "NAMING_CONVENTION",
+    "UtcDateTime",
+    "audit_events",
+    "checkpoints",
+    "metadata",
+    "policy_versions",
+]
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -128,3 +137,7 @@ gateway's, also published outside the database) or ``verified`` (a head ``signof
 walked to itself, where the next incremental walk starts). Append-only (triggers refuse UPDATE,
 DELETE and TRUNCATE), and a trigger refuses a checkpoint at or behind the last of its kind.
 The private key is never here: only the notes, which anyone may read."""
+
+
+EVENT_COLUMNS = tuple(audit_events.c[f.name] for f in dataclasses.fields(Event))
+"""The event table's columns in ``Event``'s field order: ``Event(*row)`` of a ``select(*EVENT_COLUMNS)``."""

@@ -26,11 +26,12 @@ from sqlalchemy.exc import DBAPIError
 from audit.chain import chain_with_times
 from audit.parallel import PARALLEL_MIN_ROWS, can_fork
 from audit.record import GENESIS, Event, NewEvent, PolicyRecord
-from audit.schema import audit_events, policy_versions
+from audit.schema import EVENT_COLUMNS, audit_events, policy_versions
 from audit.verify import (
     STORED_COLUMNS,
     StoredRow,
     VerifyReport,
+    column_values,
     stored_row,
     verify_stored,
 )
@@ -42,20 +43,6 @@ CHAIN_LOCK_KEY = 0x5167_6E6F_6666_0001
 
 _E = audit_events.c
 _P = policy_versions.c
-_EVENT_COLUMNS = (
-    _E.seq,
-    _E.time,
-    _E.type,
-    _E.decision_id,
-    _E.actor,
-    _E.policy_name,
-    _E.policy_version,
-    _E.policy_digest,
-    _E.body_json,
-    _E.prev_hash,
-    _E.hash,
-    _E.decision_type,
-)
 _FETCH = 10_000
 """Rows per ``fetchmany`` while verifying over a network (PostgreSQL's server-side cursor):
 large enough that the round trips vanish."""
@@ -141,44 +128,12 @@ class AuditLog:
         if sql is not None and dialect.name == "sqlite":
             conn.exec_driver_sql(
                 sql,
-                [
-                    (
-                        e.seq,
-                        t,
-                        e.type,
-                        e.decision_id,
-                        e.decision_type,
-                        e.actor,
-                        e.policy_name,
-                        e.policy_version,
-                        e.policy_digest,
-                        e.body_json,
-                        e.prev_hash,
-                        e.hash,
-                    )
-                    for e, t in zip(chained, times, strict=True)
-                ],
+                [column_values(e, t) for e, t in zip(chained, times, strict=True)],
             )
         elif sql is not None and dialect.name == "postgresql":
             conn.exec_driver_sql(
                 sql,
-                [
-                    (
-                        e.seq,
-                        e.time,
-                        e.type,
-                        e.decision_id,
-                        e.decision_type,
-                        e.actor,
-                        e.policy_name,
-                        e.policy_version,
-                        e.policy_digest,
-                        e.body_json,
-                        e.prev_hash,
-                        e.hash,
-                    )
-                    for e in chained
-                ],
+                [column_values(e, e.time) for e in chained],
             )
         else:  # pragma: no cover - other backends take the portable path
             conn.execute(insert(audit_events), [{c: getattr(e, c) for c in STORED_COLUMNS} for e in chained])
@@ -196,7 +151,7 @@ class AuditLog:
         limit: int | None = None,
     ) -> Select[Any]:
         """The select behind ``iter_events``: ``since`` is inclusive, ``until`` exclusive."""
-        stmt = select(*_EVENT_COLUMNS).where(_E.seq > after_seq).order_by(_E.seq)
+        stmt = select(*EVENT_COLUMNS).where(_E.seq > after_seq).order_by(_E.seq)
         if decision_id is not None:
             stmt = stmt.where(_E.decision_id == decision_id)
         if types:
@@ -288,7 +243,7 @@ class AuditLog:
         """Rows with ``lo < seq <= hi`` (None: open) in seq order, in ``fetchmany`` batches."""
         time_sql = _STORED_TIME_SQL.get(conn.dialect.driver)
         if time_sql is None:  # pragma: no cover - other backends take the portable path
-            stmt = select(*_EVENT_COLUMNS).order_by(_E.seq)
+            stmt = select(*EVENT_COLUMNS).order_by(_E.seq)
             if lo is not None:
                 stmt = stmt.where(_E.seq > lo)
             if hi is not None:

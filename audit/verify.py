@@ -49,6 +49,7 @@ __all__ = [
     "Problem",
     "StoredRow",
     "VerifyReport",
+    "column_values",
     "stored_row",
     "verify",
     "verify_stored",
@@ -96,11 +97,11 @@ class VerifyReport:
         )
 
 
-def stored_row(event: Event) -> StoredRow:
-    """``event``'s columns in ``STORED_COLUMNS`` order, its time as ``hashed_time`` text."""
+def column_values(event: Event, time: Any) -> StoredRow:
+    """``event``'s columns in ``STORED_COLUMNS`` order, with ``time`` as the caller stores it."""
     return (
         event.seq,
-        hashed_time(event.time),
+        time,
         event.type,
         event.decision_id,
         event.decision_type,
@@ -112,6 +113,11 @@ def stored_row(event: Event) -> StoredRow:
         event.prev_hash,
         event.hash,
     )
+
+
+def stored_row(event: Event) -> StoredRow:
+    """``event``'s columns in ``STORED_COLUMNS`` order, its time as ``hashed_time`` text."""
+    return column_values(event, hashed_time(event.time))
 
 
 def verify(rows: Iterable[Event]) -> VerifyReport:

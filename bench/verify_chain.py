@@ -50,24 +50,11 @@ import sqlalchemy
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from audit import GENESIS, AuditLog, Event, NewEvent, chain
+from audit.verify import STORED_COLUMNS, column_values
 from gateway.adapters.db import make_engine, upgrade
 from gateway.cli import main as signoff
 
 T0 = datetime(2026, 1, 5, 8, 0, 0, tzinfo=UTC)
-COLUMNS = (
-    "seq",
-    "time",
-    "type",
-    "decision_id",
-    "decision_type",
-    "actor",
-    "policy_name",
-    "policy_version",
-    "policy_digest",
-    "body_json",
-    "prev_hash",
-    "hash",
-)
 CHUNK = 20_000
 
 
@@ -160,28 +147,12 @@ def fill_sqlite(engine: Engine, n: int) -> None:
     raw = engine.raw_connection()
     try:
         con: Any = raw.driver_connection
-        sql = f"INSERT INTO audit_events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+        sql = f"INSERT INTO audit_events ({', '.join(STORED_COLUMNS)}) VALUES ({', '.join('?' * len(STORED_COLUMNS))})"
         con.execute("BEGIN IMMEDIATE")
         for part in chained(n):
             con.executemany(
                 sql,
-                [
-                    (
-                        e.seq,
-                        _sqlite_time(e),
-                        e.type,
-                        e.decision_id,
-                        e.decision_type,
-                        e.actor,
-                        e.policy_name,
-                        e.policy_version,
-                        e.policy_digest,
-                        e.body_json,
-                        e.prev_hash,
-                        e.hash,
-                    )
-                    for e in part
-                ],
+                [column_values(e, _sqlite_time(e)) for e in part],
             )
         con.execute("COMMIT")
     finally:
@@ -193,26 +164,11 @@ def fill_postgres(engine: Engine, n: int) -> None:
     raw = engine.raw_connection()
     try:
         con: Any = raw.driver_connection
-        sql = f"COPY audit_events ({', '.join(COLUMNS)}) FROM STDIN"
+        sql = f"COPY audit_events ({', '.join(STORED_COLUMNS)}) FROM STDIN"
         with con.cursor() as cur, cur.copy(sql) as copy:
             for part in chained(n):
                 for e in part:
-                    copy.write_row(
-                        (
-                            e.seq,
-                            e.time,
-                            e.type,
-                            e.decision_id,
-                            e.decision_type,
-                            e.actor,
-                            e.policy_name,
-                            e.policy_version,
-                            e.policy_digest,
-                            e.body_json,
-                            e.prev_hash,
-                            e.hash,
-                        )
-                    )
+                    copy.write_row(column_values(e, e.time))
         con.commit()
     finally:
         raw.close()

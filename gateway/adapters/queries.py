@@ -29,7 +29,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, and_, or_, select
 
 from audit.record import Event, canonical_json, iso_utc
-from audit.schema import audit_events
+from audit.schema import EVENT_COLUMNS, audit_events
 from gateway.adapters.rows import decision_from_row
 from gateway.adapters.tables import decisions
 from gateway.errors import InvalidRequest
@@ -306,26 +306,10 @@ def event_page(conn: Connection, filters: EventFilter, size: int, token: str = "
     ``secret`` signs the next token and checks ``token``."""
     check_version(filters.policy_version)
     fingerprint = _fingerprint("events", filters)
-    stmt = select(*_EVENT_COLUMNS).where(*filters.conditions())
+    stmt = select(*EVENT_COLUMNS).where(*filters.conditions())
     if token:
         stmt = stmt.where(_E.seq > _event_key(_decode(token, fingerprint, secret)))
     rows = conn.execute(stmt.order_by(_E.seq).limit(size + 1)).all()
     items = [Event(*r) for r in rows[:size]]
     nxt = _encode([items[-1].seq], fingerprint, secret) if len(rows) > size else ""
     return Page(items, nxt)
-
-
-_EVENT_COLUMNS = (
-    _E.seq,
-    _E.time,
-    _E.type,
-    _E.decision_id,
-    _E.actor,
-    _E.policy_name,
-    _E.policy_version,
-    _E.policy_digest,
-    _E.body_json,
-    _E.prev_hash,
-    _E.hash,
-    _E.decision_type,
-)

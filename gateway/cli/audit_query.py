@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from google.protobuf import timestamp_pb2
 
+from audit.verify import STORED_COLUMNS
 from gateway.cli import CommandError
 from gateway.cli.client import add_connection_flags, call, channel, metadata, to_json
 from signoff.v1 import audit_pb2, audit_pb2_grpc, decision_pb2
@@ -63,20 +64,7 @@ _DECISION_TABLE = (
     "reviewer",
     "subject_ref",
 )
-_EVENT_COLUMNS = (
-    "seq",
-    "time",
-    "type",
-    "decision_id",
-    "decision_type",
-    "actor",
-    "policy_name",
-    "policy_version",
-    "policy_digest",
-    "body_json",
-    "prev_hash",
-    "hash",
-)
+_EVENT_COLUMNS = STORED_COLUMNS
 _EVENT_TABLE = ("seq", "time", "type", "actor", "decision_id", "policy", "body_json")
 _WIDTHS = {
     "created_at": 26,

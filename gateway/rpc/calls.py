@@ -160,35 +160,18 @@ class Guard:
     def stream_blocking(self, method: str, behavior: Callable[[Any, Any], Iterator[Any]]) -> Callable:
         """A server-streaming handler over a blocking iterator: each step runs on the pool."""
 
-        async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            started = time.perf_counter()
-            code = "OK"
-            try:
-                self._enter(method, context, request)
-                ctx = contextvars.copy_context()  # one context for every step, in order
-                loop = asyncio.get_running_loop()
-                thread_context = ThreadContext(context)
-                responses = await loop.run_in_executor(
-                    self.pool, ctx.run, lambda: iter(behavior(request, thread_context))
-                )
-                while True:
-                    item = await loop.run_in_executor(self.pool, ctx.run, next, responses, _END)  # type: ignore[arg-type]  # next() is overloaded; run takes it
-                    if item is _END:
-                        return
-                    yield item
-            except asyncio.CancelledError:
-                code = "CANCELLED"
-                raise
-            except Exception as exc:
-                if isinstance(exc, grpc.aio.AbortError):
-                    raise
-                status, message = self._refusal(exc)
-                code = status.name
-                await context.abort(status, message)
-            finally:
-                self._done(code, started)
+        async def steps(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            ctx = contextvars.copy_context()  # one context for every step, in order
+            loop = asyncio.get_running_loop()
+            thread_context = ThreadContext(context)
+            responses = await loop.run_in_executor(self.pool, ctx.run, lambda: iter(behavior(request, thread_context)))
+            while True:
+                item = await loop.run_in_executor(self.pool, ctx.run, next, responses, _END)  # type: ignore[arg-type]  # next() is overloaded; run takes it
+                if item is _END:
+                    return
+                yield item
 
-        return call
+        return self.stream(method, steps)
 
     # -- the concerns ---------------------------------------------------------------------
 

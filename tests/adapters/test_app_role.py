@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from audit import AuditLog, NewEvent
 from audit.chain import chain
 from audit.schema import audit_events
+from audit.verify import STORED_COLUMNS
 from gateway.adapters import SqlStore, make_engine, upgrade
 from gateway.adapters.db import current_revision, head_revision
 from gateway.errors import StoreUnavailable
@@ -196,18 +197,5 @@ class TestChainRace:
 
 
 def _row(e: object) -> dict[str, object]:
-    names = (
-        "seq",
-        "time",
-        "type",
-        "decision_id",
-        "decision_type",
-        "actor",
-        "policy_name",
-        "policy_version",
-        "policy_digest",
-        "body_json",
-        "prev_hash",
-        "hash",
-    )
-    return {n: getattr(e, n) for n in names}
+    """One event as a row dict in the table's column order."""
+    return {n: getattr(e, n) for n in STORED_COLUMNS}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from google.protobuf import duration_pb2
 
@@ -87,10 +89,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _claim(args: argparse.Namespace) -> int:
     req = review_pb2.ClaimNextRequest(queue=args.queue)
-    if args.lease:
-        if args.lease < 0:
-            raise CommandError("--lease: must be positive", code=2)
-        req.lease.CopyFrom(duration_pb2.Duration(seconds=int(args.lease), nanos=int(args.lease % 1 * 1e9)))
+    _set_lease(req, args)
     with channel(args) as ch:
         stub = review_pb2_grpc.ReviewServiceStub(ch)
         resp = call(lambda: stub.ClaimNext(req, metadata=metadata(args), timeout=args.timeout))
@@ -115,11 +114,7 @@ def _show(args: argparse.Namespace) -> int:
                 timeout=args.timeout,
             )
         )
-    if args.json:
-        print(to_json(resp.decision))
-    else:
-        print_decision(resp.decision, sys.stdout)
-    return 0
+    return _print(args, resp.decision, print_decision)
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -134,11 +129,7 @@ def _submit(args: argparse.Namespace) -> int:
     with channel(args) as ch:
         stub = review_pb2_grpc.ReviewServiceStub(ch)
         resp = call(lambda: stub.Submit(req, metadata=metadata(args), timeout=args.timeout))
-    if args.json:
-        print(to_json(resp.decision))
-    else:
-        print_decision(resp.decision, sys.stdout)
-    return 0
+    return _print(args, resp.decision, print_decision)
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -151,24 +142,30 @@ def _release(args: argparse.Namespace) -> int:
                 timeout=args.timeout,
             )
         )
-    if args.json:
-        print(to_json(resp.task))
-    else:
-        print_task(resp.task, sys.stdout)
-    return 0
+    return _print(args, resp.task, print_task)
 
 
 def _renew(args: argparse.Namespace) -> int:
     req = review_pb2.RenewLeaseRequest(task_id=args.task_id)
+    _set_lease(req, args)
+    with channel(args) as ch:
+        stub = review_pb2_grpc.ReviewServiceStub(ch)
+        resp = call(lambda: stub.RenewLease(req, metadata=metadata(args), timeout=args.timeout))
+    return _print(args, resp.task, print_task)
+
+
+def _set_lease(req: Any, args: argparse.Namespace) -> None:
+    """Put ``--lease`` (seconds) on ``req`` when it was given; a negative one is refused."""
     if args.lease:
         if args.lease < 0:
             raise CommandError("--lease: must be positive", code=2)
         req.lease.CopyFrom(duration_pb2.Duration(seconds=int(args.lease), nanos=int(args.lease % 1 * 1e9)))
-    with channel(args) as ch:
-        stub = review_pb2_grpc.ReviewServiceStub(ch)
-        resp = call(lambda: stub.RenewLease(req, metadata=metadata(args), timeout=args.timeout))
+
+
+def _print(args: argparse.Namespace, message: Any, printer: Callable[[Any, TextIO], None]) -> int:
+    """Print ``message`` as JSON with ``--json``, else as text; the verb's exit status (0)."""
     if args.json:
-        print(to_json(resp.task))
+        print(to_json(message))
     else:
-        print_task(resp.task, sys.stdout)
+        printer(message, sys.stdout)
     return 0

@@ -12,11 +12,15 @@ from typing import Any
 
 from audit.record import NewEvent, canonical_json, canonical_object
 from gateway.policy.model import Policy, Sla
+from gateway.review.change import Update
 from gateway.review.model import Decision, Status, Task, TaskKind, TaskState
 from gateway.review.rules import decision_body, final_body
 from gateway.review.sla import deadline
 
-__all__ = ["decision_records", "event", "new_task", "task_guard"]
+__all__ = ["HELD", "decision_records", "event", "held_update", "new_task", "task_guard"]
+
+HELD = frozenset({Status.PENDING_REVIEW, Status.IN_REVIEW})
+"""The statuses of a decision that still waits for a human."""
 
 
 def event(d: Decision, type_: str, actor: str, body: dict[str, Any], now: datetime) -> NewEvent:
@@ -39,6 +43,11 @@ def event(d: Decision, type_: str, actor: str, body: dict[str, Any], now: dateti
 def task_guard(t: Task) -> dict[str, Any]:
     """What a task must still be for a change planned from this read of it to apply."""
     return {"state": t.state, "claimed_by": t.claimed_by, "lease_expires_at": t.lease_expires_at}
+
+
+def held_update(d: Decision) -> Update:
+    """The update writing ``d``, guarded on the stored decision still waiting for a human."""
+    return Update(d, {"status": HELD}, f"decision {d.decision_id} is no longer held")
 
 
 def decision_records(

@@ -13,12 +13,10 @@ from datetime import datetime, timedelta
 from audit.record import NewEvent
 from gateway.errors import InvalidRequest
 from gateway.review.change import Change, Update
-from gateway.review.events import event, task_guard
+from gateway.review.events import event, held_update, task_guard
 from gateway.review.model import Decision, Principal, Status, Task, TaskKind, TaskState
 
 __all__ = ["checked_lease", "plan_claim", "plan_release", "plan_renew"]
-
-_HELD = frozenset({Status.PENDING_REVIEW, Status.IN_REVIEW})
 
 
 def plan_claim(
@@ -39,7 +37,7 @@ def plan_claim(
     updates = [Update(claimed, task_guard(task), f"task {task.task_id} was claimed meanwhile")]
     if task.kind is TaskKind.REVIEW:
         d = dataclasses.replace(d, status=Status.IN_REVIEW)
-        updates.append(Update(d, {"status": _HELD}, f"decision {d.decision_id} is no longer held"))
+        updates.append(held_update(d))
     body = {
         "task_id": task.task_id,
         "queue": task.queue,

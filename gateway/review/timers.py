@@ -24,7 +24,7 @@ from audit.record import NewEvent
 from gateway.errors import Stale
 from gateway.policy.model import Policy
 from gateway.review.change import Change, Update
-from gateway.review.events import event, new_task, task_guard
+from gateway.review.events import HELD, event, held_update, new_task, task_guard
 from gateway.review.model import Decision, Status, Task, TaskKind, TaskState
 from gateway.review.ports import Clock, IdGenerator, PolicySource, Store
 from gateway.review.rules import final_body
@@ -34,8 +34,6 @@ __all__ = ["TIMER", "fire_due", "fire_timeouts", "plan_timeout"]
 
 TIMER = "gateway-timer"
 """The actor of every event a timeout writes."""
-
-_HELD = frozenset({Status.PENDING_REVIEW, Status.IN_REVIEW})
 
 
 def plan_timeout(
@@ -56,7 +54,7 @@ def plan_timeout(
         "due_at": task.due_at.isoformat() if task.due_at else "",
         "claimed_by": task.claimed_by,
     }
-    if task.kind is TaskKind.AUDIT or d.status not in _HELD:
+    if task.kind is TaskKind.AUDIT or d.status not in HELD:
         closed = (event(d, "timeout_action", TIMER, {**base, "action": "close"}, now),)
         return Change(updates=tuple(updates), events=closed), "close"
     action = timeout_action(policy, task.queue) if policy is not None else None
@@ -67,7 +65,7 @@ def plan_timeout(
         moved = new_task(d, action.queue, TaskKind.REVIEW, new_id(), sla=target.sla, created_at=now)
         inserts.append(moved)
         d = dataclasses.replace(d, status=Status.PENDING_REVIEW, queue=action.queue, route=action.queue)
-        updates.append(Update(d, {"status": _HELD}, f"decision {d.decision_id} is no longer held"))
+        updates.append(held_update(d))
         events.append(
             event(
                 d,
@@ -81,13 +79,13 @@ def plan_timeout(
         d = dataclasses.replace(
             d, status=Status.AUTO_DECIDED, final_outcome=action.outcome, final_payload={}, action=None, decided_at=now
         )
-        updates.append(Update(d, {"status": _HELD}, f"decision {d.decision_id} is no longer held"))
+        updates.append(held_update(d))
         events.append(event(d, "timeout_action", TIMER, {**base, "action": "decide", "outcome": action.outcome}, now))
         events.append(event(d, "decision_finalized", TIMER, final_body(d, by="timeout"), now))
     else:
         kind = "expire"
         d = dataclasses.replace(d, status=Status.EXPIRED, decided_at=now)
-        updates.append(Update(d, {"status": _HELD}, f"decision {d.decision_id} is no longer held"))
+        updates.append(held_update(d))
         events.append(event(d, "timeout_action", TIMER, {**base, "action": "expire"}, now))
         events.append(event(d, "decision_finalized", TIMER, final_body(d, by="timeout"), now))
     return Change(inserts=tuple(inserts), updates=tuple(updates), events=tuple(events)), kind

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +30,48 @@ NO_POSTGRES = (
     " postgresql+psycopg://postgres@127.0.0.1:5432/test, to run the PostgreSQL tests"
 )
 """The one skip reason of the PostgreSQL tests: it names the variable, not a missing server."""
+
+
+def serve_argv(db_url: str, policy_dir: Path, *extra: str, log_level: str = "warning") -> list[str]:
+    """The `signoff serve` command line of the tests: port 0, the dev principals, no checkpoints."""
+    return [
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        "serve",
+        "--no-checkpoints",
+        "--address",
+        "127.0.0.1:0",
+        "--db",
+        db_url,
+        "--policies",
+        str(policy_dir),
+        "--principals",
+        str(ROOT / "config" / "dev-principals.yaml"),
+        "--log-level",
+        log_level,
+        *extra,
+    ]
+
+
+def spawn_serve(
+    db_url: str, policy_dir: Path, *extra: str, log_level: str = "warning", stderr: int = subprocess.PIPE
+) -> tuple[subprocess.Popen[str], str]:
+    """Start `signoff serve` as a process and wait for its 'serving on' line: (process, address)."""
+    proc = subprocess.Popen(
+        serve_argv(db_url, policy_dir, *extra, log_level=log_level),
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # blocks until the server is up (or the process dies)
+    if not line.startswith("signoff: serving on "):
+        proc.kill()
+        err = proc.stderr.read() if proc.stderr else ""
+        raise AssertionError(f"gateway did not start: {line!r} (exit {proc.wait()}) {err}")
+    return proc, line.split()[3]
 
 
 def auth(who: str) -> tuple[tuple[str, str], ...]:
@@ -68,24 +112,28 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'signoff.db'}"
 
 
-@pytest.fixture
-def gateway(db_url: str, policy_dir: Path) -> Iterator[object]:
-    """A running gateway (in this process) on 127.0.0.1 port 0."""
+def start_app(db_url: str, policy_dir: Path, **settings: object) -> object:
+    """A gateway built in this process on 127.0.0.1 port 0 (``settings`` override the test defaults)."""
     from gateway.bootstrap import Settings, build_app, configure_logging
 
     configure_logging("warning")
-    app = build_app(
-        Settings(
-            address="127.0.0.1:0",
-            database_url=db_url,
-            policy_dir=policy_dir,
-            principals_file=ROOT / "config" / "dev-principals.yaml",
-            reload_seconds=0.2,
-            sweep_seconds=0.5,
-        )
-    )
+    defaults: dict[str, object] = {
+        "address": "127.0.0.1:0",
+        "database_url": db_url,
+        "policy_dir": policy_dir,
+        "principals_file": ROOT / "config" / "dev-principals.yaml",
+        "reload_seconds": 0.2,
+        "sweep_seconds": 0.5,
+    }
+    return build_app(Settings(**{**defaults, **settings}))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def gateway(db_url: str, policy_dir: Path) -> Iterator[object]:
+    """A running gateway (in this process) on 127.0.0.1 port 0."""
+    app = start_app(db_url, policy_dir)
     yield app
-    app.stop()
+    app.stop()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

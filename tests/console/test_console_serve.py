@@ -6,7 +6,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from gateway.cli import main as cli
-from tests.conftest import ROOT
+from tests.conftest import ROOT, spawn_serve
 from tests.console.conftest import off_loop
 
 
@@ -24,33 +23,8 @@ class TestServeCommand:
 
     def test_serve_prints_the_console_url_and_serves_it(self, db_url: str, policy_dir: Path) -> None:
         """The second line names the console's URL; its sign-in page answers; SIGTERM stops it."""
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gateway.cli",
-                "serve",
-                "--no-checkpoints",
-                "--address",
-                "127.0.0.1:0",
-                "--db",
-                db_url,
-                "--policies",
-                str(policy_dir),
-                "--principals",
-                str(ROOT / "config" / "dev-principals.yaml"),
-                "--http-address",
-                "127.0.0.1:0",
-                "--log-level",
-                "warning",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
+        proc, _ = spawn_serve(db_url, policy_dir, "--http-address", "127.0.0.1:0")
         try:
-            assert proc.stdout.readline().startswith("signoff: serving on ")  # type: ignore[union-attr]
             line = proc.stdout.readline()  # type: ignore[union-attr]
             assert line.startswith("signoff: console on http://127.0.0.1:"), line
             url = line.split()[3]

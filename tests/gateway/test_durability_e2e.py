@@ -6,7 +6,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,39 +15,13 @@ import pytest
 
 from gateway.cli import main as cli
 from signoff.v1 import decision_pb2
-from tests.conftest import ROOT, Client, auth
+from tests.conftest import Client, auth, spawn_serve
 from tests.gateway.helpers import claim, claim_request, decide, submit
 
 
 def _serve(db_url: str, policy_dir: Path) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway.cli",
-            "serve",
-            "--no-checkpoints",
-            "--address",
-            "127.0.0.1:0",
-            "--db",
-            db_url,
-            "--policies",
-            str(policy_dir),
-            "--principals",
-            str(ROOT / "config" / "dev-principals.yaml"),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    line = proc.stdout.readline()  # type: ignore[union-attr]
-    if not line.startswith("signoff: serving on "):
-        proc.kill()
-        raise AssertionError(f"gateway did not start: {line!r} {proc.stderr.read()}")  # type: ignore[union-attr]
-    return proc, line.split()[3]
+    """A gateway process on ``db_url``: (process, address)."""
+    return spawn_serve(db_url, policy_dir)
 
 
 class TestRestart:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from gateway.bootstrap import Settings, build_app
 from signoff.v1 import audit_pb2
-from tests.conftest import ROOT, Client, auth
+from tests.conftest import ROOT, Client, auth, spawn_serve
 from tests.gateway.helpers import claim_request, decide
 
 
@@ -129,31 +128,8 @@ class TestLogs:
 
     def test_decide_logs_a_json_line_with_context(self, db_url, policy_dir):
         """Each RPC's log line is JSON with the context bound for that call."""
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gateway.cli",
-                "serve",
-                "--no-checkpoints",
-                "--address",
-                "127.0.0.1:0",
-                "--db",
-                db_url,
-                "--policies",
-                str(policy_dir),
-                "--principals",
-                str(ROOT / "config" / "dev-principals.yaml"),
-                "--log-level",
-                "debug",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
+        proc, address = spawn_serve(db_url, policy_dir, log_level="debug")
         try:
-            address = proc.stdout.readline().split()[3]  # type: ignore[union-attr]
             with grpc.insecure_channel(address) as ch:
                 md = (*auth("caller"), ("x-request-id", "req-abc-123"))
                 Client(ch, address).decisions.Decide(claim_request(), metadata=md, timeout=30)

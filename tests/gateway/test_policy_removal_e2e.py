@@ -15,7 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.registry import PolicyRegistry
 from signoff.v1 import decision_pb2
-from tests.conftest import ROOT, Client
+from tests.conftest import Client, start_app
 from tests.gateway.helpers import claim_request, decide
 
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
@@ -34,19 +34,7 @@ def _wait_for(predicate: Callable[[], bool], seconds: float = 15.0) -> bool:
 @pytest.fixture
 def app(db_url: str, policy_dir: Path) -> Iterator[Any]:
     """A gateway with metrics on a port, reloading every 0.2 s."""
-    from gateway.bootstrap import Settings, build_app, configure_logging
-
-    configure_logging("warning")
-    app = build_app(
-        Settings(
-            address="127.0.0.1:0",
-            database_url=db_url,
-            policy_dir=policy_dir,
-            principals_file=ROOT / "config" / "dev-principals.yaml",
-            reload_seconds=0.2,
-            metrics_port=0,
-        )
-    )
+    app = start_app(db_url, policy_dir, sweep_seconds=5.0, metrics_port=0)
     yield app
     app.stop()
 

@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, make_url, text
 from audit import AuditLog
 from gateway.adapters import make_engine
 from signoff.v1 import decision_pb2, review_pb2
-from tests.conftest import NO_POSTGRES, ROOT, Client, auth
+from tests.conftest import NO_POSTGRES, ROOT, Client, auth, spawn_serve
 from tests.gateway.helpers import claim_request
 
 POSTGRES_URL = os.environ.get("SIGNOFF_TEST_POSTGRES_URL", "")
@@ -81,36 +81,8 @@ class Replica:
 
 def serve(db_url: str, policies: Path, *extra: str) -> Replica:
     """Start `signoff serve` on port 0 and wait for its 'serving on' line."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway.cli",
-            "serve",
-            "--no-checkpoints",
-            "--address",
-            "127.0.0.1:0",
-            "--db",
-            db_url,
-            "--policies",
-            str(policies),
-            "--principals",
-            str(ROOT / "config" / "dev-principals.yaml"),
-            "--log-level",
-            "warning",
-            *extra,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()  # blocks until the server is up (or the process dies)
-    if not line.startswith("signoff: serving on "):
-        proc.kill()
-        raise AssertionError(f"replica did not start: {line!r} (exit {proc.wait()})")
-    return Replica(proc, line.split()[3])
+    proc, address = spawn_serve(db_url, policies, *extra, stderr=subprocess.DEVNULL)
+    return Replica(proc, address)
 
 
 @dataclass

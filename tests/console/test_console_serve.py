@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import socket
 import ssl
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -137,35 +136,15 @@ class TestTrustedProxy:
 class TestTls:
     """Under TLS the console speaks HTTPS and its cookie is Secure."""
 
-    def test_the_session_cookie_is_secure_under_tls(self, db_url: str, policy_dir: Path, tmp_path: Path) -> None:
+    def test_the_session_cookie_is_secure_under_tls(
+        self, db_url: str, policy_dir: Path, tls_files: tuple[Path, Path]
+    ) -> None:
         """With --tls-cert/--tls-key the console answers over HTTPS and marks the cookie Secure."""
         from gateway.bootstrap import Settings, build_app, configure_logging
         from tests.conftest import TOKENS
         from tests.console.conftest import csrf_of
 
-        key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-        subprocess.run(
-            [
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=localhost",
-                "-addext",
-                "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                "-keyout",
-                str(key),
-                "-out",
-                str(cert),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        key, cert = tls_files
         configure_logging("warning")
         app = off_loop(
             build_app,

@@ -206,10 +206,15 @@ class Driver:
     every one); ``held`` counts answers that were not final.
     """
 
-    def __init__(self, target: str, run: str, *, channels: int = 4, collect_ids: bool = False) -> None:
+    def __init__(
+        self, target: str, run: str, *, channels: int = 4, collect_ids: bool = False, separate: bool = False
+    ) -> None:
         import grpc.aio
 
-        self.channels = [grpc.aio.insecure_channel(target) for _ in range(max(1, channels))]
+        # gRPC shares one connection among a process's channels to one target unless each has its
+        # own subchannel pool; ``separate`` gives each its own, so SO_REUSEPORT can spread them.
+        options = (("grpc.use_local_subchannel_pool", 1),) if separate else ()
+        self.channels = [grpc.aio.insecure_channel(target, options=options) for _ in range(max(1, channels))]
         self.calls = [ch.unary_unary(DECIDE) for ch in self.channels]
         self.metadata = (("authorization", f"Bearer {CALLER_TOKEN}"),)
         self.templates = claim_templates()
@@ -313,7 +318,7 @@ def _decision_id(reply: bytes) -> str:
 
 
 async def _drive(args: argparse.Namespace) -> dict[str, Any]:
-    driver = Driver(args.target, args.run, channels=args.channels)
+    driver = Driver(args.target, args.run, channels=args.channels, separate=args.separate_connections)
     try:
         await driver.ready()
         return await driver.closed_loop(args.concurrency, args.duration, args.warmup)
@@ -332,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--duration", type=float, default=10.0)
     d.add_argument("--warmup", type=float, default=1.0)
     d.add_argument("--channels", type=int, default=4)
+    d.add_argument(
+        "--separate-connections", action="store_true", help="one TCP connection per channel (default: shared)"
+    )
     d.add_argument("--run", required=True, help="unique run id, part of every request id")
     args = parser.parse_args(argv)
     if args.cmd == "echo":

@@ -78,8 +78,11 @@ class Server:
                 self.proc.wait()
 
 
-def drive_process(address: str, concurrency: int, duration: float, warmup: float, run: str) -> subprocess.Popen[str]:
-    """Start one closed-loop level of the load generator in its own process."""
+def drive_process(
+    address: str, concurrency: int, duration: float, warmup: float, run: str, *, separate: bool = False
+) -> subprocess.Popen[str]:
+    """Start one closed-loop level of the load generator in its own process (``separate``: one
+    connection per channel, so several processes on one port each get some)."""
     argv = [
         sys.executable,
         str(LOAD),
@@ -94,6 +97,7 @@ def drive_process(address: str, concurrency: int, duration: float, warmup: float
         str(warmup),
         "--run",
         run,
+        *(["--separate-connections"] if separate else []),
     ]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
 
@@ -106,9 +110,12 @@ def process_result(proc: subprocess.Popen[str], timeout: float = 300) -> dict[st
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def drive(address: str, concurrency: int, duration: float, warmup: float, run: str) -> dict[str, Any]:
+def drive(
+    address: str, concurrency: int, duration: float, warmup: float, run: str, *, separate: bool = False
+) -> dict[str, Any]:
     """One closed-loop level in a separate client process."""
-    return process_result(drive_process(address, concurrency, duration, warmup, run), duration + warmup + 120)
+    proc = drive_process(address, concurrency, duration, warmup, run, separate=separate)
+    return process_result(proc, duration + warmup + 120)
 
 
 def gateway_argv(db_url: str, log_level: str = "info", tree: Path = ROOT) -> list[str]:
@@ -202,7 +209,7 @@ def run_levels(
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-        result = drive(address, n, args.duration, args.warmup, f"{run}-l{n}")
+        result = drive(address, n, args.duration, args.warmup, f"{run}-l{n}", separate=args.replicas > 1)
         if spy is not None:
             spy.wait()
         result.update(server=name, concurrency=n)
@@ -219,16 +226,41 @@ def run_levels(
 def run_gateway(
     name: str, db_url: str, levels: list[int], args: argparse.Namespace, run: str, workdir: Path
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    log_path = workdir / f"gateway-{name}.log"
-    with log_path.open("w") as log:
-        server = Server(gateway_argv(db_url, args.log_level), stderr=log)
-        try:
-            rows = run_levels(f"gateway ({name})", server.address, levels, args, run, server.pid)
-            routes = scrape(server.metrics_url)
-        finally:
+    """Serve ``db_url`` with ``--replicas`` processes on one port and drive every level.
+
+    With more than one, the first binds port 0 and the others bind the same port: gRPC sets
+    ``SO_REUSEPORT``, so the kernel spreads the client's connections over the processes. Each
+    process has its own writer; the chain stays one (SQLite's write lock and PostgreSQL's
+    advisory lock serialize appends, and each append reads the head inside its transaction).
+    """
+    log_paths = [workdir / f"gateway-{name}-{i}.log" for i in range(args.replicas)]
+    logs = [p.open("w") for p in log_paths]
+    servers: list[Server] = []
+    try:
+        shared = ["--reuse-port"] if args.replicas > 1 else []
+        servers.append(Server(gateway_argv(db_url, args.log_level) + shared, stderr=logs[0]))
+        port = servers[0].address.rsplit(":", 1)[1]
+        for log in logs[1:]:
+            argv = gateway_argv(db_url, args.log_level) + shared
+            argv[argv.index("--address") + 1] = f"127.0.0.1:{port}"
+            servers.append(Server(argv, stderr=log))
+        label = f"gateway ({name})" if args.replicas == 1 else f"gateway ({name} x{args.replicas})"
+        rows = run_levels(label, servers[0].address, levels, args, run, servers[0].pid)
+        routes: dict[str, float] = {}
+        shares: list[float] = []
+        for server in servers:
+            scraped = scrape(server.metrics_url)
+            shares.append(sum(scraped.values()))
+            for route, count in scraped.items():
+                routes[route] = routes.get(route, 0.0) + count
+    finally:
+        for server in servers:
             server.stop()
-    lines = sum(1 for _ in log_path.open())
-    return rows, {"routes": routes, "log_lines": lines, "log_bytes": log_path.stat().st_size}
+        for log in logs:
+            log.close()
+    lines = sum(sum(1 for _ in p.open()) for p in log_paths)
+    size = sum(p.stat().st_size for p in log_paths)
+    return rows, {"routes": routes, "log_lines": lines, "log_bytes": size, "per_replica": shares}
 
 
 def fmt_table(rows: list[dict[str, Any]]) -> str:
@@ -286,7 +318,15 @@ def main(argv: list[str] | None = None) -> int:
         "level, to PATH.<backend>.txt",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="gateway processes sharing one port (SO_REUSEPORT) and one database (default 1)",
+    )
     args = parser.parse_args(argv)
+    if args.replicas < 1:
+        parser.error("--replicas: must be at least 1")
     if args.smoke:
         args.duration, args.warmup, args.levels = 1.0, 0.3, "1,4"
     levels = [int(x) for x in args.levels.split(",")]
@@ -341,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\ngateway ({name}): decisions by route (metrics scrape): {routes}; log: {extra['log_lines']:,} JSON lines"
         )
+        if len(extra["per_replica"]) > 1:
+            print(f"  decisions per replica: {', '.join(f'{n:,.0f}' for n in extra['per_replica'])}")
     if echo_rows:
         print()
         print(fmt_ratios(echo_rows, gateways))

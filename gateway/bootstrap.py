@@ -47,6 +47,8 @@ class Settings:
     sweep_seconds: float = 5.0
     watch_poll: float = 1.0
     max_workers: int = 64
+    reuse_port: bool = False
+    """Share the gRPC port with other gateway processes (``SO_REUSEPORT``); see ``serve --reuse-port``."""
     page_token_key: str | None = None
     """Signs audit page tokens (at least 32 characters; the same on every replica). Unset: a
     random key per process, so tokens stop working when the gateway restarts."""
@@ -293,7 +295,14 @@ def build_app(settings: Settings) -> App:
     metrics.watch_reviewers(audit_reader.reviewer_stats)
     reader = audit_reader
     rpc = build_server(
-        settings.address, service, audit_reader, auth, metrics, tls=tls, max_workers=settings.max_workers
+        settings.address,
+        service,
+        audit_reader,
+        auth,
+        metrics,
+        tls=tls,
+        max_workers=settings.max_workers,
+        reuse_port=settings.reuse_port,
     )
 
     def reloaded(ok: bool, error: str) -> None:

@@ -86,6 +86,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--reload-seconds", type=float, default=2.0, help="how often to look for policy changes")
     p.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="let several gateway processes on one database listen on the same port (SO_REUSEPORT; "
+        "the kernel spreads connections over them). Off by default: a port in use is an error",
+    )
+    p.add_argument(
         "--watch-poll",
         type=float,
         default=1.0,
@@ -184,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
         reload_seconds=args.reload_seconds,
         page_token_key=os.environ.get("SIGNOFF_PAGE_TOKEN_KEY") or None,
         watch_poll=args.watch_poll,
+        reuse_port=args.reuse_port,
         signing_key=None if args.no_checkpoints else _signing_key(args),
         checkpoints_dir=Path(args.checkpoints_dir),
         checkpoint_origin=args.checkpoint_origin,

@@ -147,8 +147,10 @@ async def _start(
     metrics: Metrics,
     tls: tuple[bytes, bytes] | None,
     pool: futures.ThreadPoolExecutor,
+    reuse_port: bool,
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
-    server = grpc.aio.server(options=_OPTIONS)
+    options = _OPTIONS if not reuse_port else (*_OPTIONS[:-1], ("grpc.so_reuseport", 1))
+    server = grpc.aio.server(options=options)
     guard = Guard(auth, metrics, pool)
     asyncio.get_running_loop().set_default_executor(pool)  # the use cases' reads run here
     decisions = DecisionServicer(service, metrics)
@@ -197,17 +199,22 @@ def build_server(
     *,
     tls: tuple[bytes, bytes] | None = None,
     max_workers: int = 64,
+    reuse_port: bool = False,
 ) -> RpcServer:
     """Create, bind and start the server; ``tls`` is (private key PEM, certificate chain PEM).
 
     ``max_workers`` threads run the blocking RPCs (reads, reviews, watchers); Decide does not
-    take one unless it waits for a sign-off.
+    take one unless it waits for a sign-off. ``reuse_port`` lets other processes bind the same
+    port (``SO_REUSEPORT``: the kernel spreads connections over them); off, a second gateway on
+    a port in use fails to start instead of silently sharing it.
     """
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="signoff-rpc", daemon=True)
     thread.start()
     pool = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc")
-    started = asyncio.run_coroutine_threadsafe(_start(address, service, audit, auth, metrics, tls, pool), loop)
+    started = asyncio.run_coroutine_threadsafe(
+        _start(address, service, audit, auth, metrics, tls, pool, reuse_port), loop
+    )
     try:
         server, port, health_servicer = started.result(30)
     except BaseException:

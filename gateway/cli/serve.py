@@ -6,6 +6,7 @@ import argparse
 import gc
 import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -161,6 +162,21 @@ def _signing_key(args: argparse.Namespace) -> Path:
     return path
 
 
+def _port_free(address: str) -> bool:
+    """False when ``address`` (host:port, port not 0) is already bound: gRPC would log from C first."""
+    host, _, port = address.rpartition(":")
+    if not port.isdigit() or int(port) == 0:
+        return True
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds: TIME_WAIT is no conflict
+        try:
+            probe.bind((host.strip("[]") or "0.0.0.0", int(port)))
+        except OSError:
+            return False
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the app from flags, serve, and shut down cleanly on a signal."""
     from gateway.bootstrap import Settings, build_app, configure_logging
@@ -203,7 +219,14 @@ def run(args: argparse.Namespace) -> int:
         http_trusted_proxy_header=args.http_trusted_proxy_header,
         http_trusted_proxies=tuple(args.http_trusted_proxy or ("127.0.0.1", "::1")),
     )
-    app = build_app(settings)
+    if not args.reuse_port and not _port_free(args.address):
+        print(f"signoff serve: {args.address} is in use (another gateway? --reuse-port shares it)", file=sys.stderr)
+        return 1
+    try:
+        app = build_app(settings)
+    except OSError as exc:  # the port, a certificate or the database file: one line, not a traceback
+        print(f"signoff serve: {exc}", file=sys.stderr)
+        return 1
     # Everything built so far (grpc, SQLAlchemy, protobuf descriptors, the compiled policies)
     # lives as long as the process: move it out of the cyclic collector's sight. A full
     # collection then walks only what requests leave behind, instead of stopping the event

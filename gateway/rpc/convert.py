@@ -60,13 +60,15 @@ def to_struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
     return s
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def to_timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     """An aware datetime as a Timestamp (None stays unset)."""
     if value is None:
         return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value.astimezone(UTC))
-    return ts
+    delta = value - _EPOCH  # aware minus aware: exact, whatever the zone (FromDatetime is slower)
+    return timestamp_pb2.Timestamp(seconds=delta.days * 86400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
 def timestamp(ts: timestamp_pb2.Timestamp, field: str) -> datetime:

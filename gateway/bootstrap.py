@@ -7,6 +7,7 @@ import logging
 import sys
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +49,14 @@ class Settings:
     watch_poll: float = 1.0
     max_workers: int = 64
     reuse_port: bool = False
+    monitor_seconds: float = 300.0
+    """How often the drift and audited-error monitors are recomputed for ``/metrics`` (0: never)."""
+    monitor_window_hours: float = 24.0
+    """The monitors' current window (the reference window is the same length just before it)."""
+    monitor_alpha: float | None = None
+    """The audited error's level; with it the alarm gauge is live (``--monitor-alpha``)."""
+    monitor_record_alarms: bool = False
+    """Record alarm raised/cleared events in the log (turn on in one replica only)."""
     """Share the gRPC port with other gateway processes (``SO_REUSEPORT``); see ``serve --reuse-port``."""
     page_token_key: str | None = None
     """Signs audit page tokens (at least 32 characters; the same on every replica). Unset: a
@@ -179,6 +188,35 @@ def _page_token_key(value: str | None) -> bytes | None:
     if len(value) < MIN_PAGE_TOKEN_KEY:
         raise InvalidRequest("SIGNOFF_PAGE_TOKEN_KEY", f"must be at least {MIN_PAGE_TOKEN_KEY} characters")
     return value.encode()
+
+
+def _refresh_monitors(  # type: ignore[no-untyped-def]
+    settings: Settings, engine, registry: PolicyRegistry, store, collector, clock
+) -> None:
+    """Recompute every loaded decision type's monitors for ``/metrics`` (and record alarm changes)."""
+    from gateway.reports.monitoring import build_monitor, recorded_alarms
+    from gateway.review.alarms import plan_alarm_events
+
+    now = clock.now()
+    window = timedelta(hours=settings.monitor_window_hours)
+    results = []
+    for policy in registry.all():
+        with engine.connect() as conn:
+            mon = build_monitor(
+                conn,
+                policy.decision,
+                (now - 2 * window, now - window),
+                (now - window, now),
+                settings.monitor_alpha,
+                0.05,
+            )
+            recorded = recorded_alarms(conn, policy.decision) if settings.monitor_record_alarms else {}
+        results.append(mon)
+        if settings.monitor_record_alarms and settings.monitor_alpha is not None:
+            change = plan_alarm_events(policy.decision, mon["models"], recorded, now, "signoff-monitor")
+            if change:
+                asyncio.run(store.apply(change))
+    collector.update(results)
 
 
 def _every(stop: threading.Event, seconds: float, fn, name: str) -> threading.Thread:  # type: ignore[no-untyped-def]
@@ -345,6 +383,19 @@ def build_app(settings: Settings) -> App:
             app.stop()
             raise
     app._threads.append(_every(app._stop, settings.reload_seconds, registry.refresh, "policy_reload"))
+    if settings.monitor_seconds > 0:
+        from gateway.reports.monitor_gauges import MonitorCollector  # numpy and scipy: only when on
+
+        monitors = MonitorCollector()
+        metrics.registry.register(monitors)
+        app._threads.append(
+            _every(
+                app._stop,
+                settings.monitor_seconds,
+                lambda: _refresh_monitors(settings, engine, registry, store, monitors, clock),
+                "monitor",
+            )
+        )
     app._threads.append(
         _every(app._stop, settings.sweep_seconds, lambda: asyncio.run(_sweep(service, metrics)), "lease_sweep")
     )

@@ -334,3 +334,70 @@ class TestBadInput:
         broken.write_text(_moved(db[1], "0.80").read_text().replace("to: junior", "to: legal"))
         run = _cli("policy", "replay", str(broken), "--since", "2000-01-01", "--until", "2100-01-01", "--db", db[0])
         assert run.returncode == 1 and "legal" in run.stderr and "Traceback" not in run.stderr
+
+
+def _workflow_replay_line() -> str:
+    """The replay command line of the shipped policy workflow, exactly as it stands there."""
+    import yaml
+
+    doc = yaml.safe_load((ROOT / ".github" / "workflows" / "policies.yml").read_text())
+    steps = doc["jobs"]["policy"]["steps"]
+    step = next(s for s in steps if "replay" in s.get("name", "").lower())
+    return next(line.strip() for line in step["run"].splitlines() if "signoff policy replay" in line)
+
+
+class TestReplaySample:
+    """A replay sample exported from the database replays like the database, with no database."""
+
+    def test_a_sample_replays_like_the_database(self, db: tuple[str, Path]) -> None:
+        """Export, then replay --from: the same transitions, automation and error bound as replay --db."""
+        sample = db[1] / "sample.jsonl"
+        period = ("--since", "2000-01-01", "--until", "2100-01-01")
+        run = _cli("export", "replay-sample", "--db", db[0], "--type", "claims.payout", *period, "--out", str(sample))
+        assert run.returncode == 0, run.stderr
+        moved = str(_moved(db[1], "0.80"))
+        from_db = json.loads(_cli("policy", "replay", moved, *period, "--db", db[0], "--format", "json").stdout)
+        run = _cli("policy", "replay", moved, "--from", str(sample), "--format", "json")
+        assert run.returncode == 0, run.stderr
+        from_file = json.loads(run.stdout)
+        for key in ("decisions", "transitions", "automation_rate", "became_automatic", "new_auto_band", "load_per_day"):
+            assert from_file[key] == from_db[key], key
+
+    def test_the_workflow_command_runs_on_the_shipped_sample(self, tmp_path: Path) -> None:
+        """The workflow's replay line, run as written, puts a Markdown impact table in the summary."""
+        summary = tmp_path / "summary.md"
+        env = {
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "f": str(_moved(tmp_path, "0.80")),
+            "sample": str(ROOT / "policies" / "samples" / "claims-triage.jsonl"),
+            "GITHUB_STEP_SUMMARY": str(summary),
+        }
+        run = subprocess.run(["bash", "-c", _workflow_replay_line()], env=env, cwd=ROOT, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        text = summary.read_text()
+        assert "| old route | new route | decisions |" in text and "junior" in text
+
+    def test_a_malformed_line_is_named(self, tmp_path: Path) -> None:
+        """A sample line with a confidence out of range: one line naming the file, line and field; exit 1."""
+        lines = (ROOT / "policies" / "samples" / "claims-triage.jsonl").read_text().splitlines()[:4]
+        row = json.loads(lines[2])
+        row["proposal"]["confidence"] = 1.5
+        lines[2] = json.dumps(row)
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text("\n".join(lines) + "\n")
+        run = _cli("policy", "replay", str(_moved(tmp_path, "0.80")), "--from", str(bad))
+        assert run.returncode == 1
+        assert run.stderr.strip().count("\n") == 0 and f"{bad}:3: proposal.confidence" in run.stderr
+
+    def test_a_file_that_is_not_a_sample(self, tmp_path: Path) -> None:
+        """A feedback export (or any other JSONL) is refused on its first line."""
+        other = tmp_path / "other.jsonl"
+        other.write_text('{"decision_id": "d1"}\n')
+        run = _cli("policy", "replay", str(_moved(tmp_path, "0.80")), "--from", str(other))
+        assert run.returncode == 1 and f"{other}:1: format" in run.stderr
+
+    def test_a_policy_for_another_type(self) -> None:
+        """Replaying the moderation policy on the claims sample: one line, exit 1."""
+        sample = str(ROOT / "policies" / "samples" / "claims-triage.jsonl")
+        run = _cli("policy", "replay", str(ROOT / "policies" / "content-moderation.yaml"), "--from", sample)
+        assert run.returncode == 1 and "holds claims.payout" in run.stderr and run.stderr.count("\n") == 1

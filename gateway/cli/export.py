@@ -33,6 +33,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--out", metavar="FILE", help="write here instead of stdout (required for parquet)")
     add_db_flag(f)
     f.set_defaults(handler=_feedback)
+    r = e.add_parser(
+        "replay-sample",
+        help="stored decisions of one type as a replay sample (JSONL) for `policy replay --from`",
+        description="Every decision of --type created in [--since, --until), with its input, proposal, "
+        "route, outcome and audit state: what `signoff policy replay --from FILE` needs, for a CI job "
+        "that cannot reach the database. The file holds the inputs: handle it like the database.",
+    )
+    r.add_argument("--type", required=True, dest="decision_type", help="decision type, e.g. claims.payout")
+    r.add_argument("--since", required=True, metavar="ISO", help="decisions created from (inclusive)")
+    r.add_argument("--until", required=True, metavar="ISO", help="decisions created before (exclusive)")
+    r.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    add_db_flag(r)
+    r.set_defaults(handler=_replay_sample)
+
+
+def _replay_sample(args: argparse.Namespace) -> int:
+    from gateway.reports.replay import stored_rows
+    from gateway.reports.replay_sample import sample_lines
+
+    since, until = parse_period("--since", args.since, "--until", args.until)
+    with open_db(args.db) as engine, engine.connect() as conn:  # type: ignore[attr-defined]
+        lines = list(
+            sample_lines(stored_rows(conn, args.decision_type, since, until), args.decision_type, since, until)
+        )
+    if len(lines) == 1:
+        raise CommandError(f"no {args.decision_type} decisions in {args.since} .. {args.until}", code=1)
+    write_output(args.out, lambda fh: fh.write("\n".join(lines) + "\n"))
+    if args.out:
+        print(f"wrote {len(lines) - 1} decisions to {args.out}", file=sys.stderr)
+    return 0
 
 
 def _feedback(args: argparse.Namespace) -> int:

@@ -87,6 +87,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--reload-seconds", type=float, default=2.0, help="how often to look for policy changes")
     p.add_argument(
+        "--monitor-seconds",
+        type=float,
+        default=300.0,
+        help="recompute the drift and audited-error monitors for /metrics this often (0: off; default 300)",
+    )
+    p.add_argument(
+        "--monitor-window-hours",
+        type=float,
+        default=24.0,
+        help="the monitors' window; the reference is the window before it (default 24)",
+    )
+    p.add_argument("--monitor-alpha", type=float, default=None, help="the audited error's level: turns the alarm on")
+    p.add_argument(
+        "--monitor-record-alarms",
+        action="store_true",
+        help="record monitor_alarm_raised/cleared in the log when the alarm changes (one replica only)",
+    )
+    p.add_argument(
         "--reuse-port",
         action="store_true",
         help="let several gateway processes on one database listen on the same port (SO_REUSEPORT; "
@@ -186,6 +204,15 @@ def run(args: argparse.Namespace) -> int:
             f"signoff serve: --watch-poll must be a positive number of seconds, got {args.watch_poll}", file=sys.stderr
         )
         return 2
+    if not (args.monitor_seconds >= 0 and args.monitor_window_hours > 0):
+        print("signoff serve: --monitor-seconds must be >= 0 and --monitor-window-hours positive", file=sys.stderr)
+        return 2
+    if args.monitor_alpha is not None and not 0 < args.monitor_alpha < 1:
+        print(f"signoff serve: --monitor-alpha must be in (0, 1), got {args.monitor_alpha}", file=sys.stderr)
+        return 2
+    if args.monitor_record_alarms and args.monitor_alpha is None:
+        print("signoff serve: --monitor-record-alarms needs --monitor-alpha", file=sys.stderr)
+        return 2
     if not (args.checkpoint_events > 0 and args.checkpoint_seconds > 0):
         print("signoff serve: --checkpoint-events and --checkpoint-seconds must be positive", file=sys.stderr)
         return 2
@@ -207,6 +234,10 @@ def run(args: argparse.Namespace) -> int:
         page_token_key=os.environ.get("SIGNOFF_PAGE_TOKEN_KEY") or None,
         watch_poll=args.watch_poll,
         reuse_port=args.reuse_port,
+        monitor_seconds=args.monitor_seconds,
+        monitor_window_hours=args.monitor_window_hours,
+        monitor_alpha=args.monitor_alpha,
+        monitor_record_alarms=args.monitor_record_alarms,
         signing_key=None if args.no_checkpoints else _signing_key(args),
         checkpoints_dir=Path(args.checkpoints_dir),
         checkpoint_origin=args.checkpoint_origin,

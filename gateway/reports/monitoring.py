@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,15 @@ from gateway.adapters.tables import decisions, review_tasks
 from gateway.calibration import alarm, ks, override_check, psi
 from gateway.review.alarms import ALARM_CLEARED, ALARM_RAISED
 
-__all__ = ["build_monitor", "prometheus_text", "recorded_alarms", "render_monitor"]
+__all__ = [
+    "GAUGES",
+    "ROUTE_SHARE_HELP",
+    "build_monitor",
+    "gauge_values",
+    "prometheus_text",
+    "recorded_alarms",
+    "render_monitor",
+]
 
 _D = decisions.c
 _T = review_tasks.c
@@ -157,27 +166,26 @@ def render_monitor(mon: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def prometheus_text(mon: dict[str, Any]) -> str:
-    """The monitors as Prometheus gauges (textfile-collector exposition format)."""
-    from prometheus_client import CollectorRegistry, Gauge, generate_latest
+GAUGES = (
+    ("confidence_psi", "PSI of the confidence distribution against the reference window"),
+    ("confidence_ks", "Kolmogorov-Smirnov statistic of confidence against the reference window"),
+    ("override_observed", "overrides among reviewed cases in the window"),
+    ("override_expected", "overrides the confidence predicts among reviewed cases"),
+    ("audited_error_rate", "error rate among audited automatic decisions"),
+    ("audited_error_lower_bound", "time-uniform lower bound on the automatic decisions' error"),
+    ("alarm", "1 while the audited error's lower bound is above alpha"),
+)
+"""The monitor's gauges (``signoff_monitor_<name>``, labels decision_type and model) and their help."""
 
-    reg = CollectorRegistry()
-    labels = ["decision_type", "model"]
-    g = {
-        name: Gauge(f"signoff_monitor_{name}", doc, labels, registry=reg)
-        for name, doc in (
-            ("confidence_psi", "PSI of the confidence distribution against the reference window"),
-            ("confidence_ks", "Kolmogorov-Smirnov statistic of confidence against the reference window"),
-            ("override_observed", "overrides among reviewed cases in the window"),
-            ("override_expected", "overrides the confidence predicts among reviewed cases"),
-            ("audited_error_rate", "error rate among audited automatic decisions"),
-            ("audited_error_lower_bound", "time-uniform lower bound on the automatic decisions' error"),
-            ("alarm", "1 while the audited error's lower bound is above alpha"),
-        )
-    }
-    share = Gauge(
-        "signoff_monitor_route_share", "share of decisions routed to each route", [*labels, "route"], registry=reg
-    )
+ROUTE_SHARE_HELP = "share of decisions routed to each route"
+
+
+def gauge_values(mon: dict[str, Any]) -> Iterator[tuple[str, tuple[str, ...], float]]:
+    """``(gauge name, label values, value)`` for every figure of ``mon`` that has a value.
+
+    ``route_share`` carries a third label, the route. One list serves the textfile and the
+    gateway's own ``/metrics``.
+    """
     for name, m in mon["models"].items():
         lv = (mon["decision_type"], name)
         for key, value in (
@@ -190,9 +198,21 @@ def prometheus_text(mon: dict[str, Any]) -> str:
             ("alarm", 1.0 if m["audited_error"]["alarm"] else 0.0),
         ):
             if value is not None:
-                g[key].labels(*lv).set(float(value))
-        for route, s in m["route_share"].items():
-            share.labels(*lv, route).set(s)
+                yield key, lv, float(value)
+        for route, share in m["route_share"].items():
+            yield "route_share", (*lv, route), float(share)
+
+
+def prometheus_text(mon: dict[str, Any]) -> str:
+    """The monitors as Prometheus gauges (textfile-collector exposition format)."""
+    from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+    reg = CollectorRegistry()
+    labels = ["decision_type", "model"]
+    g = {name: Gauge(f"signoff_monitor_{name}", doc, labels, registry=reg) for name, doc in GAUGES}
+    g["route_share"] = Gauge("signoff_monitor_route_share", ROUTE_SHARE_HELP, [*labels, "route"], registry=reg)
+    for key, lv, value in gauge_values(mon):
+        g[key].labels(*lv).set(value)
     return generate_latest(reg).decode()
 
 

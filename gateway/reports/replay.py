@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,22 +24,34 @@ from gateway.adapters.tables import decisions, review_tasks
 from gateway.calibration import stratified_upper
 from gateway.policy.model import EvalRequest, Policy
 
-__all__ = ["render_markdown", "render_text", "replay"]
+__all__ = ["ROW_FIELDS", "Row", "render_markdown", "render_text", "replay", "replay_rows", "stored_rows"]
 
 _D = decisions.c
 _T = review_tasks.c
 
 
-def replay(
-    conn: Connection,
-    policy: Policy,
-    since: datetime,
-    until: datetime,
-    *,
-    delta: float = 0.1,
-    error_actions: frozenset[str] = frozenset({"OVERRIDE", "REJECT"}),
-) -> dict[str, Any]:
-    """The impact of ``policy`` on the decisions of its type created in ``[since, until)``."""
+Row = tuple[Any, ...]
+"""One stored decision as replay reads it, in ``ROW_FIELDS`` order."""
+
+ROW_FIELDS = (
+    "input_json",
+    "proposal_outcome",
+    "proposal_confidence",
+    "proposal_scores_json",
+    "proposal_model",
+    "route",
+    "status",
+    "final_outcome",
+    "action",
+    "sample_probability",
+    "correction_json",
+    "created_at",
+    "audited",
+)
+
+
+def stored_rows(conn: Connection, decision_type: str, since: datetime, until: datetime) -> Iterator[Row]:
+    """The stored decisions of ``decision_type`` created in ``[since, until)``, as replay rows."""
     audited = select(_T.decision_id).where(_T.kind == "audit", _T.state == "done").subquery()
     q = (
         select(
@@ -54,11 +67,38 @@ def replay(
             _D.sample_probability,
             _D.correction_json,
             type_coerce(_D.created_at, String),
-            audited.c.decision_id,
+            audited.c.decision_id.is_not(None),
         )
         .select_from(decisions.outerjoin(audited, audited.c.decision_id == _D.decision_id))
-        .where(_D.decision_type == policy.decision, and_(_D.created_at >= since, _D.created_at < until))
+        .where(_D.decision_type == decision_type, and_(_D.created_at >= since, _D.created_at < until))
     )
+    yield from conn.execute(q.execution_options(yield_per=20000))
+
+
+def replay(
+    conn: Connection,
+    policy: Policy,
+    since: datetime,
+    until: datetime,
+    *,
+    delta: float = 0.1,
+    error_actions: frozenset[str] = frozenset({"OVERRIDE", "REJECT"}),
+) -> dict[str, Any]:
+    """The impact of ``policy`` on the decisions of its type created in ``[since, until)``."""
+    rows = stored_rows(conn, policy.decision, since, until)
+    return replay_rows(rows, policy, since, until, delta=delta, error_actions=error_actions)
+
+
+def replay_rows(
+    rows: Iterable[Row],
+    policy: Policy,
+    since: datetime,
+    until: datetime,
+    *,
+    delta: float = 0.1,
+    error_actions: frozenset[str] = frozenset({"OVERRIDE", "REJECT"}),
+) -> dict[str, Any]:
+    """The impact of ``policy`` on ``rows`` (from the database or an exported sample)."""
     evaluate, adverse = policy.evaluate, policy.adverse_outcomes
     transitions: Counter[tuple[str, str]] = Counter()
     load_old: Counter[tuple[str, str]] = Counter()
@@ -74,7 +114,7 @@ def replay(
     strata: dict[float, list[int]] = {}  # pi -> [decisions, labelled, errors] in the new automatic band
     failed_closed = 0
     loads, no_scores = json.loads, ("{}", "")
-    for row in conn.execute(q.execution_options(yield_per=20000)).tuples():
+    for row in rows:
         (
             input_json,
             proposal,
@@ -88,7 +128,7 @@ def replay(
             pi_recorded,
             correction_json,
             created,
-            audit_id,
+            audited,
         ) = row
         route = evaluate(
             EvalRequest(
@@ -106,7 +146,7 @@ def replay(
             continue
         action = action or ""
         labelled = status == "HUMAN_DECIDED"
-        if not labelled and status == "AUTO_DECIDED" and audit_id is not None:
+        if not labelled and status == "AUTO_DECIDED" and audited:
             corr = loads(correction_json) if correction_json else None
             labelled, final, action = (
                 True,

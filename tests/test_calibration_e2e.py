@@ -401,3 +401,19 @@ class TestReplaySample:
         sample = str(ROOT / "policies" / "samples" / "claims-triage.jsonl")
         run = _cli("policy", "replay", str(ROOT / "policies" / "content-moderation.yaml"), "--from", sample)
         assert run.returncode == 1 and "holds claims.payout" in run.stderr and run.stderr.count("\n") == 1
+
+
+class TestDriftInTheReport:
+    """The compliance report's drift section, from the demo's day against the day before."""
+
+    def test_json_and_html_carry_the_drift_section(self, db: tuple[str, Path]) -> None:
+        """JSON: one monitor for claims.payout with its histogram; HTML: the section and its chart."""
+        period = ("--from", "2000-01-01", "--to", "2100-01-01", "--no-verify", "--db", db[0])
+        run = _cli("report", *period, "--format", "json")
+        assert run.returncode == 0, run.stderr
+        drift = {m["decision_type"]: m for m in json.loads(run.stdout)["drift"]}
+        model = next(iter(drift["claims.payout"]["models"].values()))
+        assert sum(model["confidence_histogram"]["current"]) == model["decisions"] >= CLAIMS
+        assert abs(sum(model["route_share"].values()) - 1.0) < 1e-9
+        html = _cli("report", *period).stdout
+        assert "<h2>Drift against the period before</h2>" in html and '<svg class="drift"' in html

@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from gateway.reports.calibration_section import render_calibration
+from gateway.reports.drift_section import render_drift
 
 __all__ = ["render_html"]
 
@@ -312,6 +313,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         )
 
     s.append(render_calibration(report.get("calibration", [])))
+    s.append(render_drift(report.get("drift", [])))
 
     s.extend(_reviewers_html(report.get("reviewers")))
 

@@ -32,22 +32,27 @@ def _scalar(value: Any) -> Any:
 def report_rows(report: Mapping[str, Any]) -> Iterator[tuple[str, str, str, Any]]:
     """The report as ``(section, key, metric, value)`` rows; ``key`` is ``field=value;...``."""
 
-    def walk(section: str, node: Any) -> Iterator[tuple[str, str, str, Any]]:
+    def nested(v: Any) -> bool:
+        return isinstance(v, Mapping) or isinstance(v, list) and any(isinstance(x, Mapping) for x in v)
+
+    def walk(section: str, node: Any, key: str = "") -> Iterator[tuple[str, str, str, Any]]:
         if isinstance(node, Mapping):
             for k, v in node.items():
-                if isinstance(v, Mapping | list) and not (
-                    isinstance(v, list) and not any(isinstance(x, Mapping) for x in v)
-                ):
-                    yield from walk(f"{section}.{k}" if section else k, v)
+                if nested(v):
+                    yield from walk(f"{section}.{k}" if section else k, v, key)
                 else:
-                    yield (section, "", k, _scalar(v))
+                    yield (section, key, k, _scalar(v))
         elif isinstance(node, list):
             for row in node:
                 keys = [f for f in _KEY_FIELDS if f in row]
-                key = ";".join(f"{f}={row[f]}" for f in keys)
+                row_key = ";".join(x for x in (key, *(f"{f}={row[f]}" for f in keys)) if x)
                 for k, v in row.items():
-                    if k not in keys:
-                        yield (section, key, k, _scalar(v))
+                    if k in keys:
+                        continue
+                    if nested(v):  # e.g. a drift monitor's models: one level deeper, same key
+                        yield from walk(f"{section}.{k}", v, row_key)
+                    else:
+                        yield (section, row_key, k, _scalar(v))
 
     for section, node in report.items():
         if isinstance(node, Mapping | list):

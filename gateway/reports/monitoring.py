@@ -113,6 +113,11 @@ def build_monitor(
             "route_share": {r: n / total for r, n in sorted(m["routes"].items())},
             "reference_route_share": {r: n / ref_total for r, n in sorted(ref_routes.items())} if ref_total else {},
             "overrides": override_check(np.array(m["rev_conf"], float), np.array(m["rev_over"], float)),
+            "confidence_histogram": {
+                "edges": [i / 10 for i in range(11)],
+                "current": np.histogram(conf, bins=10, range=(0.0, 1.0))[0].tolist(),
+                "reference": np.histogram(base, bins=10, range=(0.0, 1.0))[0].tolist(),
+            },
             "audited_error": audited,
         }
     return {

@@ -31,6 +31,7 @@ from audit.verify import VerifyReport
 from gateway.adapters.tables import decisions, review_tasks
 from gateway.policy.loader import text_digest
 from gateway.reports.calibration_section import calibration_section
+from gateway.reports.drift_section import drift_section
 from gateway.reports.reviewers import reviewer_section
 
 __all__ = [
@@ -442,6 +443,7 @@ def build_report(
         times = _times(conn, start, end)
         policies = _policies(conn, vcube, start, end)
         calibration = calibration_section(conn, start, end)
+        drift = drift_section(conn, start, end)
         reviewers = reviewer_section(conn, start, end)
     volumes = _volumes(vcube)
     all_times = [t for ts in times.values() for t in ts]
@@ -473,6 +475,7 @@ def build_report(
         "audit_samples": _audit(vcube, audit_done),
         "policies": policies,
         "calibration": calibration,
+        "drift": drift,
         "reviewers": reviewers,
         "chain": _chain(engine, verify, verifier),
     }

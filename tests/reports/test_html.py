@@ -44,9 +44,11 @@ class TestHtmlContent:
         )
 
     def test_has_inline_svg_charts(self, dataset: Dataset, tmp_path: Path) -> None:
-        """Route split, review rate, override rates, the time distribution and reviewer approval are SVG charts."""
+        """Route split, review rate, override rates, the time distribution and reviewer approval are SVG charts
+        (besides the reliability and drift diagrams, one per model version)."""
         page = _html(dataset, tmp_path).read_text()
-        assert page.count("<svg") - page.count('<svg class="reliability"') == 6 and "Reviewer engagement" in page
+        per_model = page.count('<svg class="reliability"') + page.count('<svg class="drift"')
+        assert page.count("<svg") - per_model == 6 and "Reviewer engagement" in page
         for caption in (
             "Route split",
             "Override rate by queue",

@@ -1,4 +1,4 @@
-"""Regenerate the committed gRPC code in ``signoff/v1`` from ``proto/``: one command.
+"""Regenerate the committed gRPC code in ``signoff/v1`` (and ``signoff/oip/v2``) from ``proto/``: one command.
 
 python tools/gen_proto.py          # rewrite signoff/v1/*_pb2*.py(i)
 python tools/gen_proto.py OUT_DIR  # write elsewhere (the staleness test compares)
@@ -12,6 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
+GENERATED = (Path("signoff") / "v1", Path("signoff") / "oip" / "v2")
+"""Where the generated modules go: ours, and the Open Inference Protocol's (quarantined)."""
 
 
 def proto_files() -> list[Path]:
@@ -36,7 +38,7 @@ def generate(out_dir: Path) -> list[Path]:
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
-    return sorted((out_dir / "signoff" / "v1").glob("*_pb2*.py*"))
+    return sorted(p for d in GENERATED for p in (out_dir / d).glob("*_pb2*.py*"))
 
 
 if __name__ == "__main__":

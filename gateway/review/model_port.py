@@ -21,6 +21,8 @@ FAILURE_KINDS = frozenset(
         "connection",
         "http_4xx",
         "http_5xx",
+        "grpc_client",
+        "grpc_server",
         "malformed",
         "confidence",
         "version",
@@ -31,7 +33,7 @@ FAILURE_KINDS = frozenset(
 )
 """Every reason a model call can fail; each is a route to human review."""
 
-RETRYABLE = frozenset({"timeout", "connection", "http_5xx"})
+RETRYABLE = frozenset({"timeout", "connection", "http_5xx", "grpc_server"})
 """Failures worth another attempt within the deadline (a 4xx or a bad reply will not improve)."""
 
 

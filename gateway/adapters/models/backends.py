@@ -1,4 +1,4 @@
-"""Model backends: Open Inference Protocol v2 over REST, OpenAI-compatible chat, in-process Python.
+"""Model backends: Open Inference Protocol v2 over REST (gRPC: ``oip_grpc``), OpenAI-compatible chat, in-process Python.
 
 Each turns one call into a ``ModelProposal`` or a ``ModelFailure`` naming what went wrong; nothing
 a model sends back can raise anything else (a fuzz test holds them to it).
@@ -21,10 +21,21 @@ import httpx
 from gateway.adapters.models.bindings import Binding
 from gateway.review.model_port import ModelFailure, ModelProposal
 
-__all__ = ["Backend", "OipRest", "OpenAIChat", "PythonCallable", "build_backend", "parse_oip", "parse_chat"]
+__all__ = [
+    "Backend",
+    "OipRest",
+    "OpenAIChat",
+    "PythonCallable",
+    "build_backend",
+    "check_version",
+    "features",
+    "number_list",
+    "parse_chat",
+    "parse_oip",
+]
 
 
-def _features(binding: Binding, input: Mapping[str, Any]) -> dict[str, Any]:
+def features(binding: Binding, input: Mapping[str, Any]) -> dict[str, Any]:
     """The mapped input fields; a field the mapping cannot fill names itself."""
     out = {}
     for path in binding.input:
@@ -37,7 +48,7 @@ def _features(binding: Binding, input: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _number_list(binding: Binding, feats: Mapping[str, Any]) -> list[float]:
+def number_list(binding: Binding, feats: Mapping[str, Any]) -> list[float]:
     out = []
     for path, v in feats.items():
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
@@ -57,7 +68,7 @@ def _check_confidence(value: Any) -> float:
     return float(value)
 
 
-def _check_version(binding: Binding, reported: str) -> None:
+def check_version(binding: Binding, reported: str) -> None:
     if binding.version is not None and reported != binding.version:
         raise ModelFailure("version", f"model reported version {reported[:40]!r}, the pin is {binding.version!r}")
 
@@ -177,7 +188,7 @@ class OipRest(Backend):
 
     async def call(self, input: Mapping[str, Any], timeout_s: float) -> ModelProposal:
         b = self.binding
-        feats = _number_list(b, _features(b, input))
+        feats = number_list(b, features(b, input))
         path = f"/v2/models/{b.model}" + (f"/versions/{b.version}" if b.version else "") + "/infer"
         payload: dict[str, Any] = {
             "inputs": [{"name": b.tensor, "shape": [1, len(feats)], "datatype": "FP64", "data": feats}]
@@ -187,7 +198,7 @@ class OipRest(Backend):
         start = time.perf_counter()
         body, raw = await self._post(b.address.rstrip("/") + path, payload, timeout_s)
         outcome, confidence, scores, name, version = parse_oip(b, body)
-        _check_version(b, version)
+        check_version(b, version)
         return ModelProposal(
             b.name, outcome, confidence, name or b.model, version, (time.perf_counter() - start) * 1000, raw, scores
         )
@@ -198,7 +209,7 @@ class OpenAIChat(Backend):
 
     async def call(self, input: Mapping[str, Any], timeout_s: float) -> ModelProposal:
         b = self.binding
-        feats = _features(b, input)
+        feats = features(b, input)
         prompt = b.prompt.format(labels=", ".join(b.labels), **{k.replace(".", "_"): v for k, v in feats.items()})
         sampling = {
             "temperature": 0,
@@ -212,7 +223,7 @@ class OpenAIChat(Backend):
         body, raw = await self._post(b.address.rstrip("/") + "/v1/chat/completions", payload, timeout_s)
         outcome, confidence, scores, name = parse_chat(b, body)
         reported = body.get("system_fingerprint") or name
-        _check_version(b, str(reported))
+        check_version(b, str(reported))
         return ModelProposal(
             b.name,
             outcome,
@@ -243,7 +254,7 @@ class PythonCallable(Backend):
 
     async def call(self, input: Mapping[str, Any], timeout_s: float) -> ModelProposal:
         b = self.binding
-        feats = _features(b, input)
+        feats = features(b, input)
         start = time.perf_counter()
         try:
             if inspect.iscoroutinefunction(self.fn):
@@ -258,7 +269,7 @@ class PythonCallable(Backend):
             raise ModelFailure("malformed", f"callable returned {str(out)[:60]!r}, not a labelled proposal")
         confidence = _check_confidence(out.get("confidence"))
         version = str(out.get("version", ""))
-        _check_version(b, version)
+        check_version(b, version)
         raw = json.dumps(out, default=str, sort_keys=True)
         scores = out.get("scores") or {}
         return ModelProposal(
@@ -274,8 +285,15 @@ class PythonCallable(Backend):
 
 
 def build_backend(binding: Binding) -> Backend:
-    """The backend for a binding's kind (``oip-grpc`` is not built yet: refused at start)."""
-    kinds: dict[str, type[Backend]] = {"oip-rest": OipRest, "openai-chat": OpenAIChat, "python": PythonCallable}
+    """The backend for a binding's kind."""
+    from gateway.adapters.models.oip_grpc import OipGrpc  # it imports this module
+
+    kinds: dict[str, type[Backend]] = {
+        "oip-rest": OipRest,
+        "oip-grpc": OipGrpc,
+        "openai-chat": OpenAIChat,
+        "python": PythonCallable,
+    }
     if binding.backend not in kinds:
         raise ValueError(f"backend {binding.backend!r} is not available in this build")
     return kinds[binding.backend](binding)

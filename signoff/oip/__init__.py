@@ -1,0 +1,1 @@
+"""Generated code of external protocols Signoff speaks as a client, quarantined like ``signoff.v1``."""

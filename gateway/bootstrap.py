@@ -383,6 +383,10 @@ def build_app(settings: Settings) -> App:
             app.stop()
             raise
     app._threads.append(_every(app._stop, settings.reload_seconds, registry.refresh, "policy_reload"))
+    if models is not None:
+        app._threads.append(
+            _every(app._stop, settings.reload_seconds, lambda: models.refresh(registry.all), "model_bindings_reload")
+        )
     if settings.monitor_seconds > 0:
         from gateway.reports.monitor_gauges import MonitorCollector  # numpy and scipy: only when on
 

@@ -43,6 +43,9 @@ class ModelMetrics:
         self.breaker = Gauge(
             "signoff_model_breaker_state", "0 closed, 1 half-open, 2 open", ["binding"], registry=registry
         )
+        self.reload_errors = Counter(
+            "signoff_model_bindings_reload_errors", "Model bindings file reloads refused", registry=registry
+        )
 
 
 class Breaker:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import structlog
 
 from gateway.adapters.models.backends import build_backend
-from gateway.adapters.models.bindings import BindingSet, load_bindings
+from gateway.adapters.models.bindings import BindingSet, check_policies, load_bindings
 from gateway.adapters.models.caller import ModelCaller, ModelMetrics
 from gateway.errors import PolicyError
-from gateway.policy.model import Issue
+from gateway.policy.model import Issue, Policy
 from gateway.review.model_port import ModelFailure, ModelProposal
 
 __all__ = ["ModelRegistry", "ShadowResult"]
@@ -32,6 +32,7 @@ class ModelRegistry:
         self.callers: dict[str, ModelCaller] = self._build(self.bindings)
         self._retired: list[ModelCaller] = []
         self.last_shadows: list[ShadowResult] = []
+        self._seen = self._fingerprint()
 
     def _build(self, bindings: BindingSet) -> dict[str, ModelCaller]:
         try:
@@ -41,13 +42,37 @@ class ModelRegistry:
                 [Issue(bindings.path, None, "$.bindings", "unavailable_backend", str(exc)[:200])]
             ) from None
 
-    def reload(self) -> list[Issue]:
+    def _fingerprint(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def refresh(self, policies: Callable[[], Sequence[Policy]] = tuple) -> list[Issue]:
+        """Reload when the file changed on disk (the reload thread calls this, like policies').
+
+        ``policies`` gives the loaded policies: a set that drops or mislabels a binding one of them
+        uses is refused like a malformed file, and the last good set stays.
+        """
+        seen = self._fingerprint()
+        if seen == self._seen:
+            return []
+        self._seen = seen
+        return self.reload(policies())
+
+    def reload(self, policies: Sequence[Policy] = ()) -> list[Issue]:
         """Load the file again; on any issue keep the last good set and return the issues."""
         try:
             fresh = load_bindings(self.path)
+            issues = check_policies(policies, fresh)
+            if issues:
+                raise PolicyError(issues)
             callers = self._build(fresh)
         except PolicyError as exc:
             log.warning("model_bindings_refused", path=str(self.path), issues=[str(i) for i in exc.issues])
+            if self.metrics is not None:
+                self.metrics.reload_errors.inc()
             return exc.issues
         self._retired.extend(self.callers.values())
         self.bindings, self.callers = fresh, callers

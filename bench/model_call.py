@@ -2,14 +2,16 @@
 
     tools/mlserver_env.sh && .venv/bin/python bench/model_call.py          # 8 s per leg and level
     .venv/bin/python bench/model_call.py --smoke                           # about a second per leg
+    .venv/bin/python bench/model_call.py --transport grpc                  # only the OIP gRPC legs
 
 One run starts MLServer 1.7.1 (``.mlserver-venv``, ``parallel_workers: 0``) serving a
 scikit-learn model trained here on iris, and a gateway in this process (real gRPC on port 0,
 a fresh SQLite file with WAL and ``synchronous=FULL``, the shipped claims policy with
 ``proposal: {source: model}``). At 1 and 16 calls in flight it drives (a) the model directly
 with OIP v2 REST infer calls over httpx and (b) Decide without a proposal through the gateway,
-which calls the same model. It prints p50/p99 of each, the added latency and the throughput
-ratio. Timings only; nothing asserted.
+which calls the same model, once per transport: OIP v2 over REST (``oip-rest``, direct calls
+with httpx) and over gRPC (``oip-grpc``, direct calls with the generated ``ModelInfer`` stub). It
+prints p50/p99 of each, the added latency and the throughput ratio. Timings only; nothing asserted.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ apiVersion: signoff.dev/v1
 kind: ModelBindings
 bindings:
   claims-model:
-    backend: oip-rest
+    backend: {backend}
     address: {url}
     model: claims
     version: "1"
@@ -59,7 +61,8 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def start_mlserver(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_mlserver(root: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    """MLServer serving the claims stand-in: (process, REST base URL, gRPC host:port)."""
     import httpx
 
     model = root / "claims"
@@ -74,14 +77,14 @@ def start_mlserver(root: Path) -> tuple[subprocess.Popen[bytes], str]:
             }
         )
     )
-    http = _port()
+    http, grpc_port = _port(), _port()
     (root / "settings.json").write_text(
         json.dumps(
             {
                 "parallel_workers": 0,
                 "host": "127.0.0.1",
                 "http_port": http,
-                "grpc_port": _port(),
+                "grpc_port": grpc_port,
                 "metrics_port": _port(),
                 "metrics_endpoint": None,
             }
@@ -98,7 +101,7 @@ def start_mlserver(root: Path) -> tuple[subprocess.Popen[bytes], str]:
     for _ in range(240):
         try:
             if httpx.get(f"{url}/v2/models/claims/ready", timeout=1).status_code == 200:
-                return proc, url
+                return proc, url, f"127.0.0.1:{grpc_port}"
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
@@ -143,6 +146,32 @@ async def direct(url: str, inflight: int, seconds: float) -> tuple[list[float], 
         return await _drive(call, inflight, seconds)
 
 
+async def direct_grpc(address: str, inflight: int, seconds: float) -> tuple[list[float], float]:
+    import grpc
+
+    from signoff.oip.v2 import grpc_predict_v2_pb2 as pb
+    from signoff.oip.v2 import grpc_predict_v2_pb2_grpc as pb_grpc
+
+    request = pb.ModelInferRequest(
+        model_name="claims",
+        model_version="1",
+        inputs=[
+            pb.ModelInferRequest.InferInputTensor(
+                name="input-0", datatype="FP64", shape=[1, 3], contents=pb.InferTensorContents(fp64_contents=FEATURES)
+            )
+        ],
+        outputs=[pb.ModelInferRequest.InferRequestedOutputTensor(name="predict_proba")],
+    )
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+
+        async def call() -> None:
+            await stub.ModelInfer(request, timeout=5)
+
+        await call()
+        return await _drive(call, inflight, seconds)
+
+
 async def through_gateway(port: int, inflight: int, seconds: float) -> tuple[list[float], float]:
     import grpc
 
@@ -172,6 +201,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--transport", choices=("rest", "grpc", "both"), default="both")
     args = parser.parse_args()
     seconds = 1.0 if args.smoke else args.seconds
     if not (VENV / "mlserver").exists():
@@ -180,38 +210,46 @@ def main() -> int:
     from gateway.bootstrap import Settings, build_app, configure_logging
     from tests.gateway.backends import copy_policies
 
+    transports = ("rest", "grpc") if args.transport == "both" else (args.transport,)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        proc, url = start_mlserver(root / "mlserver")
+        proc, url, grpc_address = start_mlserver(root / "mlserver")
         try:
             policies = copy_policies(root / "policies")
             claims = policies / "claims-triage.yaml"
             claims.write_text(claims.read_text() + "proposal: {source: model, binding: claims-model}\n")
-            (root / "models.yaml").write_text(MODELS.format(url=url))
             configure_logging("warning")
-            app = build_app(
-                Settings(
-                    address="127.0.0.1:0",
-                    database_url=f"sqlite:///{root / 's.db'}",
-                    policy_dir=policies,
-                    principals_file=ROOT / "config" / "dev-principals.yaml",
-                    models_file=root / "models.yaml",
-                )
-            )
-            try:
-                print(f"model_call: {seconds:g}s per leg; MLServer 1.7.1 REST; gateway SQLite WAL synchronous=FULL")
-                for inflight in (1, 16):
-                    d_lat, d_wall = asyncio.run(direct(url, inflight, seconds))
-                    g_lat, g_wall = asyncio.run(through_gateway(app.port, inflight, seconds))
-                    d_tp, g_tp = len(d_lat) / d_wall, len(g_lat) / g_wall
-                    print(
-                        f"in flight {inflight:>2}: direct p50 {_pct(d_lat, 0.5):.2f} ms p99 {_pct(d_lat, 0.99):.2f} ms "
-                        f"{d_tp:.0f}/s | gateway p50 {_pct(g_lat, 0.5):.2f} ms p99 {_pct(g_lat, 0.99):.2f} ms "
-                        f"{g_tp:.0f}/s | added p50 {_pct(g_lat, 0.5) - _pct(d_lat, 0.5):.2f} ms "
-                        f"p99 {_pct(g_lat, 0.99) - _pct(d_lat, 0.99):.2f} ms, throughput ratio {g_tp / d_tp:.2f}"
+            print(f"model_call: {seconds:g}s per leg; MLServer 1.7.1; gateway SQLite WAL synchronous=FULL")
+            for transport in transports:
+                backend, address = ("oip-rest", url) if transport == "rest" else ("oip-grpc", grpc_address)
+                (root / f"models-{transport}.yaml").write_text(MODELS.format(backend=backend, url=address))
+                app = build_app(
+                    Settings(
+                        address="127.0.0.1:0",
+                        database_url=f"sqlite:///{root / f's-{transport}.db'}",
+                        policy_dir=policies,
+                        principals_file=ROOT / "config" / "dev-principals.yaml",
+                        models_file=root / f"models-{transport}.yaml",
+                        monitor_seconds=0,
                     )
-            finally:
-                app.stop()
+                )
+                try:
+                    for inflight in (1, 16):
+                        if transport == "rest":
+                            d_lat, d_wall = asyncio.run(direct(url, inflight, seconds))
+                        else:
+                            d_lat, d_wall = asyncio.run(direct_grpc(grpc_address, inflight, seconds))
+                        g_lat, g_wall = asyncio.run(through_gateway(app.port, inflight, seconds))
+                        d_tp, g_tp = len(d_lat) / d_wall, len(g_lat) / g_wall
+                        print(
+                            f"{backend} in flight {inflight:>2}: direct p50 {_pct(d_lat, 0.5):.2f} ms "
+                            f"p99 {_pct(d_lat, 0.99):.2f} ms {d_tp:.0f}/s | gateway p50 {_pct(g_lat, 0.5):.2f} ms "
+                            f"p99 {_pct(g_lat, 0.99):.2f} ms {g_tp:.0f}/s | added p50 "
+                            f"{_pct(g_lat, 0.5) - _pct(d_lat, 0.5):.2f} ms p99 "
+                            f"{_pct(g_lat, 0.99) - _pct(d_lat, 0.99):.2f} ms, throughput ratio {g_tp / d_tp:.2f}"
+                        )
+                finally:
+                    app.stop()
         finally:
             proc.terminate()
             proc.wait(timeout=30)

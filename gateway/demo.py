@@ -42,6 +42,8 @@ __all__ = [
     "parse_request_id",
     "request_id",
     "review",
+    "served",
+    "served_model",
 ]
 
 #: Routing thresholds, mirrored from policies/claims-triage.yaml (the gateway stays authoritative).
@@ -160,6 +162,46 @@ def claim_at(seed: int, index: int) -> Claim:
         scores=scores,
         truth=truth,
     )
+
+
+def _features_key(features: Mapping[str, object]) -> str:
+    """The claim's features as one text, the same whether read from a Claim or from a JSON input."""
+    amount = float(features["amount"])  # type: ignore[arg-type]
+    tenure = int(float(features["policy_holder_tenure_years"]))  # type: ignore[arg-type]
+    prior = int(float(features["prior_claims_12m"]))  # type: ignore[arg-type]
+    return f"{amount:.2f}|{features['claim_type']}|{tenure}|{prior}|{features['region']}"
+
+
+def _served_draw(features: Mapping[str, object]) -> tuple[str, float, dict[str, float], str]:
+    """The served model's proposal, confidence and scores for ``features``, and the truth it is judged by.
+
+    The same mixture and calibration as ``claim_at``, drawn from the features alone: a model that
+    reads the input, not a number the caller sends. (The truth is drawn alongside so the simulated
+    reviewers can judge; a real model does not know it.)
+    """
+    rng = random.Random(f"signoff-demo-model:{_features_key(features)}")
+    mean, conc = HARD_CONFIDENCE if rng.random() < HARD_SHARE else ROUTINE_CONFIDENCE
+    confidence = round(min(max(_beta(rng, mean, conc), 0.34), 0.9999), 4)
+    truth = _pick(rng, OUTCOMES)
+    proposal = truth if rng.random() < confidence else _pick(rng, OUTCOMES, exclude=truth)
+    rest = {k: w for k, w in OUTCOMES.items() if k != proposal}
+    total = sum(rest.values())
+    scores = {proposal: confidence} | {k: round((1 - confidence) * w / total, 4) for k, w in rest.items()}
+    return proposal, confidence, scores, truth
+
+
+def served_model(features: Mapping[str, object]) -> dict[str, object]:
+    """The demo's claims model as an in-process model binding (``backend: python``) serves it."""
+    proposal, confidence, scores, _ = _served_draw(features)
+    return {"outcome": proposal, "confidence": confidence, "scores": scores, "version": MODEL_VERSION}
+
+
+def served(claim: Claim) -> Claim:
+    """``claim`` with the proposal the served model gives for its input (``signoff demo --model``)."""
+    from dataclasses import replace
+
+    proposal, confidence, scores, truth = _served_draw(claim.input())
+    return replace(claim, proposal=proposal, confidence=confidence, scores=scores, truth=truth)
 
 
 def generate(n: int, seed: int) -> Iterator[Claim]:

@@ -95,6 +95,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=60,
         help="review-band claims shared by alice (careful) and the rubber-stamper (default 60; 0: none)",
     )
+    p.add_argument(
+        "--model",
+        action="store_true",
+        help="proposals from a served model: start a gateway of our own whose claims policy calls the "
+        "demo's claims model (a model binding, in process) and send inputs only",
+    )
+    p.add_argument("--model-dir", default="var/demo-model", help="where --model keeps its gateway's files")
+    p.add_argument("--policies", default="policies", help="the policies --model serves (default policies/)")
+    p.add_argument("--principals", default="config/dev-principals.yaml", help="the principals --model serves")
     p.set_defaults(handler=run)
 
 
@@ -119,20 +128,22 @@ def _pool_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]
 # -- the calling service -----------------------------------------------------------------
 
 
-def _decide_request(run_id: str, claim: demo.Claim) -> decision_pb2.DecideRequest:
+def _decide_request(run_id: str, claim: demo.Claim, proposal: bool = True) -> decision_pb2.DecideRequest:
+    """The calling service's Decide; without ``proposal`` (``--model``) the gateway asks the model."""
     req = decision_pb2.DecideRequest(
-        request_id=demo.request_id(run_id, claim),
-        decision_type=DECISION_TYPE,
-        subject_ref=claim.subject_ref,
-        proposal=decision_pb2.Proposal(
-            outcome=claim.proposal,
-            confidence=claim.confidence,
-            scores=dict(claim.scores),
-            model=demo.MODEL,
-            model_version=demo.MODEL_VERSION,
-            explanation=claim.explanation(),
-        ),
+        request_id=demo.request_id(run_id, claim), decision_type=DECISION_TYPE, subject_ref=claim.subject_ref
     )
+    if proposal:
+        req.proposal.CopyFrom(
+            decision_pb2.Proposal(
+                outcome=claim.proposal,
+                confidence=claim.confidence,
+                scores=dict(claim.scores),
+                model=demo.MODEL,
+                model_version=demo.MODEL_VERSION,
+                explanation=claim.explanation(),
+            )
+        )
     req.input.update(claim.input())
     return req
 
@@ -268,9 +279,25 @@ def _print_chain(v: audit_pb2.VerifyChainResponse, out: TextIO) -> None:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Replay the day; exit 0 when everything went through and the chain verifies."""
     out = out or sys.stdout
+    if not getattr(args, "model", False):
+        return _run(args, out)
+    from pathlib import Path
+
+    from gateway.cli.demo_model import model_gateway
+
+    with model_gateway(Path(args.policies), Path(args.principals), Path(args.model_dir)) as (address, db):
+        out.write(f"signoff demo --model: a gateway whose claims policy asks the served model, on {address}\n")
+        args.address, args.tls_ca = address, None
+        code = _run(args, out)
+    out.write(f"\nits database: {db} (try: signoff report --db sqlite:///{db} --from 2026-01-01 --to 2100-01-01)\n")
+    return code
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    model = bool(getattr(args, "model", False))
     caller = metadata(args)
     run_id = uuid.uuid4().hex[:8]
-    claims = list(demo.generate(args.claims, args.seed))
+    claims = [demo.served(c) if model else c for c in demo.generate(args.claims, args.seed)]
     since = datetime.now(UTC).replace(microsecond=0)
     out.write(f"signoff demo: {len(claims)} claims (seed {args.seed}, run {run_id}) against {args.address}\n")
     with channel(args) as ch:
@@ -279,7 +306,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         audit_stub = audit_pb2_grpc.AuditServiceStub(ch)
 
         def decide(claim: demo.Claim) -> tuple[demo.Claim, decision_pb2.Decision]:
-            req = _decide_request(run_id, claim)
+            req = _decide_request(run_id, claim, proposal=not model)
             return claim, call(lambda: decisions_stub.Decide(req, metadata=caller, timeout=args.timeout)).decision
 
         started = time.monotonic()
@@ -330,13 +357,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             }
             drill(
                 stubs,
-                lambda c: _decide_request(run_id, c),
+                lambda c: _decide_request(run_id, c, proposal=not model),
                 mds,
                 args.drill_claims,
                 args.seed + 1,
                 since,
                 args.timeout,
                 out,
+                adapt=demo.served if model else None,
             )
         chain = call(
             lambda: audit_stub.VerifyChain(

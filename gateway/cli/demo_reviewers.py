@@ -25,12 +25,14 @@ __all__ = ["drill"]
 Metadata = tuple[tuple[str, str], ...]
 
 
-def _junior_claims(n: int, seed: int) -> list[demo.Claim]:
-    """The first ``n`` review-band claims of another seeded day."""
+def _junior_claims(n: int, seed: int, adapt: Callable[[demo.Claim], demo.Claim] | None = None) -> list[demo.Claim]:
+    """The first ``n`` review-band claims of another seeded day (``adapt``: the served model's proposals)."""
     out: list[demo.Claim] = []
     index = 0
     while len(out) < n:
         claim = demo.claim_at(seed, index)
+        if adapt is not None:
+            claim = adapt(claim)
         if demo.expected_route(claim) == "junior":
             out.append(claim)
         index += 1
@@ -46,6 +48,7 @@ def drill(
     since: datetime,
     timeout: float,
     out: TextIO,
+    adapt: Callable[[demo.Claim], demo.Claim] | None = None,
 ) -> audit_pb2.ReviewerStatsResponse:
     """Run the drill on ``n`` claims and print the ReviewerStats table since ``since``.
 
@@ -53,7 +56,7 @@ def drill(
     ``caller``, ``careful``, ``stamper`` and ``auditor``.
     """
     signed = {"careful": 0, "stamper": 0}
-    for i, claim in enumerate(_junior_claims(n, seed)):
+    for i, claim in enumerate(_junior_claims(n, seed, adapt)):
         d = call(lambda: stubs.decisions.Decide(request(claim), metadata=mds["caller"], timeout=timeout)).decision
         who = "stamper" if i % 2 == 0 else "careful"
         got = call(

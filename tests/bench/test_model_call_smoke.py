@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 )
 class TestModelCallSmoke:
     def test_smoke_prints_both_levels(self) -> None:
-        """Both in-flight levels print direct and gateway figures and the throughput ratio."""
+        """Both in-flight levels of both transports print direct and gateway figures and the throughput ratio."""
         out = subprocess.run(
             [sys.executable, str(ROOT / "bench" / "model_call.py"), "--smoke"],
             capture_output=True,
@@ -26,5 +26,6 @@ class TestModelCallSmoke:
             check=False,
         )
         assert out.returncode == 0, out.stderr[-800:]
-        lines = [line for line in out.stdout.splitlines() if line.startswith("in flight")]
-        assert len(lines) == 2 and all("throughput ratio" in line for line in lines)
+        lines = [line for line in out.stdout.splitlines() if " in flight " in line]
+        assert len(lines) == 4 and all("throughput ratio" in line for line in lines)
+        assert sum(line.startswith("oip-grpc") for line in lines) == 2

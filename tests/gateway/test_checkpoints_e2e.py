@@ -6,11 +6,12 @@ import stat
 from pathlib import Path
 
 import grpc
+import pytest
 
 from audit.checkpoint import parse_checkpoint
 from gateway.bootstrap import Settings, build_app, configure_logging
 from gateway.cli import main
-from tests.conftest import ROOT
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, ROOT
 from tests.gateway.helpers import claim_request, decide
 
 
@@ -146,6 +147,61 @@ class TestEditedPolicyText:
         self._edit(db_url)
         code, out, _ = _run(capsys, "audit", "explain", d.decision_id, "--db", db_url)
         assert code == 0 and "DOES NOT MATCH the digest" in out and "0.50" not in out
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)
+class TestEditedPolicyTextOnPostgres:
+    """The same attack on PostgreSQL, by the schema's owner (who may disable the triggers)."""
+
+    def test_get_policy_and_explain_refuse_the_edited_text(self, capsys, tmp_path: Path) -> None:
+        """After the owner edits a stored threshold, GetPolicy refuses and explain flags it, without the forged text."""
+        import uuid
+
+        from sqlalchemy import create_engine, make_url, text
+
+        from signoff.v1 import policy_pb2
+        from tests.conftest import Client, auth, start_app
+        from tests.gateway.backends import copy_policies
+
+        schema = f"signoff_test_{uuid.uuid4().hex[:12]}"
+        owner = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with owner.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = (
+            make_url(POSTGRES_URL)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
+        app = start_app(url, copy_policies(tmp_path / "policies"))
+        channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")  # type: ignore[attr-defined]
+        try:
+            client = Client(channel, "")
+            d = decide(client, claim_request())
+            req = policy_pb2.GetPolicyRequest(name="claims-triage", version=0)
+            assert "0.92" in client.policies.GetPolicy(req, metadata=auth("carol"), timeout=5).text
+            with owner.connect() as conn:
+                conn.execute(text(f'ALTER TABLE "{schema}".policy_versions DISABLE TRIGGER USER'))
+                conn.execute(
+                    text(
+                        f"UPDATE \"{schema}\".policy_versions SET text = replace(text, '0.92', '0.50') "
+                        "WHERE name = 'claims-triage'"
+                    )
+                )
+            with pytest.raises(grpc.RpcError) as err:
+                client.policies.GetPolicy(req, metadata=auth("carol"), timeout=5)
+            assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert "does not match its digest" in (err.value.details() or "")
+        finally:
+            channel.close()
+            app.stop()  # type: ignore[attr-defined]
+        try:
+            code, out, _ = _run(capsys, "audit", "explain", d.decision_id, "--db", url)
+            assert code == 0 and "DOES NOT MATCH the digest" in out and "0.50" not in out
+        finally:
+            with owner.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            owner.dispose()
 
 
 class TestReceiptsAndProofs:

@@ -238,13 +238,23 @@ def run_gateway(
     servers: list[Server] = []
     try:
         shared = ["--reuse-port"] if args.replicas > 1 else []
-        servers.append(Server(gateway_argv(db_url, args.log_level) + shared, stderr=logs[0]))
+
+        def argv_for(first: bool) -> list[str]:
+            argv = gateway_argv(db_url, args.log_level) + shared
+            if args.checkpoints and first:  # signed checkpoints on, as `signoff serve` runs by default
+                argv.remove("--no-checkpoints")
+                argv += ["--init-signing-key", "--signing-key", str(workdir / f"{name}.key")]
+                argv += ["--checkpoints-dir", str(workdir / f"checkpoints-{name}")]
+            return argv
+
+        servers.append(Server(argv_for(True), stderr=logs[0]))
         port = servers[0].address.rsplit(":", 1)[1]
         for log in logs[1:]:
-            argv = gateway_argv(db_url, args.log_level) + shared
+            argv = argv_for(False)
             argv[argv.index("--address") + 1] = f"127.0.0.1:{port}"
             servers.append(Server(argv, stderr=log))
         label = f"gateway ({name})" if args.replicas == 1 else f"gateway ({name} x{args.replicas})"
+        label = label[:-1] + ", checkpoints)" if args.checkpoints else label
         rows = run_levels(label, servers[0].address, levels, args, run, servers[0].pid)
         routes: dict[str, float] = {}
         shares: list[float] = []
@@ -318,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
         "level, to PATH.<backend>.txt",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
+    parser.add_argument(
+        "--checkpoints",
+        action="store_true",
+        help="serve with signed checkpoints (the default of `signoff serve`; the bench runs without)",
+    )
     parser.add_argument(
         "--replicas",
         type=int,

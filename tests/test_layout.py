@@ -79,6 +79,8 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("audit.chain", set(), ("audit.record",)),
     # Signed checkpoints: pure, Ed25519 through cryptography.
     ("audit.checkpoint", {"cryptography"}, ()),
+    # Witness cosignatures (C2SP tlog-cosignature): pure, Ed25519 through cryptography.
+    ("audit.cosignature", {"cryptography"}, ("audit.checkpoint",)),
     ("audit.anchor", {"sqlalchemy"}, ("audit",)),
     ("audit", {"sqlalchemy"}, ("audit",)),
 ]

@@ -57,6 +57,21 @@ def published_notes(directory: Path) -> list[tuple[Path, str]]:
     return [(p, p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.note"))]
 
 
+def _keep(path: Path, text: str) -> None:
+    """Append ``text`` to ``path`` durably (the file and its directory are synced)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, text.encode() if text.endswith("\n") else (text + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -132,13 +147,15 @@ class Checkpointer:
             note=note,
         )
         if self.witness_url:
-            self._witness(cp, note, old_size)
+            self._witness(cp, note, old_size, path)
 
-    def _witness(self, cp: Checkpoint, note: str, old_size: int, *, retried: bool = False) -> None:
+    def _witness(self, cp: Checkpoint, note: str, old_size: int, path: Path, *, retried: bool = False) -> None:
         """tlog-witness add-checkpoint: ``old <size>``, no proof lines (a hash chain), blank, note.
 
         A 409 carries the size the witness holds: when that is not ahead of ``cp``, the request
-        is sent once more from there; a witness ahead of us has seen a newer head: refused.
+        is sent once more from there; a witness ahead of us has seen a newer head: refused. The
+        cosignature lines the witness answers are kept beside the note (``<note>.cosig``), so
+        verification can tell which checkpoints were witnessed.
         """
         body = f"old {old_size}\n\n{note}".encode()
         req = urllib.request.Request(
@@ -150,11 +167,12 @@ class Checkpointer:
         try:
             with urllib.request.urlopen(req, timeout=self.witness_timeout) as resp:
                 cosig = resp.read().decode("utf-8", "replace")
+            _keep(path.with_name(path.name + ".cosig"), cosig)
             _log().info("checkpoint_witnessed", seq=cp.size, witness=self.witness_url, cosignature=cosig.strip())
         except urllib.error.HTTPError as exc:
             answer = exc.read().decode("utf-8", "replace").strip()
             if exc.code == 409 and not retried and answer.isdigit() and int(answer) <= cp.size:
-                self._witness(cp, note, int(answer), retried=True)
+                self._witness(cp, note, int(answer), path, retried=True)
                 return
             self.witness_failures += 1
             _log().warning(

@@ -51,6 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="walk only what came after the last checkpoint this command verified and signed "
         "itself with this key, then sign the new head (incremental verification)",
     )
+    v.add_argument(
+        "--witness-key",
+        metavar="VKEY_FILE",
+        default=None,
+        help="with --checkpoints: the witness's public key (a cosignature/v1 vkey); every published "
+        "checkpoint must carry its cosignature, else it is reported unwitnessed and verify fails",
+    )
     v.add_argument("--full", action="store_true", help="walk the whole chain even with --signing-key")
     v.add_argument(
         "--state",

@@ -91,6 +91,10 @@ def anchor_lines(engine: Engine, args: argparse.Namespace) -> tuple[bool, list[s
     with engine.connect() as conn:
         rep = check_published(conn, notes, key)
     lines = [str(f) for f in rep.findings]
+    witnessed_ok = True
+    if getattr(args, "witness_key", None):
+        witnessed_ok, more = witness_lines(Path(args.witness_key), notes)
+        lines += more
     if rep.newest is None:
         lines.append(f"checkpoints: none signed by {key.name} in {directory}: the log's end is not anchored")
         return rep.ok and rep.head_seq == 0, lines
@@ -100,7 +104,33 @@ def anchor_lines(engine: Engine, args: argparse.Namespace) -> tuple[bool, list[s
             f"signed at {rep.newest.time} by {key.name}+{key.id.hex()}"
         )
     lines.append(f"blind window: {rep.blind} events after seq {rep.newest.size} are covered by no checkpoint yet")
-    return rep.ok, lines
+    return rep.ok and witnessed_ok, lines
+
+
+def witness_lines(key_path: Path, notes: list[tuple[str, str]]) -> tuple[bool, list[str]]:
+    """Each published note's cosignature by the witness of ``key_path``: (all witnessed, lines)."""
+    from audit.checkpoint import NoteError, parse_checkpoint
+    from audit.cosignature import CosignerKey, cosigned_at
+
+    try:
+        key = CosignerKey.parse(key_path.read_text(encoding="utf-8"), str(key_path))
+    except OSError as exc:
+        raise InvalidRequest("--witness-key", f"{key_path}: cannot be read ({exc.strerror})") from None
+    except NoteError as exc:
+        raise InvalidRequest("--witness-key", str(exc)) from None
+    missing = []
+    for source, note in notes:
+        try:
+            cp, _ = parse_checkpoint(note, source)
+        except NoteError:
+            continue  # reported as bad_note already
+        cosig = Path(source + ".cosig")
+        text = cosig.read_text(encoding="utf-8") if cosig.is_file() else ""
+        if cosigned_at(cp.body(), text, key) is None:
+            missing.append(f"UNWITNESSED at seq {cp.size}: no valid cosignature by {key.name} ({source})")
+    if missing:
+        return False, [*missing, f"witness {key.name}: {len(missing)} of {len(notes)} checkpoints never cosigned"]
+    return True, [f"witness {key.name}: all {len(notes)} checkpoints cosigned"]
 
 
 def state_lines(engine: Engine) -> tuple[bool, list[str]]:

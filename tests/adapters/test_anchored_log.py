@@ -212,10 +212,17 @@ class TestCheckpointer:
 
 class _Witness:
     """A minimal witness following C2SP tlog-witness add-checkpoint (no real witness runs here):
-    ``old <size>`` must equal the size it holds for the origin, else 409 with its size."""
+    ``old <size>`` must equal the size it holds for the origin, else 409 with its size; an
+    accepted checkpoint is answered with a real cosignature/v1 line (C2SP tlog-cosignature)."""
 
     def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        from audit.cosignature import CosignerKey
+
         self.size = 0
+        self.private = Ed25519PrivateKey.generate()
+        self.key = CosignerKey.of("witness.test/w1", self.private)
         self.seen: list[tuple[int, int, int]] = []
         outer = self
 
@@ -228,7 +235,12 @@ class _Witness:
                 outer.seen.append((cp.size, old, status))
                 if status == 200:
                     outer.size = cp.size
-                answer = b"\xe2\x80\x94 witness AAAA\n" if status == 200 else f"{outer.size}\n".encode()
+                if status == 200:
+                    from audit.cosignature import cosign
+
+                    answer = cosign(cp.body(), outer.key.name, outer.private, 1_780_000_000).encode()
+                else:
+                    answer = f"{outer.size}\n".encode()
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
@@ -245,6 +257,58 @@ class _Witness:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class TestWitnessedVerify:
+    """``audit verify --witness-key``: which published checkpoints the witness never cosigned."""
+
+    def test_every_checkpoint_cosigned(self, capsys, db_url, engine, key, tmp_path) -> None:
+        """Checkpoints signed while the witness answers all carry its cosignature: verify says so."""
+        witness = _Witness()
+        try:
+            cp = Checkpointer(engine, key[0], tmp_path / "cps", "test-origin", every_events=10**9, every_seconds=10**9)
+            cp.witness_url = witness.url
+            for i in range(3):
+                _append(engine, 10, 10 * i)
+                cp.checkpoint()
+            (tmp_path / "w.vkey").write_text(witness.key.encode() + "\n")
+            code, out = _verify(capsys, db_url, tmp_path / "cps", key[2], "--witness-key", str(tmp_path / "w.vkey"))
+        finally:
+            witness.close()
+        assert code == 0 and "witness witness.test/w1: all 3 checkpoints cosigned" in out, out
+
+    def test_checkpoints_signed_while_the_witness_was_down(self, capsys, db_url, engine, key, tmp_path) -> None:
+        """A checkpoint the witness never saw is named UNWITNESSED with its seq, and verify fails."""
+        witness = _Witness()
+        try:
+            cp = Checkpointer(engine, key[0], tmp_path / "cps", "test-origin", every_events=10**9, every_seconds=10**9)
+            cp.witness_url = witness.url
+            _append(engine, 10)
+            cp.checkpoint()
+            cp.witness_url = "http://127.0.0.1:1"  # the witness is unreachable for the second one
+            _append(engine, 10, 10)
+            cp.checkpoint()
+            (tmp_path / "w.vkey").write_text(witness.key.encode() + "\n")
+            code, out = _verify(capsys, db_url, tmp_path / "cps", key[2], "--witness-key", str(tmp_path / "w.vkey"))
+        finally:
+            witness.close()
+        assert code != 0 and "UNWITNESSED at seq 20" in out and "UNWITNESSED at seq 10" not in out, out
+        assert "1 of 2 checkpoints never cosigned" in out
+
+    def test_a_cosignature_by_another_witness_does_not_count(self, capsys, db_url, engine, key, tmp_path) -> None:
+        """The cosignature must verify under the named witness key; another key's is ignored."""
+        witness, other = _Witness(), _Witness()
+        try:
+            cp = Checkpointer(engine, key[0], tmp_path / "cps", "test-origin", every_events=10**9, every_seconds=10**9)
+            cp.witness_url = witness.url
+            _append(engine, 10)
+            cp.checkpoint()
+            (tmp_path / "w.vkey").write_text(other.key.encode() + "\n")
+            code, out = _verify(capsys, db_url, tmp_path / "cps", key[2], "--witness-key", str(tmp_path / "w.vkey"))
+        finally:
+            witness.close()
+            other.close()
+        assert code != 0 and "UNWITNESSED at seq 10" in out
 
 
 class TestTamperSuite:

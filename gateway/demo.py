@@ -132,14 +132,8 @@ def _beta(rng: random.Random, mean: float, concentration: float) -> float:
     return rng.betavariate(mean * concentration, (1.0 - mean) * concentration)
 
 
-def claim_at(seed: int, index: int) -> Claim:
-    """Claim number ``index`` of the day drawn with ``seed``; the same arguments, the same claim."""
-    rng = random.Random(f"signoff-demo:{seed}:{index}")
-    amount = round(AMOUNT_MEDIAN * math.exp(rng.gauss(0.0, AMOUNT_SIGMA)), 2)
-    claim_type = _pick(rng, CLAIM_TYPES)
-    tenure = min(int(rng.expovariate(1 / 6.0)), 40)
-    prior = min(int(rng.expovariate(1 / 0.4)), 9)
-    region = rng.choice(REGIONS)
+def _model_draw(rng: random.Random) -> tuple[str, float, dict[str, float], str]:
+    """The calibrated model's proposal, confidence and scores, and the truth, drawn from ``rng``."""
     mean, conc = HARD_CONFIDENCE if rng.random() < HARD_SHARE else ROUTINE_CONFIDENCE
     # Rounded once here: the rounded value is the confidence sent, routed on and scored.
     confidence = round(min(max(_beta(rng, mean, conc), 0.34), 0.9999), 4)
@@ -148,6 +142,18 @@ def claim_at(seed: int, index: int) -> Claim:
     rest = {k: w for k, w in OUTCOMES.items() if k != proposal}
     total = sum(rest.values())
     scores = {proposal: confidence} | {k: round((1 - confidence) * w / total, 4) for k, w in rest.items()}
+    return proposal, confidence, scores, truth
+
+
+def claim_at(seed: int, index: int) -> Claim:
+    """Claim number ``index`` of the day drawn with ``seed``; the same arguments, the same claim."""
+    rng = random.Random(f"signoff-demo:{seed}:{index}")
+    amount = round(AMOUNT_MEDIAN * math.exp(rng.gauss(0.0, AMOUNT_SIGMA)), 2)
+    claim_type = _pick(rng, CLAIM_TYPES)
+    tenure = min(int(rng.expovariate(1 / 6.0)), 40)
+    prior = min(int(rng.expovariate(1 / 0.4)), 9)
+    region = rng.choice(REGIONS)
+    proposal, confidence, scores, truth = _model_draw(rng)
     return Claim(
         seed=seed,
         index=index,
@@ -179,15 +185,7 @@ def _served_draw(features: Mapping[str, object]) -> tuple[str, float, dict[str, 
     reads the input, not a number the caller sends. (The truth is drawn alongside so the simulated
     reviewers can judge; a real model does not know it.)
     """
-    rng = random.Random(f"signoff-demo-model:{_features_key(features)}")
-    mean, conc = HARD_CONFIDENCE if rng.random() < HARD_SHARE else ROUTINE_CONFIDENCE
-    confidence = round(min(max(_beta(rng, mean, conc), 0.34), 0.9999), 4)
-    truth = _pick(rng, OUTCOMES)
-    proposal = truth if rng.random() < confidence else _pick(rng, OUTCOMES, exclude=truth)
-    rest = {k: w for k, w in OUTCOMES.items() if k != proposal}
-    total = sum(rest.values())
-    scores = {proposal: confidence} | {k: round((1 - confidence) * w / total, 4) for k, w in rest.items()}
-    return proposal, confidence, scores, truth
+    return _model_draw(random.Random(f"signoff-demo-model:{_features_key(features)}"))
 
 
 def served_model(features: Mapping[str, object]) -> dict[str, object]:

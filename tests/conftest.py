@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -32,8 +34,10 @@ NO_POSTGRES = (
 """The one skip reason of the PostgreSQL tests: it names the variable, not a missing server."""
 
 
-def serve_argv(db_url: str, policy_dir: Path, *extra: str, log_level: str = "warning") -> list[str]:
-    """The `signoff serve` command line of the tests: port 0, the dev principals, no checkpoints."""
+def serve_argv(db_url: str, policy_dir: Path, *extra: str, log_level: str | None = "warning") -> list[str]:
+    """The `signoff serve` command line of the tests: port 0, the dev principals, no checkpoints
+    (``log_level`` None: no ``--log-level`` flag, so the default or SIGNOFF_LOG_LEVEL applies)."""
+    level = ["--log-level", log_level] if log_level else []
     return [
         sys.executable,
         "-m",
@@ -48,14 +52,18 @@ def serve_argv(db_url: str, policy_dir: Path, *extra: str, log_level: str = "war
         str(policy_dir),
         "--principals",
         str(ROOT / "config" / "dev-principals.yaml"),
-        "--log-level",
-        log_level,
+        *level,
         *extra,
     ]
 
 
 def spawn_serve(
-    db_url: str, policy_dir: Path, *extra: str, log_level: str = "warning", stderr: int = subprocess.PIPE
+    db_url: str,
+    policy_dir: Path,
+    *extra: str,
+    log_level: str | None = "warning",
+    stderr: Any = subprocess.PIPE,
+    env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[str], str]:
     """Start `signoff serve` as a process and wait for its 'serving on' line: (process, address)."""
     proc = subprocess.Popen(
@@ -64,14 +72,25 @@ def spawn_serve(
         stderr=stderr,
         text=True,
         cwd=ROOT,
+        env=env,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()  # blocks until the server is up (or the process dies)
     if not line.startswith("signoff: serving on "):
         proc.kill()
-        err = proc.stderr.read() if proc.stderr else ""
+        err = proc.stderr.read() if stderr is subprocess.PIPE and proc.stderr else ""
         raise AssertionError(f"gateway did not start: {line!r} (exit {proc.wait()}) {err}")
     return proc, line.split()[3]
+
+
+def eventually(predicate: Callable[[], bool], seconds: float = 15.0) -> bool:
+    """Poll ``predicate`` every 0.1 s until it holds or ``seconds`` pass; its last answer."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
 
 
 def auth(who: str) -> tuple[tuple[str, str], ...]:

@@ -6,7 +6,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from gateway import demo
 from signoff.v1 import review_pb2, review_pb2_grpc
+from tests.conftest import spawn_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 CLAIMS = 200
@@ -27,39 +27,8 @@ def _serve(tmp: Path) -> tuple[subprocess.Popen[str], str]:
     policies = tmp / "policies"
     policies.mkdir()
     shutil.copy(ROOT / "policies" / "claims-triage.yaml", policies)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway.cli",
-            "serve",
-            "--no-checkpoints",
-            "--address",
-            "127.0.0.1:0",
-            "--db",
-            f"sqlite:///{tmp / 'signoff.db'}",
-            "--policies",
-            str(policies),
-            "--principals",
-            str(ROOT / "config" / "dev-principals.yaml"),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=(tmp / "serve.log").open("w"),
-        text=True,
-        cwd=ROOT,
-    )
-    first: list[str] = []
-    reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-    reader.start()
-    reader.join(timeout=60)
-    match = re.search(r"serving on (\S+:\d+)", first[0] if first else "")
-    if match is None:
-        proc.kill()
-        proc.wait()
-        pytest.fail(f"signoff serve did not start: {(tmp / 'serve.log').read_text()[-2000:]}")
-    return proc, match.group(1)
+    with (tmp / "serve.log").open("w") as log:
+        return spawn_serve(f"sqlite:///{tmp / 'signoff.db'}", policies, stderr=log)
 
 
 def _demo(address: str) -> subprocess.CompletedProcess[str]:

@@ -16,20 +16,20 @@ from gateway.adapters.tables import decisions
 from gateway.calibration import quality
 from gateway.reports.labelled import read_database
 
-__all__ = ["calibration_section", "render_calibration"]
+__all__ = ["calibration_section", "render_calibration", "types_in_period"]
+
+
+def types_in_period(conn: Connection, start: datetime, end: datetime) -> list[str]:
+    """The decision types with decisions created in ``[start, end)``, sorted."""
+    d = decisions.c
+    q = select(d.decision_type).where(and_(d.created_at >= start, d.created_at < end)).distinct()
+    return sorted(t for (t,) in conn.execute(q))
 
 
 def calibration_section(conn: Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """ECE, Brier and reliability bins for each decision type and model version with labels in the period."""
-    d = decisions.c
-    types = sorted(
-        t
-        for (t,) in conn.execute(
-            select(d.decision_type).where(and_(d.created_at >= start, d.created_at < end)).distinct()
-        )
-    )
     out = []
-    for decision_type in types:
+    for decision_type in types_in_period(conn, start, end):
         hist = read_database(conn, decision_type, start, end, labelled_only=True)
         for model in hist.models():
             h = hist.only_model(model)

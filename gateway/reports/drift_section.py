@@ -11,9 +11,9 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection
 
-from gateway.adapters.tables import decisions
+from gateway.reports.calibration_section import types_in_period
 from gateway.reports.monitoring import build_monitor
 
 __all__ = ["drift_section", "render_drift"]
@@ -21,15 +21,8 @@ __all__ = ["drift_section", "render_drift"]
 
 def drift_section(conn: Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """One monitor per decision type with decisions in ``[start, end)``, against the window before."""
-    d = decisions.c
-    types = sorted(
-        t
-        for (t,) in conn.execute(
-            select(d.decision_type).where(and_(d.created_at >= start, d.created_at < end)).distinct()
-        )
-    )
     reference = (start - (end - start), start)
-    return [build_monitor(conn, t, reference, (start, end), None, 0.05) for t in types]
+    return [build_monitor(conn, t, reference, (start, end), None, 0.05) for t in types_in_period(conn, start, end)]
 
 
 def _bars(current: list[int], reference: list[int], width: int = 300, height: int = 140) -> str:

@@ -3,9 +3,8 @@ metrics show it, and only a tombstone (or a restart) removes the decision type."
 
 from __future__ import annotations
 
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +14,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.registry import PolicyRegistry
 from signoff.v1 import decision_pb2
-from tests.conftest import Client, start_app
+from tests.conftest import Client, eventually, start_app
 from tests.gateway.helpers import claim_request, decide
 
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
-
-
-def _wait_for(predicate: Callable[[], bool], seconds: float = 15.0) -> bool:
-    """Poll until ``predicate`` holds (the reload loop runs every 0.2 s here)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 @pytest.fixture
@@ -65,7 +54,7 @@ class TestDeletedPolicyFile:
         """After the delete, Decide still routes with the same policy version."""
         before = decide(stubs, claim_request())
         (policy_dir / "claims-triage.yaml").unlink()
-        assert _wait_for(lambda: _health(stubs) == NOT_SERVING)
+        assert eventually(lambda: _health(stubs) == NOT_SERVING)
         after = decide(stubs, claim_request())
         assert after.status == decision_pb2.DECISION_STATUS_AUTO_DECIDED
         assert (after.policy.name, after.policy.version, after.policy.digest) == (
@@ -78,7 +67,7 @@ class TestDeletedPolicyFile:
         """NOT_SERVING under signoff.policies, a missing-file sample, and one more reload error."""
         assert MISSING not in _scrape(app)
         (policy_dir / "claims-triage.yaml").unlink()
-        assert _wait_for(lambda: _health(stubs) == NOT_SERVING)
+        assert eventually(lambda: _health(stubs) == NOT_SERVING)
         text = _scrape(app)
         assert MISSING + f'{policy_dir / "claims-triage.yaml"}"}} 1.0' in text
         assert "signoff_policy_reload_errors_total 1.0" in text
@@ -89,9 +78,9 @@ class TestDeletedPolicyFile:
         path = policy_dir / "claims-triage.yaml"
         text = path.read_text()
         path.unlink()
-        assert _wait_for(lambda: _health(stubs) == NOT_SERVING)
+        assert eventually(lambda: _health(stubs) == NOT_SERVING)
         path.write_text(text)
-        assert _wait_for(lambda: _health(stubs) == SERVING)
+        assert eventually(lambda: _health(stubs) == SERVING)
         assert MISSING not in _scrape(app)
 
 
@@ -101,9 +90,9 @@ class TestTombstone:
     def test_tombstone_removes_the_type(self, app, stubs, policy_dir):
         """With the file gone and a tombstone, Decide says no policy decides, and health is SERVING."""
         (policy_dir / "claims-triage.yaml").unlink()
-        assert _wait_for(lambda: _health(stubs) == NOT_SERVING)
+        assert eventually(lambda: _health(stubs) == NOT_SERVING)
         (policy_dir / "claims.payout.removed").write_text("retired with the 2026 claims process\n")
-        assert _wait_for(lambda: _health(stubs) == SERVING)
+        assert eventually(lambda: _health(stubs) == SERVING)
         with pytest.raises(grpc.RpcError) as err:
             decide(stubs, claim_request())
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -113,7 +102,7 @@ class TestTombstone:
     def test_file_wins_over_its_tombstone(self, app, stubs, policy_dir):
         """A tombstone beside a present file removes nothing."""
         (policy_dir / "claims.payout.removed").write_text("")
-        assert _wait_for(lambda: any(name == "claims.payout.removed" for name, *_ in app.registry._fingerprint))
+        assert eventually(lambda: any(name == "claims.payout.removed" for name, *_ in app.registry._fingerprint))
         assert decide(stubs, claim_request()).status == decision_pb2.DECISION_STATUS_AUTO_DECIDED
 
 

@@ -16,7 +16,7 @@ import grpc
 import pytest
 
 from signoff.v1 import decision_pb2
-from tests.conftest import ROOT, Client, auth
+from tests.conftest import ROOT, Client, auth, spawn_serve
 from tests.gateway.helpers import claim_request
 
 
@@ -26,32 +26,11 @@ def served(tmp_path: Path, policy_dir: Path) -> Iterator[tuple[Client, Path]]:
     log_path = tmp_path / "gateway.log"
     env = {k: v for k, v in os.environ.items() if k != "SIGNOFF_LOG_LEVEL"}
     with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gateway.cli",
-                "serve",
-                "--no-checkpoints",
-                "--address",
-                "127.0.0.1:0",
-                "--db",
-                f"sqlite:///{tmp_path / 'signoff.db'}",
-                "--policies",
-                str(policy_dir),
-                "--principals",
-                str(ROOT / "config" / "dev-principals.yaml"),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            cwd=ROOT,
-            env=env,
+        proc, address = spawn_serve(
+            f"sqlite:///{tmp_path / 'signoff.db'}", policy_dir, log_level=None, stderr=log, env=env
         )
-        line = proc.stdout.readline()  # type: ignore[union-attr]
         try:
-            assert line.startswith("signoff: serving on "), log_path.read_text()
-            with grpc.insecure_channel(line.split()[3]) as channel:
+            with grpc.insecure_channel(address) as channel:
                 yield Client(channel, ""), log_path
         finally:
             proc.terminate()

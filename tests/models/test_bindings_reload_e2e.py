@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 
 from signoff.v1 import decision_pb2
-from tests.conftest import Client, start_app
+from tests.conftest import Client, eventually, start_app
 from tests.gateway.backends import copy_policies
 from tests.gateway.helpers import claim_request, decide
 
@@ -27,16 +25,6 @@ bindings:
     input: [amount, policy_holder_tenure_years]
     labels: [approve, deny, partial]
 """
-
-
-def _until(predicate: Callable[[], bool], seconds: float = 15.0) -> bool:
-    """Poll until ``predicate`` holds (the reload thread runs every 0.2 s here)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def _refused(port: int) -> float:
@@ -75,11 +63,11 @@ class TestBindingsReload:
         try:
             assert claim().proposal.model_version == "1"
             _write(models, MODELS.format(backend="carrier-pigeon", version="1"))
-            assert _until(lambda: _refused(app.metrics_port) == 1.0)  # type: ignore[attr-defined]
+            assert eventually(lambda: _refused(app.metrics_port) == 1.0)  # type: ignore[attr-defined]
             kept = claim()
             assert (kept.proposal.outcome, kept.proposal.model_version) == ("approve", "1")
             _write(models, MODELS.format(backend="python", version="2"))
-            assert _until(lambda: claim().route != "auto")
+            assert eventually(lambda: claim().route != "auto")
             pinned = claim()
         finally:
             channel.close()

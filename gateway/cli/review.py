@@ -62,7 +62,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     rn.add_argument("--lease", type=float, default=0, help="new lease from now, in seconds (default 5 minutes)")
     rn.set_defaults(handler=_renew)
 
-    for q in (ls, cl, sh, sm, rl, rn):
+    ro = rs.add_parser(
+        "reopen", help="open an automatic decision for human review (a role the policy's 'reopen' names)"
+    )
+    ro.add_argument("decision_id")
+    ro.add_argument("--reason", required=True, help="why it is reopened (recorded in the log)")
+    ro.set_defaults(handler=_reopen)
+
+    for q in (ls, cl, sh, sm, rl, rn, ro):
         q.add_argument("--json", action="store_true", help="print JSON")
         add_connection_flags(q)
 
@@ -151,6 +158,14 @@ def _renew(args: argparse.Namespace) -> int:
     with channel(args) as ch:
         stub = review_pb2_grpc.ReviewServiceStub(ch)
         resp = call(lambda: stub.RenewLease(req, metadata=metadata(args), timeout=args.timeout))
+    return _print(args, resp.task, print_task)
+
+
+def _reopen(args: argparse.Namespace) -> int:
+    req = review_pb2.ReopenDecisionRequest(decision_id=args.decision_id, reason=args.reason)
+    with channel(args) as ch:
+        stub = review_pb2_grpc.ReviewServiceStub(ch)
+        resp = call(lambda: stub.ReopenDecision(req, metadata=metadata(args), timeout=args.timeout))
     return _print(args, resp.task, print_task)
 
 

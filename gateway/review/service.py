@@ -47,6 +47,7 @@ from gateway.review.model import (
 )
 from gateway.review.model_step import ModelSource, fill_proposal
 from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, ReadTx, Store
+from gateway.review.reopen import plan_reopen
 from gateway.review.rules import (
     decide_texts,
     evaluate,
@@ -318,6 +319,19 @@ class ReviewService:
         if task.lease_expires_at is None or task.lease_expires_at <= now:
             raise PreconditionFailed(f"the lease on task {task_id} has expired; claim it again")
         return task, d
+
+    async def reopen_decision(self, principal: Principal, decision_id: str, reason: str) -> Task:
+        """Open an automatic decision for human review (``review/reopen.py``): its audit task."""
+        if not decision_id:
+            raise InvalidRequest("decision_id", "must not be empty")
+        d, tasks = await self._read(lambda tx: (tx.decision(decision_id), tx.tasks_for_decision(decision_id)))
+        if d is None:
+            raise NotFound(f"no decision {decision_id!r}")
+        change, task = plan_reopen(
+            principal, d, tasks, self.policies.get(d.decision_type), reason, self.clock.now(), self.ids.new
+        )
+        await self.store.apply(change)
+        return task
 
     # -- submit ---------------------------------------------------------------------------
 

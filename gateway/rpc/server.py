@@ -168,6 +168,7 @@ async def _start(
         "Submit": reviews.submit,
         "Release": reviews.release,
         "RenewLease": reviews.renew_lease,
+        "ReopenDecision": reviews.reopen_decision,
     }
     _add_service(server, review_d, reviews, guard, on_loop)
     _add_service(server, audit_d, AuditServicer(audit), guard)

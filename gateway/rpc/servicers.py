@@ -132,6 +132,13 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         task = await self.service.renew_lease(current_principal(), request.task_id, lease)
         return review_pb2.RenewLeaseResponse(task=convert.task_to_proto(task))
 
+    async def reopen_decision(
+        self, request: review_pb2.ReopenDecisionRequest, context: Any
+    ) -> review_pb2.ReopenDecisionResponse:
+        """ReopenDecision: open an automatic decision for human review (a role the policy names)."""
+        task = await self.service.reopen_decision(current_principal(), request.decision_id, request.reason)
+        return review_pb2.ReopenDecisionResponse(task=convert.task_to_proto(task))
+
 
 def _receipt(r: Receipt | None) -> decision_pb2.Receipt | None:
     """The chain position of a call's last event, or None (unset) when it wrote none."""

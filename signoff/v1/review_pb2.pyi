@@ -134,3 +134,17 @@ class RenewLeaseResponse(_message.Message):
     TASK_FIELD_NUMBER: _ClassVar[int]
     task: Task
     def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
+
+class ReopenDecisionRequest(_message.Message):
+    __slots__ = ("decision_id", "reason")
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    decision_id: str
+    reason: str
+    def __init__(self, decision_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReopenDecisionResponse(_message.Message):
+    __slots__ = ("task",)
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    task: Task
+    def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...

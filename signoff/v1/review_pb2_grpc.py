@@ -60,6 +60,11 @@ class ReviewServiceStub:
                 request_serializer=signoff_dot_v1_dot_review__pb2.RenewLeaseRequest.SerializeToString,
                 response_deserializer=signoff_dot_v1_dot_review__pb2.RenewLeaseResponse.FromString,
                 _registered_method=True)
+        self.ReopenDecision = channel.unary_unary(
+                '/signoff.v1.ReviewService/ReopenDecision',
+                request_serializer=signoff_dot_v1_dot_review__pb2.ReopenDecisionRequest.SerializeToString,
+                response_deserializer=signoff_dot_v1_dot_review__pb2.ReopenDecisionResponse.FromString,
+                _registered_method=True)
 
 
 class ReviewServiceServicer:
@@ -101,6 +106,14 @@ class ReviewServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReopenDecision(self, request, context):
+        """ReopenDecision opens an automatic decision for human review, for a role the policy names;
+        the sign-off on its task is a correction, as for an audit sample.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReviewServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +141,11 @@ def add_ReviewServiceServicer_to_server(servicer, server):
                     servicer.RenewLease,
                     request_deserializer=signoff_dot_v1_dot_review__pb2.RenewLeaseRequest.FromString,
                     response_serializer=signoff_dot_v1_dot_review__pb2.RenewLeaseResponse.SerializeToString,
+            ),
+            'ReopenDecision': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReopenDecision,
+                    request_deserializer=signoff_dot_v1_dot_review__pb2.ReopenDecisionRequest.FromString,
+                    response_serializer=signoff_dot_v1_dot_review__pb2.ReopenDecisionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,6 +284,33 @@ class ReviewService:
             '/signoff.v1.ReviewService/RenewLease',
             signoff_dot_v1_dot_review__pb2.RenewLeaseRequest.SerializeToString,
             signoff_dot_v1_dot_review__pb2.RenewLeaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReopenDecision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/signoff.v1.ReviewService/ReopenDecision',
+            signoff_dot_v1_dot_review__pb2.ReopenDecisionRequest.SerializeToString,
+            signoff_dot_v1_dot_review__pb2.ReopenDecisionResponse.FromString,
             options,
             channel_credentials,
             insecure,

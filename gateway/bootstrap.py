@@ -326,7 +326,18 @@ def build_app(settings: Settings) -> App:
         store.close()
         engine.dispose()
         raise
-    service = ReviewService(store, registry, clock, UuidIds(), notifier, watch_poll=settings.watch_poll, models=models)
+    from gateway.adapters.personal import SqlPersonalData
+
+    service = ReviewService(
+        store,
+        registry,
+        clock,
+        UuidIds(),
+        notifier,
+        watch_poll=settings.watch_poll,
+        models=models,
+        personal=SqlPersonalData(engine, clock.now),
+    )
     metrics.watch_policies(lambda: registry.missing)
     metrics.watch_queues(lambda: (clock.now(), store.read(lambda tx: tx.queue_depths(clock.now()))))
     audit_reader = SqlAuditReader(engine, load_trail, token_key=token_key)

@@ -20,6 +20,7 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("gateway.policy.codegen", set(), ("gateway.policy.index", "gateway.policy.model")),
     ("gateway.policy.depth", set(), ("gateway.policy.analysis", "gateway.policy.model")),
     ("gateway.policy.gold", set(), ("gateway.policy.compiler", "gateway.policy.model")),
+    ("gateway.policy.personal", set(), ()),
     ("gateway.policy", set(), ("gateway.policy", "gateway.errors")),
     ("gateway.review.quorum", set(), ("gateway.policy.model", "gateway.errors")),
     ("gateway.review.blind", set(), ("gateway.review.model",)),
@@ -39,6 +40,12 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
         "gateway.adapters.models",
         {"httpx", "yaml", "structlog", "prometheus_client"},
         ("gateway.adapters.models", "gateway.review", "gateway.policy.model", "gateway.errors"),
+    ),
+    # The embedded key store: AES-GCM through cryptography, keys in the gateway's database.
+    (
+        "gateway.adapters.personal",
+        {"sqlalchemy", "cryptography"},
+        ("gateway.adapters", "gateway.review", "gateway.errors", "audit.record"),
     ),
     (
         "gateway.adapters",

@@ -6,6 +6,7 @@ Every read runs on its own pooled connection; a database that cannot answer beco
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -20,6 +21,7 @@ from audit.schema import audit_events
 from audit.stats import GroupStats, override_stats
 from audit.store import AuditLog
 from audit.verify import VerifyReport
+from gateway.adapters.personal import KeyRing
 from gateway.adapters.queries import (
     EventFilter,
     Page,
@@ -30,6 +32,7 @@ from gateway.adapters.queries import (
 )
 from gateway.errors import NotFound, PreconditionFailed, StoreUnavailable
 from gateway.review.model import Decision
+from gateway.review.personal import opened_now
 
 __all__ = ["SqlAuditReader", "TrailLoader"]
 
@@ -83,7 +86,9 @@ class SqlAuditReader:
         n = page_size(size)
         try:
             with self.engine.connect() as conn:
-                return decision_page(conn, query, n, token, secret=self._secret)
+                page = decision_page(conn, query, n, token, secret=self._secret)
+                ring = KeyRing(conn)  # sealed personal fields shown opened, or erased
+                return dataclasses.replace(page, items=[opened_now(ring, d) for d in page.items])
         except SQLAlchemyError as exc:
             raise _unavailable(exc) from None
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -24,7 +25,7 @@ from sqlalchemy import (
 
 from audit.schema import NAMING_CONVENTION, UtcDateTime
 
-__all__ = ["decisions", "metadata", "review_tasks"]
+__all__ = ["decisions", "metadata", "review_tasks", "subject_holds", "subject_keys"]
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -99,3 +100,26 @@ review_tasks = Table(
     Index(None, "state", "due_at"),
 )
 """Held decisions awaiting a human: open, claimed under a lease, or done."""
+
+
+subject_keys = Table(
+    "subject_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("subject_ref", String(256), nullable=False, index=True),
+    Column("key", LargeBinary, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("erased_at", UtcDateTime, nullable=True),
+    Column("erase_reason", Text, nullable=True),
+)
+"""Per-subject AES-GCM keys (migration 0008); erasure sets ``key`` to NULL."""
+
+subject_holds = Table(
+    "subject_holds",
+    metadata,
+    Column("subject_ref", String(256), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("held_at", UtcDateTime, nullable=False),
+    Column("held_by", String(256), nullable=False),
+)
+"""Legal holds (GDPR Art. 17(3)): a subject here cannot be erased."""

@@ -32,6 +32,7 @@ _GROUPS = (
     "calibrate",
     "monitor",
     "gold",
+    "subject",
 )
 
 

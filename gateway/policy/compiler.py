@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.policy import analysis, depth
+from gateway.policy import analysis, depth, personal
 from gateway.policy.canonical import digest
 from gateway.policy.evaluator import CompiledRule, build_evaluator, compile_condition
 from gateway.policy.model import (
@@ -293,4 +293,5 @@ def compile_policy(
         reopen=depth.build_reopen(doc),
         rule_quorums=depth.build_rule_quorums(doc, queues),
         proposal=ProposalSource(proposal.get("source", "caller"), proposal.get("binding")),
+        personal=personal.fields(doc.get("input_schema") or {}),
     )

@@ -25,7 +25,7 @@ import jsonschema
 import yaml
 
 from gateway.errors import PolicyError
-from gateway.policy import compiler
+from gateway.policy import compiler, personal
 from gateway.policy.canonical import digest
 from gateway.policy.input_check import make_input_check
 from gateway.policy.model import EvalRequest, Issue, Policy
@@ -234,6 +234,8 @@ def _input_schema(ld: _Load) -> None:
     except jsonschema.SchemaError as exc:
         ld.add(("input_schema", *exc.absolute_path), "invalid_input_schema", exc.message[:200])
         return
+    for path, message in personal.issues(ld.doc["input_schema"]):
+        ld.add(("input_schema", *path), "invalid_personal", message)
 
 
 def _semantics(ld: _Load) -> None:

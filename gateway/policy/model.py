@@ -193,6 +193,8 @@ class Policy:
     contest: Contest | None = None
     reopen: Reopen | None = None
     rule_quorums: Mapping[str, Quorum] = field(default_factory=dict)
+    personal: tuple[str, ...] = ()
+    """Top-level input fields the ``input_schema`` marks ``"x-personal": true``: stored sealed."""
 
     def quorum(self, route: Route) -> Quorum:
         """The quorum a routed decision needs: its rule's, else its queue's, else one reviewer."""

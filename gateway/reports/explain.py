@@ -16,10 +16,12 @@ from audit.chain import event_hash
 from audit.record import GENESIS, Event
 from audit.schema import audit_events
 from audit.store import AuditLog
+from gateway.adapters.personal import KeyRing
 from gateway.adapters.tables import decisions
 from gateway.policy.loader import text_digest
 from gateway.reports.state import derive, mismatches
 from gateway.reports.trail import build_trail
+from gateway.review.personal import is_erased
 
 __all__ = ["check_events", "load_trail"]
 
@@ -90,4 +92,13 @@ def load_trail(conn: Connection, decision_id: str) -> dict[str, Any] | None:
     )
     if not events:
         trail["decision_id"] = decision_id
-    return trail
+    return reveal_trail(conn, trail)
+
+
+def reveal_trail(conn: Connection, trail: dict[str, Any]) -> dict[str, Any]:
+    """The trail with its sealed personal fields opened, or shown erased once the subject's keys
+    are gone (``trail["erased"]`` lists those fields); the events themselves hold only ciphertext."""
+    shown = KeyRing(conn).open(trail["subject_ref"], {k: v for k, v in trail.items() if k != "events"})
+    shown["events"] = trail["events"]
+    shown["erased"] = sorted(k for k, v in (shown.get("input") or {}).items() if is_erased(v))
+    return shown

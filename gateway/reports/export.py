@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, select
 
 from audit.record import iso_utc
+from gateway.adapters.personal import KeyRing, is_sealed_json, shown_input
 from gateway.adapters.tables import decisions, review_tasks
 
 __all__ = ["FIELDS", "feedback_rows"]
@@ -51,6 +52,7 @@ FIELDS = (
     "label_source",
     "pi",
     "weight",
+    "erased_fields",
 )
 """The columns of a feedback row, in order."""
 
@@ -72,10 +74,11 @@ _COLS = (
     _D.route,
     _D.sample_probability,
     _D.correction_json,
+    _D.subject_ref,
 )
 
 
-def _row(r: Any, label_source: str, tier: str) -> dict[str, Any]:
+def _row(r: Any, label_source: str, tier: str, ring: KeyRing) -> dict[str, Any]:
     if label_source == "review":
         outcome, action, pi = r.final_outcome, r.action, 1.0
     else:
@@ -83,11 +86,15 @@ def _row(r: Any, label_source: str, tier: str) -> dict[str, Any]:
         outcome = correction["outcome"] if correction else r.final_outcome
         action = correction["action"] if correction else "APPROVE"
         pi = float(r.sample_probability)
+    # Personal fields are exported opened; a subject's erased fields are left out of the row (its
+    # label, the human's correction, stays: a retraining set without erased subjects' corrections
+    # would be biased against the people who asked to be forgotten) and named in erased_fields.
+    inp, erased = shown_input(ring, r.subject_ref, r.input_json) if is_sealed_json(r.input_json) else (None, [])
     return {
         "decision_id": r.decision_id,
         "decision_type": r.decision_type,
         "created_at": iso_utc(r.created_at),
-        "input": json.loads(r.input_json),
+        "input": json.loads(r.input_json) if inp is None else inp,
         "proposal_outcome": r.proposal_outcome,
         "proposal_confidence": r.proposal_confidence,
         "proposal_scores": json.loads(r.proposal_scores_json),
@@ -103,6 +110,7 @@ def _row(r: Any, label_source: str, tier: str) -> dict[str, Any]:
         "label_source": label_source,
         "pi": pi,
         "weight": 1.0 / pi if pi > 0 else math.inf,
+        "erased_fields": ",".join(erased),
     }
 
 
@@ -110,8 +118,9 @@ def feedback_rows(conn: Connection, since: datetime, until: datetime) -> Iterato
     """Labelled rows for decisions created in ``[since, until)``: reviews, then audit samples."""
     period = and_(_D.created_at >= since, _D.created_at < until)
     held = select(*_COLS).where(period, _D.status == "HUMAN_DECIDED").order_by(_D.created_at, _D.decision_id)
+    ring = KeyRing(conn)
     for r in conn.execute(held.execution_options(yield_per=5000)):
-        yield _row(r, "review", r.queue)
+        yield _row(r, "review", r.queue, ring)
     audited = (
         select(*_COLS, _T.queue.label("task_queue"))
         .select_from(decisions.join(review_tasks, _T.decision_id == _D.decision_id))
@@ -119,7 +128,7 @@ def feedback_rows(conn: Connection, since: datetime, until: datetime) -> Iterato
         .order_by(_D.created_at, _D.decision_id)
     )
     for r in conn.execute(audited.execution_options(yield_per=5000)):
-        yield _row(r, "audit_sample", r.task_queue)
+        yield _row(r, "audit_sample", r.task_queue, ring)
 
 
 def write_parquet(rows: list[dict[str, Any]], path: str) -> int:

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, String, and_, select, type_coerce
 
-from audit.record import iso_utc
+from audit.record import canonical_json, iso_utc
+from gateway.adapters.personal import KeyRing, is_sealed_json, shown_input
 from gateway.adapters.tables import decisions, review_tasks
 from gateway.calibration import stratified_upper
 from gateway.policy.model import EvalRequest, Policy
@@ -68,11 +69,18 @@ def stored_rows(conn: Connection, decision_type: str, since: datetime, until: da
             _D.correction_json,
             type_coerce(_D.created_at, String),
             audited.c.decision_id.is_not(None),
+            _D.subject_ref,
         )
         .select_from(decisions.outerjoin(audited, audited.c.decision_id == _D.decision_id))
         .where(_D.decision_type == decision_type, and_(_D.created_at >= since, _D.created_at < until))
     )
-    yield from conn.execute(q.execution_options(yield_per=20000))
+    ring = KeyRing(conn)
+    for row in conn.execute(q.execution_options(yield_per=20000)):
+        if is_sealed_json(row[0]):  # personal fields: opened; an erased one is absent from the input
+            inp, _ = shown_input(ring, row[-1], row[0])
+            yield (canonical_json(inp), *row[1:-1])
+        else:
+            yield row[:-1]
 
 
 def replay(

@@ -189,7 +189,14 @@ def build_trail(events: Sequence[Event], policy_text: str | None, verify_ok: boo
 
 
 def _kv(mapping: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(mapping.items())) or "(none)"
+    return ", ".join(f"{k}={_shown(v)}" for k, v in sorted(mapping.items())) or "(none)"
+
+
+def _shown(value: Any) -> str:
+    """A value as explain prints it; an erased personal field as ``[erased]``."""
+    if isinstance(value, Mapping) and value.get("$erased") is True:
+        return "[erased]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _pct(value: Any) -> str:
@@ -211,6 +218,11 @@ def render_trail(trail: Mapping[str, Any]) -> str:
     w("")
     w(f"Received {trail['received_at'] or '?'} from {trail['requested_by'] or '?'}.")
     w(f"  Input: {_kv(trail['input'])}")
+    if trail.get("erased"):
+        w(
+            f"  Personal data erased: {', '.join(trail['erased'])} (the subject's key was destroyed; "
+            "the log keeps only ciphertext, and the chain still verifies)."
+        )
     p = trail["proposal"] or {}
     if p:
         model = " ".join(x for x in (p.get("model"), p.get("model_version")) if x) or "?"

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from audit.record import NewEvent
+from audit.record import NewEvent, canonical_json
 from gateway.errors import (
     Conflict,
     InvalidRequest,
@@ -46,6 +46,7 @@ from gateway.review.model import (
     TaskState,
 )
 from gateway.review.model_step import ModelSource, fill_proposal
+from gateway.review.personal import PersonalData, Sealed, opened, seal_for, seal_reason
 from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, ReadTx, Store
 from gateway.review.reopen import plan_reopen
 from gateway.review.rules import (
@@ -85,6 +86,7 @@ class ReviewService:
         default_lease: timedelta = DEFAULT_LEASE,
         watch_poll: float = 1.0,
         models: ModelSource | None = None,
+        personal: PersonalData | None = None,
     ) -> None:
         self.store = store
         self.policies = policies
@@ -95,7 +97,8 @@ class ReviewService:
         self.watch_poll = watch_poll
         self.models = models
         """The loaded model bindings, for decision types whose proposal comes from a model."""
-        """Seconds a watcher waits at most between reads when no notification wakes it."""
+        self.personal = personal
+        """Seals the policy's personal fields per subject (``review/personal.py``); None: no key store."""
 
     async def _read(self, op: Callable[[ReadTx], T]) -> T:
         """A snapshot read, off the event loop (in a copy of the call's context)."""
@@ -117,19 +120,26 @@ class ReviewService:
         """``decide``, and the receipt of its last event (None for a retry, which wrote nothing).
         Where the policy's proposal source is a model, the model is asked first (``time_left``:
         the caller's remaining deadline, in seconds)."""
-        cmd = await fill_proposal(principal, cmd, self.policies.get(cmd.decision_type), self.models, time_left)
-        change, decision = self.plan_decide(principal, cmd)
+        policy = self.policies.get(cmd.decision_type)
+        cmd = await fill_proposal(principal, cmd, policy, self.models, time_left)
+        sealed = await seal_for(self.personal, policy, cmd.subject_ref, cmd.input) if principal.has(CALLER) else None
+        change, decision = self.plan_decide(principal, cmd, sealed)
         applied = await self.store.apply(change)
         if applied.prior is not None:
             if applied.prior.request_digest != decision.request_digest:
                 raise Conflict(f"request_id {cmd.request_id!r} was used with a different request")
-            decision = applied.prior
+            decision = await opened(self.personal, applied.prior)
         if cmd.wait and not decision.status.final:
             decision = await self._wait_final(decision, cmd.wait.total_seconds())
         return decision, (applied.receipts[-1] if applied.receipts else None)
 
-    def plan_decide(self, principal: Principal, cmd: DecideCommand) -> tuple[Change, Decision]:
-        """Check and route a Decide: its Change and the decision it records (no I/O)."""
+    def plan_decide(
+        self, principal: Principal, cmd: DecideCommand, sealed: Sealed | None = None
+    ) -> tuple[Change, Decision]:
+        """Check and route a Decide: its Change and the decision it records (no I/O).
+
+        ``sealed`` replaces personal fields in what is stored (its new key, if any, is stored
+        with them); the decision returned keeps the caller's plaintext."""
         if not principal.has(CALLER):
             raise PermissionDenied(f"{principal.name} lacks the role {CALLER!r}")
         if not cmd.decision_type:
@@ -144,8 +154,15 @@ class ReviewService:
         route = evaluate(policy, cmd)
         now = self.clock.now()  # once: the decision's time is its events' time
         d = new_decision(principal, cmd, policy, route, digest, self.ids.new(), now, input_json)
-        task, events = decision_records(d, policy, input_json, self.ids.new)
-        inserts: tuple[Any, ...] = (d,) if task is None else (d, task)
+        stored = d
+        if sealed is not None and sealed.values:
+            stored_input = {**cmd.input, **sealed.values}
+            input_json = canonical_json(stored_input)
+            stored = dataclasses.replace(d, input=stored_input, input_json=input_json)
+        task, events = decision_records(stored, policy, input_json, self.ids.new)
+        inserts: tuple[Any, ...] = (stored,) if task is None else (stored, task)
+        if sealed is not None:
+            inserts += sealed.records
         change = Change(inserts=inserts, events=events, request_key=(d.requested_by, d.request_id))
         return change, d
 
@@ -159,7 +176,7 @@ class ReviewService:
         if decision is None:
             raise NotFound(f"no decision {decision_id!r}")
         self._check_may_see(principal, decision, tasks)
-        return decision
+        return await opened(self.personal, decision)
 
     async def watch(self, principal: Principal, decision_id: str) -> AsyncIterator[Decision]:
         """Yield the decision's state now and at each change; stop once it is final.
@@ -174,6 +191,7 @@ class ReviewService:
             while not current.status.final:
                 await listener.wait(self.watch_poll)
                 latest = await self._read(lambda tx: tx.decision(decision_id))
+                latest = None if latest is None else await opened(self.personal, latest)
                 if latest is not None and latest != current:
                     current = latest
                     yield current
@@ -259,7 +277,7 @@ class ReviewService:
                 await self.store.apply(change)
             except Stale:
                 continue  # another reviewer took it between the read and the write
-            return claimed, d
+            return claimed, await opened(self.personal, d)
         raise Stale(f"every claimable task of {queue!r} was taken meanwhile; claim again")
 
     def plan_claim(
@@ -350,7 +368,9 @@ class ReviewService:
             raise InvalidRequest("reason", f"{cmd.action.value} needs a reason")
         now = self.clock.now()
         task, d = await self._own_live_task(principal, cmd.task_id, now)
-        change, d, done = self.plan_submit(principal, cmd, task, d, now)
+        reason, keys = await seal_reason(self.personal, self.policies.get(d.decision_type), d.subject_ref, cmd.reason)
+        change, d, done = self.plan_submit(principal, dataclasses.replace(cmd, reason=reason), task, d, now)
+        change = dataclasses.replace(change, inserts=change.inserts + keys)
         try:
             applied = await self.store.apply(change)
         except Stale:
@@ -358,7 +378,7 @@ class ReviewService:
             # what the task is now if that is clearer than "changed meanwhile".
             await self._own_live_task(principal, cmd.task_id, self.clock.now())
             raise
-        return d, done, (applied.receipts[-1] if applied.receipts else None)
+        return await opened(self.personal, d), done, (applied.receipts[-1] if applied.receipts else None)
 
     def plan_submit(
         self, principal: Principal, cmd: SubmitCommand, task: Task, d: Decision, now: datetime

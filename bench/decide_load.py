@@ -223,6 +223,23 @@ def run_levels(
     return rows
 
 
+def personal_policies(workdir: Path) -> Path:
+    """A copy of the shipped policies in which claims-triage marks ``region`` personal: every
+    Decide of the demo mix then seals one field, under a new key (each claim has its own subject)."""
+    target = workdir / "policies-personal"
+    if not target.exists():
+        shutil.copytree(ROOT / "policies", target)
+        path = target / "claims-triage.yaml"
+        text = path.read_text(encoding="utf-8")
+        marked = text.replace(
+            "    region:\n      type: string\n", "    region:\n      type: string\n      x-personal: true\n"
+        )
+        if marked == text:
+            raise SystemExit("decide_load: claims-triage.yaml has no 'region: {type: string}' to mark personal")
+        path.write_text(marked, encoding="utf-8")
+    return target
+
+
 def run_gateway(
     name: str, db_url: str, levels: list[int], args: argparse.Namespace, run: str, workdir: Path
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -241,6 +258,8 @@ def run_gateway(
 
         def argv_for(first: bool) -> list[str]:
             argv = gateway_argv(db_url, args.log_level) + shared
+            if args.personal:  # the claims policy with `region` marked x-personal: sealed per subject
+                argv[argv.index("--policies") + 1] = str(personal_policies(workdir))
             if args.checkpoints and first:  # signed checkpoints on, as `signoff serve` runs by default
                 argv.remove("--no-checkpoints")
                 argv += ["--init-signing-key", "--signing-key", str(workdir / f"{name}.key")]
@@ -255,6 +274,7 @@ def run_gateway(
             servers.append(Server(argv, stderr=log))
         label = f"gateway ({name})" if args.replicas == 1 else f"gateway ({name} x{args.replicas})"
         label = label[:-1] + ", checkpoints)" if args.checkpoints else label
+        label = label[:-1] + ", personal)" if args.personal else label
         rows = run_levels(label, servers[0].address, levels, args, run, servers[0].pid)
         routes: dict[str, float] = {}
         shares: list[float] = []
@@ -328,6 +348,11 @@ def main(argv: list[str] | None = None) -> int:
         "level, to PATH.<backend>.txt",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
+    parser.add_argument(
+        "--personal",
+        action="store_true",
+        help="mark the claims input's region x-personal: each Decide seals it under a new per-subject key",
+    )
     parser.add_argument(
         "--checkpoints",
         action="store_true",

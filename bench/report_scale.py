@@ -134,6 +134,7 @@ def generate(n: int, seed: int = 7) -> Iterator[tuple[dict[str, Any], list[NewEv
             "significant": True,
             "final_payload_json": "{}",
             "correction_json": None,
+            "contests_json": "[]",
         }
         base = {
             "time": created,

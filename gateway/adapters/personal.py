@@ -1,5 +1,10 @@
 """The embedded key store: per-subject AES-256-GCM keys in the gateway's own database.
 
+Each sealing (a Decide's personal fields, a reviewer's reason) gets a new key, kept under the
+subject's ref in ``subject_keys`` and stored by the same Change as the envelopes; erasing the
+subject destroys every key under its ref. Sealing thus reads nothing on Decide's path, cannot
+race an erasure (a Decide after it simply has a new key), and one leaked key opens one record.
+
 What it protects against: a copy of the decisions table or the audit log (a backup, an export, a
 read replica, a leaked dump without ``subject_keys``) shows no personal value, and once a
 subject's keys are erased no one, the operator included, can open their sealed fields again,
@@ -126,21 +131,21 @@ class SqlPersonalData:
     # -- the port ---------------------------------------------------------------------------
 
     def seal(self, subject_ref: str, values: Mapping[str, Any]) -> Sealed:
-        """Each value sealed under the subject's newest live key; a subject without one gets a
-        new key, which the caller's Change stores (this method writes nothing)."""
-        kid, key, new = self._current_key(subject_ref)
-        aead = AESGCM(key)
+        """Each value sealed under a new key of the subject, which the caller's Change stores
+        with the envelopes (this reads and writes nothing, so it runs on the event loop)."""
+        key = SubjectKey(uuid.uuid4().hex, subject_ref, AESGCM.generate_key(bit_length=256), self.now())
+        aead = AESGCM(key.key)
         out = {}
         for field, value in values.items():
             nonce = os.urandom(12)
             ct = aead.encrypt(nonce, canonical_json(value).encode(), _aad(subject_ref, field))
             out[field] = {
                 SEALED: ALGORITHM,
-                "kid": kid,
+                "kid": key.key_id,
                 "n": base64.b64encode(nonce).decode(),
                 "c": base64.b64encode(ct).decode(),
             }
-        return Sealed(out, new)
+        return Sealed(out, key)
 
     def open(self, subject_ref: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` with every envelope in it opened (``ERASED`` where its key was erased)."""
@@ -148,21 +153,6 @@ class SqlPersonalData:
             return dict(KeyRing(conn).open(subject_ref, values))
 
     # -- keys -------------------------------------------------------------------------------
-
-    def _current_key(self, subject_ref: str) -> tuple[str, bytes, SubjectKey | None]:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(_K.key_id, _K.key)
-                .where(_K.subject_ref == subject_ref, _K.key.is_not(None))
-                .order_by(_K.created_at.desc())
-                .limit(1)
-            ).first()
-        if row is not None:
-            return str(row.key_id), bytes(row.key), None
-        # Two first Decides for one subject may each make a key: both are valid, each envelope
-        # names its own, and erasure erases every key of the subject.
-        new = SubjectKey(uuid.uuid4().hex, subject_ref, AESGCM.generate_key(bit_length=256), self.now())
-        return new.key_id, new.key, new
 
     def erase(self, subject_ref: str, reason: str) -> int:
         """Destroy every key of the subject (crypto-shredding); how many were live.

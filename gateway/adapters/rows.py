@@ -15,6 +15,7 @@ from audit import PolicyRecord, canonical_json, iso_utc
 from gateway.policy.model import PolicyRef
 from gateway.review.model import (
     Action,
+    Contest,
     Correction,
     Decision,
     Proposal,
@@ -26,6 +27,7 @@ from gateway.review.model import (
 from gateway.review.ports import StoredPolicy
 
 __all__ = [
+    "contests_json",
     "decision_from_row",
     "decision_values",
     "stored_policy",
@@ -60,6 +62,51 @@ def _correction(text: str | None) -> Correction | None:
         reviewer=d["reviewer"],
         reason=d["reason"],
         at=datetime.fromisoformat(d["at"]),
+    )
+
+
+def contests_json(contests: tuple[Contest, ...]) -> str:
+    """The ``contests_json`` column: each contest, times in hashed ISO form."""
+    return canonical_json(
+        [
+            {
+                "task_id": c.task_id,
+                "queue": c.queue,
+                "filed_by": c.filed_by,
+                "filed_at": iso_utc(c.filed_at),
+                "statement": c.statement,
+                "excluded": list(c.excluded),
+                "original_outcome": c.original_outcome,
+                "state": c.state,
+                "outcome": c.outcome,
+                "decided_by": c.decided_by,
+                "reason": c.reason,
+                "decided_at": None if c.decided_at is None else iso_utc(c.decided_at),
+            }
+            for c in contests
+        ]
+    )
+
+
+def _contests(text: str | None) -> tuple[Contest, ...]:
+    if not text or text == "[]":
+        return ()
+    return tuple(
+        Contest(
+            task_id=c["task_id"],
+            queue=c["queue"],
+            filed_by=c["filed_by"],
+            filed_at=datetime.fromisoformat(c["filed_at"]),
+            statement=c["statement"],
+            excluded=tuple(c["excluded"]),
+            original_outcome=c["original_outcome"],
+            state=c["state"],
+            outcome=c["outcome"],
+            decided_by=c["decided_by"],
+            reason=c["reason"],
+            decided_at=None if c["decided_at"] is None else datetime.fromisoformat(c["decided_at"]),
+        )
+        for c in json.loads(text)
     )
 
 
@@ -99,6 +146,7 @@ def decision_values(d: Decision) -> dict[str, Any]:
         "sampled": d.sampled,
         "sample_probability": float(d.sample_probability),
         "correction_json": _correction_json(d.correction),
+        "contests_json": contests_json(d.contests),
     }
 
 
@@ -140,6 +188,7 @@ def decision_from_row(r: Row[Any]) -> Decision:
         sampled=bool(r.sampled),
         sample_probability=r.sample_probability,
         correction=_correction(r.correction_json),
+        contests=_contests(getattr(r, "contests_json", None)),
     )
 
 

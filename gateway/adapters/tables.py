@@ -64,6 +64,7 @@ decisions = Table(
     Column("sampled", Boolean, nullable=False),
     Column("sample_probability", Float, nullable=False),
     Column("correction_json", Text, nullable=True),
+    Column("contests_json", Text, nullable=False, server_default="[]"),
     PrimaryKeyConstraint("decision_id"),
     UniqueConstraint("requested_by", "request_id"),  # idempotency keys are per caller (0005)
     Index(None, "decision_type", "created_at"),

@@ -17,7 +17,7 @@ __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``decide`` and ``watch`` to the command tree."""
+    """Add ``decide``, ``watch`` and ``contest`` to the command tree."""
     p = sub.add_parser(
         "decide", help="ask the gateway for a decision", description="Send one Decide request built from JSON."
     )
@@ -41,6 +41,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--json", action="store_true", help="print each state as a JSON line")
     add_connection_flags(w)
     w.set_defaults(handler=watch)
+
+    c = sub.add_parser(
+        "contest",
+        help="contest a final decision for its data subject (GDPR Art. 22(3); the policy's 'contest' section)",
+    )
+    c.add_argument("decision_id")
+    c.add_argument("--statement", required=True, help="what the data subject contests (recorded in the log)")
+    c.add_argument("--json", action="store_true", help="print the decision as JSON")
+    add_connection_flags(c)
+    c.set_defaults(handler=contest)
+
+
+def contest(args: argparse.Namespace) -> int:
+    """File a contest; print the decision with its contest history and the contest's task."""
+    req = decision_pb2.ContestDecisionRequest(decision_id=args.decision_id, statement=args.statement)
+    with channel(args) as ch:
+        stub = decision_pb2_grpc.DecisionServiceStub(ch)
+        resp = call(lambda: stub.ContestDecision(req, metadata=metadata(args), timeout=args.timeout))
+    if args.json:
+        print(to_json(resp))
+    else:
+        print_decision(resp.decision, sys.stdout)
+        print(f"contest task {resp.task_id}")
+    return 0
 
 
 def _proposal(value: object) -> decision_pb2.Proposal:

@@ -44,6 +44,12 @@ def print_decision(d: decision_pb2.Decision, out: TextIO) -> None:
     if d.HasField("correction"):
         c = d.correction
         lines.append(f"corrected  {c.outcome} by {c.reviewer}: {c.reason}")
+    for k in d.contests:
+        state = _enum(decision_pb2.ContestState, k.state, "CONTEST_STATE_")
+        filed = k.filed_at.ToDatetime().isoformat(timespec="seconds")
+        lines.append(f"contest    {state} ({k.original_outcome}) filed {filed} by {k.filed_by}: {k.statement}")
+        if k.decided_by:
+            lines.append(f"  heard    by {k.decided_by}: {k.outcome}; {k.reason}")
     out.write("\n".join(lines) + "\n")
 
 

@@ -218,8 +218,6 @@ def check_enforced(ctx: _Ctx) -> None:
                 "four-eyes review is not enforced yet: one reviewer's sign-off is final",
                 "warning",
             )
-    if "contest" in ctx.doc:
-        ctx.add(("contest",), "not_enforced", "ContestDecision is not served yet", "warning")
 
 
 def check_reopen(ctx: _Ctx) -> None:

@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from gateway.reports.calibration_section import render_calibration
+from gateway.reports.contest_section import render_contests
 from gateway.reports.drift_section import render_drift
 
 __all__ = ["render_html"]
@@ -316,6 +317,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     s.append(render_drift(report.get("drift", [])))
 
     s.extend(_reviewers_html(report.get("reviewers")))
+    s.append(render_contests(report.get("contests")))
 
     s.append("<h2>Audit chain</h2>")
     s.append(f'<p>{_chain_badge(chain)}</p><p class="note">{escape(chain["note"] or "")}</p>')

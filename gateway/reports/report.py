@@ -31,6 +31,7 @@ from audit.verify import VerifyReport
 from gateway.adapters.tables import decisions, review_tasks
 from gateway.policy.loader import text_digest
 from gateway.reports.calibration_section import calibration_section
+from gateway.reports.contest_section import contest_section
 from gateway.reports.drift_section import drift_section
 from gateway.reports.reviewers import reviewer_section
 
@@ -445,6 +446,7 @@ def build_report(
         calibration = calibration_section(conn, start, end)
         drift = drift_section(conn, start, end)
         reviewers = reviewer_section(conn, start, end)
+        contests = contest_section(conn, start, end)
     volumes = _volumes(vcube)
     all_times = [t for ts in times.values() for t in ts]
     histogram = _histogram(all_times)
@@ -477,6 +479,7 @@ def build_report(
         "calibration": calibration,
         "drift": drift,
         "reviewers": reviewers,
+        "contests": contests,
         "chain": _chain(engine, verify, verifier),
     }
     return report

@@ -72,6 +72,7 @@ def build_trail(events: Sequence[Event], policy_text: str | None, verify_ok: boo
         "reviews": [],
         "corrections": [],
         "final": None,
+        "contests": [],
         "other_events": [],
     }
     for e in evs:
@@ -158,8 +159,33 @@ def build_trail(events: Sequence[Event], policy_text: str | None, verify_ok: boo
                     "action": b.get("action", ""),
                     "reason": b.get("reason", ""),
                     "payload": b.get("payload", {}),
+                    "via": b.get("via", "audit"),
                 }
             )
+        elif e.type == "decision_contested":
+            trail["contests"].append(
+                {
+                    "seq": e.seq,
+                    "at": at,
+                    "by": e.actor,
+                    "task_id": b.get("task_id", ""),
+                    "queue": b.get("queue", ""),
+                    "statement": b.get("statement", ""),
+                    "original_outcome": b.get("original_outcome", ""),
+                    "result": None,
+                }
+            )
+        elif e.type == "contest_decided":
+            for c in trail["contests"]:
+                if c["task_id"] == b.get("task_id"):
+                    c["result"] = {
+                        "seq": e.seq,
+                        "at": at,
+                        "by": e.actor,
+                        "result": b.get("result", ""),
+                        "outcome": b.get("outcome", ""),
+                        "reason": b.get("reason", ""),
+                    }
         else:
             trail["other_events"].append({"at": at, "type": e.type, "actor": e.actor, "body": b})
     corrected = trail["corrections"][-1]["outcome"] if trail["corrections"] else None
@@ -293,13 +319,30 @@ def render_trail(trail: Mapping[str, Any]) -> str:
         if v["payload"]:
             lines.append(f"  Payload: {_kv(v['payload'])}")
         steps.append((v["seq"], lines))
+    for k in trail["contests"]:
+        lines = [
+            f"Contested {k['at']} by {k['by']} for the data subject ({k['original_outcome']}), heard in "
+            f"{k['queue']}: {k['statement']}"
+        ]
+        r = k["result"]
+        if r:
+            verdict = "upheld" if r["result"] == "upheld" else f"reversed to {r['outcome']}"
+            lines.append(f"  Contest {verdict} {r['at']} by {r['by']}. Reason: {r['reason'] or '-'}")
+        else:
+            lines.append("  The contest is not decided yet.")
+        steps.append((k["seq"], lines))
     for c in trail["corrections"]:
+        via = (
+            "on contest"
+            if any(k["result"] and k["result"]["seq"] < c["seq"] for k in trail["contests"])
+            else "on audit"
+        )
         steps.append(
             (
                 c["seq"],
                 [
                     (
-                        f"Corrected {c['at']} by {c['by']} on audit: {c['original_outcome']} -> "
+                        f"Corrected {c['at']} by {c['by']} {via}: {c['original_outcome']} -> "
                         f"{c['outcome']} ({c['action']}). Reason: {c['reason'] or '-'}"
                     )
                 ],
@@ -315,7 +358,7 @@ def render_trail(trail: Mapping[str, Any]) -> str:
     else:
         w("Not final yet: the decision awaits a person.")
     if trail["corrections"]:
-        w(f"Corrected on audit to {trail['outcome']}: the automatic outcome was found wrong.")
+        w(f"Corrected to {trail['outcome']}: the outcome above was found wrong after the fact.")
     for o in trail["other_events"]:
         w(f"{o['type']} {o['at']} by {o['actor']}: {_kv(o['body'])}")
     for m in trail.get("state_mismatches", []):

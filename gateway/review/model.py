@@ -55,6 +55,8 @@ class TaskKind(enum.StrEnum):
 
     REVIEW = "review"
     AUDIT = "audit"
+    CONTEST = "contest"
+    """A data subject's contest of a final decision (GDPR Art. 22(3)), heard by someone else."""
 
 
 class TaskState(enum.StrEnum):
@@ -111,6 +113,28 @@ class Correction:
 
 
 @dataclass(frozen=True, slots=True)
+class Contest:
+    """One contest of a final decision: filed for the data subject, heard in the policy's queue
+    by someone who did not decide the original, and upheld or reversed."""
+
+    task_id: str
+    queue: str
+    filed_by: str
+    filed_at: datetime
+    statement: str
+    excluded: tuple[str, ...]
+    """Who decided the original (its reviewers and correctors): none of them may hear it."""
+    original_outcome: str
+    state: str = "open"
+    """``open``, ``upheld`` or ``reversed``."""
+    outcome: str = ""
+    """The outcome after the contest (the original's when upheld)."""
+    decided_by: str = ""
+    reason: str = ""
+    decided_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """One decision a calling service asked for, from receipt to final outcome."""
 
@@ -141,6 +165,8 @@ class Decision:
     sampled: bool = False
     sample_probability: float = 0.0
     correction: Correction | None = None
+    contests: tuple[Contest, ...] = ()
+    """Every contest filed against this decision, oldest first."""
     input_json: str = field(default="", compare=False, repr=False)
     """``canonical_json(input)`` when made already (once per Decide); empty: make it."""
 

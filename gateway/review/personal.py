@@ -70,8 +70,8 @@ class PersonalData(Opener, Protocol):
     """Seals and opens personal fields under per-subject keys (blocking: keys live in storage)."""
 
     def seal(self, subject_ref: str, values: Mapping[str, Any]) -> Sealed:
-        """Each value as an envelope under the subject's current key; a subject without one gets
-        a new key, returned for the use case's Change to store with what it seals."""
+        """Each value as an envelope under a new key of the subject, returned for the use
+        case's Change to store with the envelopes. Must not block: it runs on the event loop."""
         ...
 
 
@@ -125,9 +125,7 @@ def personal_fields(policy: Policy | None, input: Mapping[str, Any]) -> list[str
     return [f for f in policy.personal if f in input]
 
 
-async def seal_for(
-    port: PersonalData | None, policy: Policy | None, subject_ref: str, input: Mapping[str, Any]
-) -> Sealed:
+def seal_for(port: PersonalData | None, policy: Policy | None, subject_ref: str, input: Mapping[str, Any]) -> Sealed:
     """The envelopes that replace ``input``'s personal fields before it is stored (none: empty)."""
     fields = personal_fields(policy, input)
     if not fields:
@@ -136,18 +134,19 @@ async def seal_for(
         raise InvalidRequest("input", "the policy marks personal fields, but this gateway has no key store")
     if not subject_ref:
         raise InvalidRequest("subject_ref", f"is required: the policy marks personal fields ({', '.join(fields)})")
-    return await asyncio.to_thread(port.seal, subject_ref, {f: input[f] for f in fields})
+    return port.seal(subject_ref, {f: input[f] for f in fields})
 
 
-async def seal_reason(
-    port: PersonalData | None, policy: Policy | None, subject_ref: str, reason: str
+def seal_reason(
+    port: PersonalData | None, policy: Policy | None, subject_ref: str, reason: str, field: str = "reason"
 ) -> tuple[str, tuple[SubjectKey, ...]]:
-    """A reviewer's free-text reason as it is stored: sealed under the subject's key where the
-    policy marks personal data (a reason can name a person), else as given; and any new key."""
+    """A free-text field (a reviewer's reason, a contest statement) as it is stored: sealed under
+    a key of the subject where the policy marks personal data (free text can name a person), else
+    as given; and the new key. ``field`` is the name it is sealed under and opened by."""
     if port is None or policy is None or not policy.personal or not subject_ref or not reason:
         return reason, ()
-    sealed = await asyncio.to_thread(port.seal, subject_ref, {"reason": reason})
-    return SEALED_TEXT + canonical_json(sealed.values["reason"]), sealed.records
+    sealed = port.seal(subject_ref, {field: reason})
+    return SEALED_TEXT + canonical_json(sealed.values[field]), sealed.records
 
 
 def _has_sealed(d: Decision) -> bool:
@@ -155,6 +154,7 @@ def _has_sealed(d: Decision) -> bool:
         any(is_sealed(v) for v in d.input.values())
         or is_sealed(d.review_reason)
         or (d.correction is not None and is_sealed(d.correction.reason))
+        or any(is_sealed(c.statement) or is_sealed(c.reason) for c in d.contests)
     )
 
 
@@ -168,13 +168,23 @@ def opened_now(port: Opener | None, d: Decision) -> Decision:
             "input": dict(d.input),
             "review": {"reason": d.review_reason},  # each sealed under the field name "reason"
             **({"correction": {"reason": d.correction.reason}} if d.correction is not None else {}),
+            "contests": [{"statement": c.statement, "reason": c.reason} for c in d.contests],
         },
     )
     correction = d.correction
     if correction is not None:
         correction = dataclasses.replace(correction, reason=shown["correction"]["reason"])
+    contests = tuple(
+        dataclasses.replace(c, statement=o["statement"], reason=o["reason"])
+        for c, o in zip(d.contests, shown["contests"], strict=True)
+    )
     return dataclasses.replace(
-        d, input=shown["input"], input_json="", review_reason=shown["review"]["reason"], correction=correction
+        d,
+        input=shown["input"],
+        input_json="",
+        review_reason=shown["review"]["reason"],
+        correction=correction,
+        contests=contests,
     )
 
 

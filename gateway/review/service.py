@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from audit.record import NewEvent, canonical_json
+from audit.record import canonical_json
 from gateway.errors import (
     Conflict,
     InvalidRequest,
@@ -33,11 +33,12 @@ from gateway.errors import (
 )
 from gateway.review.change import Change, Receipt, Update
 from gateway.review.commands import DecideCommand, SubmitCommand
+from gateway.review.contest import check_statement, may_hear, plan_contest, plan_contest_submit
+from gateway.review.correction import correct
 from gateway.review.events import decision_records, event, task_guard
 from gateway.review.leases import checked_lease, plan_claim, plan_release, plan_renew
 from gateway.review.model import (
     Action,
-    Correction,
     Decision,
     Principal,
     Status,
@@ -122,7 +123,7 @@ class ReviewService:
         the caller's remaining deadline, in seconds)."""
         policy = self.policies.get(cmd.decision_type)
         cmd = await fill_proposal(principal, cmd, policy, self.models, time_left)
-        sealed = await seal_for(self.personal, policy, cmd.subject_ref, cmd.input) if principal.has(CALLER) else None
+        sealed = seal_for(self.personal, policy, cmd.subject_ref, cmd.input) if principal.has(CALLER) else None
         change, decision = self.plan_decide(principal, cmd, sealed)
         applied = await self.store.apply(change)
         if applied.prior is not None:
@@ -351,6 +352,21 @@ class ReviewService:
         await self.store.apply(change)
         return task
 
+    async def contest_decision(self, principal: Principal, decision_id: str, statement: str) -> tuple[Task, Decision]:
+        """File a contest of a final decision for its data subject (``review/contest.py``)."""
+        if not decision_id:
+            raise InvalidRequest("decision_id", "must not be empty")
+        d, tasks = await self._read(lambda tx: (tx.decision(decision_id), tx.tasks_for_decision(decision_id)))
+        if d is None:
+            raise NotFound(f"no decision {decision_id!r}")
+        self._check_may_see(principal, d, tasks)
+        policy = self.policies.get(d.decision_type)
+        check_statement(statement)  # before sealing: the envelope's length is not the statement's
+        sealed, keys = seal_reason(self.personal, policy, d.subject_ref, statement, "statement")
+        change, task, filed = plan_contest(principal, d, tasks, policy, sealed, self.clock.now(), self.ids.new)
+        await self.store.apply(dataclasses.replace(change, inserts=change.inserts + keys))
+        return task, await opened(self.personal, filed)
+
     # -- submit ---------------------------------------------------------------------------
 
     async def submit(self, principal: Principal, cmd: SubmitCommand) -> tuple[Decision, Task]:
@@ -368,7 +384,7 @@ class ReviewService:
             raise InvalidRequest("reason", f"{cmd.action.value} needs a reason")
         now = self.clock.now()
         task, d = await self._own_live_task(principal, cmd.task_id, now)
-        reason, keys = await seal_reason(self.personal, self.policies.get(d.decision_type), d.subject_ref, cmd.reason)
+        reason, keys = seal_reason(self.personal, self.policies.get(d.decision_type), d.subject_ref, cmd.reason)
         change, d, done = self.plan_submit(principal, dataclasses.replace(cmd, reason=reason), task, d, now)
         change = dataclasses.replace(change, inserts=change.inserts + keys)
         try:
@@ -387,6 +403,8 @@ class ReviewService:
         assert cmd.action is not None
         if d.requested_by == principal.name:
             raise PermissionDenied("the principal that requested a decision may not review it")
+        if task.kind is TaskKind.CONTEST:
+            return plan_contest_submit(principal, cmd, task, d, now, self.policies.get(d.decision_type))
         outcome = signed_outcome(d, cmd, self.policies.get(d.decision_type))
         done = dataclasses.replace(task, state=TaskState.DONE)
         updates = [Update(done, task_guard(task), f"task {task.task_id} was submitted or reclaimed meanwhile")]
@@ -420,7 +438,7 @@ class ReviewService:
         ]
         if task.kind is TaskKind.AUDIT:
             if cmd.action is not Action.APPROVE:
-                d = self._correct(d, cmd, outcome, principal, now, updates, events)
+                d = correct(d, cmd, outcome, principal, now, updates, events)
         else:
             d = dataclasses.replace(
                 d,
@@ -436,50 +454,12 @@ class ReviewService:
             events.append(event(d, "decision_finalized", principal.name, final_body(d, by="human"), now))
         return Change(updates=tuple(updates), events=tuple(events)), d, done
 
-    def _correct(
-        self,
-        d: Decision,
-        cmd: SubmitCommand,
-        outcome: str,
-        principal: Principal,
-        now: datetime,
-        updates: list[Update],
-        events: list[NewEvent],
-    ) -> Decision:
-        assert cmd.action is not None
-        correction = Correction(
-            outcome=outcome,
-            payload=payload_of(cmd.payload),
-            action=cmd.action,
-            reviewer=principal.name,
-            reason=cmd.reason,
-            at=now,
-        )
-        original = d.correction
-        d = dataclasses.replace(d, correction=correction)
-        updates.append(Update(d, {"correction": original}, f"decision {d.decision_id} was corrected meanwhile"))
-        events.append(
-            event(
-                d,
-                "correction",
-                principal.name,
-                {
-                    "original_outcome": d.final_outcome,
-                    "outcome": outcome,
-                    "payload": dict(correction.payload),
-                    "action": correction.action.value,
-                    "reason": cmd.reason,
-                },
-                now,
-            )
-        )
-        return d
-
 
 def _candidates(tx: ReadTx, queue: str, now: datetime, claimer: str, limit: int) -> list[tuple[Task, Decision]]:
     out = []
     for t in tx.claimable(queue, now, claimer, limit):
         d = tx.decision(t.decision_id)
-        if d is not None:
-            out.append((t, d))
+        if d is None or (t.kind is TaskKind.CONTEST and not may_hear(claimer, d)):
+            continue  # nobody who decided the original hears its contest
+        out.append((t, d))
     return out

@@ -29,7 +29,11 @@ __all__ = [
 _STATUS = {s: getattr(decision_pb2, f"DECISION_STATUS_{s.value}") for s in Status}
 _ACTION_TO_PROTO = {a: getattr(decision_pb2, f"REVIEW_ACTION_{a.value}") for a in Action}
 _ACTION_FROM_PROTO = {v: k for k, v in _ACTION_TO_PROTO.items()}
-_KIND = {TaskKind.REVIEW: review_pb2.TASK_KIND_REVIEW, TaskKind.AUDIT: review_pb2.TASK_KIND_AUDIT}
+_KIND = {
+    TaskKind.REVIEW: review_pb2.TASK_KIND_REVIEW,
+    TaskKind.AUDIT: review_pb2.TASK_KIND_AUDIT,
+    TaskKind.CONTEST: review_pb2.TASK_KIND_CONTEST,
+}
 _STATE = {
     TaskState.OPEN: review_pb2.TASK_STATE_OPEN,
     TaskState.CLAIMED: review_pb2.TASK_STATE_CLAIMED,
@@ -189,7 +193,30 @@ def decision_to_proto(d: Decision) -> decision_pb2.Decision:
                 corrected_at=to_timestamp(c.at),
             )
         )
+    for k in d.contests:
+        msg.contests.append(
+            decision_pb2.Contest(
+                task_id=k.task_id,
+                queue=k.queue,
+                filed_by=k.filed_by,
+                filed_at=to_timestamp(k.filed_at),
+                statement=k.statement,
+                state=_CONTEST_STATE[k.state],
+                original_outcome=k.original_outcome,
+                outcome=k.outcome,
+                decided_by=k.decided_by,
+                reason=k.reason,
+                decided_at=to_timestamp(k.decided_at),
+            )
+        )
     return msg
+
+
+_CONTEST_STATE = {
+    "open": decision_pb2.CONTEST_STATE_OPEN,
+    "upheld": decision_pb2.CONTEST_STATE_UPHELD,
+    "reversed": decision_pb2.CONTEST_STATE_REVERSED,
+}
 
 
 def task_to_proto(t: Task) -> review_pb2.Task:

@@ -218,6 +218,7 @@ LIMITS: dict[type[Message], dict[str, Check]] = {
         "explanation": _TEXTC,
     },
     decision_pb2.GetDecisionRequest: {"decision_id": _ID},
+    decision_pb2.ContestDecisionRequest: {"decision_id": _ID, "statement": _TEXTC},
     decision_pb2.WatchDecisionRequest: {"decision_id": _ID},
     review_pb2.ListTasksRequest: {"queue": _NAMEC, "page_size": _any},
     review_pb2.ClaimNextRequest: {"queue": _NAMEC, "lease": _duration(MAX_LEASE)},

@@ -159,6 +159,7 @@ async def _start(
         "Decide": decisions.decide,
         "GetDecision": decisions.get_decision,
         "WatchDecision": decisions.watch_decision,
+        "ContestDecision": decisions.contest_decision,
     }
     _add_service(server, decision_d, decisions, guard, on_loop)
     reviews = ReviewServicer(service, metrics)

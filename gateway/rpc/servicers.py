@@ -75,6 +75,16 @@ class DecisionServicer(decision_pb2_grpc.DecisionServiceServicer):
         _bind(decision_id=decision.decision_id)
         return decision_pb2.GetDecisionResponse(decision=convert.decision_to_proto(decision))
 
+    async def contest_decision(
+        self, request: decision_pb2.ContestDecisionRequest, context: Any
+    ) -> decision_pb2.ContestDecisionResponse:
+        """ContestDecision: a contest of a final decision, filed for its data subject."""
+        task, decision = await self.service.contest_decision(
+            current_principal(), request.decision_id, request.statement
+        )
+        _bind(decision_id=decision.decision_id, task_id=task.task_id)
+        return decision_pb2.ContestDecisionResponse(decision=convert.decision_to_proto(decision), task_id=task.task_id)
+
     async def watch_decision(
         self, request: decision_pb2.WatchDecisionRequest, context: Any
     ) -> AsyncIterator[decision_pb2.WatchDecisionResponse]:

@@ -27,7 +27,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19signoff/v1/decision.proto\x12\nsignoff.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\x01\n\x08Proposal\x12\x0f\n\x07outcome\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x30\n\x06scores\x18\x03 \x03(\x0b\x32 .signoff.v1.Proposal.ScoresEntry\x12\r\n\x05model\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\x06 \x01(\t\x1a-\n\x0bScoresEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\":\n\tPolicyRef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06\x64igest\x18\x03 \x01(\t\"\xc5\x01\n\nCorrection\x12\x0f\n\x07outcome\x18\x01 \x01(\t\x12(\n\x07payload\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x18.signoff.v1.ReviewAction\x12\x10\n\x08reviewer\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x30\n\x0c\x63orrected_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa7\x05\n\x08\x44\x65\x63ision\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x15\n\rdecision_type\x18\x03 \x01(\t\x12\x13\n\x0bsubject_ref\x18\x04 \x01(\t\x12*\n\x06status\x18\x05 \x01(\x0e\x32\x1a.signoff.v1.DecisionStatus\x12\x15\n\rfinal_outcome\x18\x06 \x01(\t\x12.\n\rfinal_payload\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05route\x18\x08 \x01(\t\x12\r\n\x05queue\x18\t \x01(\t\x12\x0c\n\x04rule\x18\n \x01(\t\x12\x0f\n\x07reasons\x18\x0b \x03(\t\x12%\n\x06policy\x18\x0c \x01(\x0b\x32\x15.signoff.v1.PolicyRef\x12&\n\x08proposal\x18\r \x01(\x0b\x32\x14.signoff.v1.Proposal\x12&\n\x05input\x18\x0e \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x06\x61\x63tion\x18\x0f \x01(\x0e\x32\x18.signoff.v1.ReviewAction\x12\x10\n\x08reviewer\x18\x10 \x01(\t\x12\x15\n\rreview_reason\x18\x11 \x01(\t\x12\x0f\n\x07sampled\x18\x12 \x01(\x08\x12\x1a\n\x12sample_probability\x18\x13 \x01(\x01\x12*\n\ncorrection\x18\x14 \x01(\x0b\x32\x16.signoff.v1.Correction\x12.\n\ncreated_at\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndecided_at\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bsignificant\x18\x17 \x01(\x08\"\xc8\x01\n\rDecideRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rdecision_type\x18\x02 \x01(\t\x12\x13\n\x0bsubject_ref\x18\x03 \x01(\t\x12&\n\x05input\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12&\n\x08proposal\x18\x05 \x01(\x0b\x32\x14.signoff.v1.Proposal\x12\'\n\x04wait\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"^\n\x0e\x44\x65\x63ideResponse\x12&\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x14.signoff.v1.Decision\x12$\n\x07receipt\x18( \x01(\x0b\x32\x13.signoff.v1.Receipt\"$\n\x07Receipt\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x0c\n\x04hash\x18\x02 \x01(\t\")\n\x12GetDecisionRequest\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\"=\n\x13GetDecisionResponse\x12&\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x14.signoff.v1.Decision\"+\n\x14WatchDecisionRequest\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\"?\n\x15WatchDecisionResponse\x12&\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x14.signoff.v1.Decision*\xd6\x01\n\x0e\x44\x65\x63isionStatus\x12\x1f\n\x1b\x44\x45\x43ISION_STATUS_UNSPECIFIED\x10\x00\x12 \n\x1c\x44\x45\x43ISION_STATUS_AUTO_DECIDED\x10\x01\x12\"\n\x1e\x44\x45\x43ISION_STATUS_PENDING_REVIEW\x10\x02\x12\x1d\n\x19\x44\x45\x43ISION_STATUS_IN_REVIEW\x10\x03\x12!\n\x1d\x44\x45\x43ISION_STATUS_HUMAN_DECIDED\x10\x04\x12\x1b\n\x17\x44\x45\x43ISION_STATUS_EXPIRED\x10\x05*\x96\x01\n\x0cReviewAction\x12\x1d\n\x19REVIEW_ACTION_UNSPECIFIED\x10\x00\x12\x19\n\x15REVIEW_ACTION_APPROVE\x10\x01\x12\x16\n\x12REVIEW_ACTION_EDIT\x10\x02\x12\x1a\n\x16REVIEW_ACTION_OVERRIDE\x10\x03\x12\x18\n\x14REVIEW_ACTION_REJECT\x10\x04\x32\xfa\x01\n\x0f\x44\x65\x63isionService\x12?\n\x06\x44\x65\x63ide\x12\x19.signoff.v1.DecideRequest\x1a\x1a.signoff.v1.DecideResponse\x12N\n\x0bGetDecision\x12\x1e.signoff.v1.GetDecisionRequest\x1a\x1f.signoff.v1.GetDecisionResponse\x12V\n\rWatchDecision\x12 .signoff.v1.WatchDecisionRequest\x1a!.signoff.v1.WatchDecisionResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19signoff/v1/decision.proto\x12\nsignoff.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\x01\n\x08Proposal\x12\x0f\n\x07outcome\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x01\x12\x30\n\x06scores\x18\x03 \x03(\x0b\x32 .signoff.v1.Proposal.ScoresEntry\x12\r\n\x05model\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\x06 \x01(\t\x1a-\n\x0bScoresEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\":\n\tPolicyRef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0e\n\x06\x64igest\x18\x03 \x01(\t\"\xc5\x01\n\nCorrection\x12\x0f\n\x07outcome\x18\x01 \x01(\t\x12(\n\x07payload\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x18.signoff.v1.ReviewAction\x12\x10\n\x08reviewer\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x30\n\x0c\x63orrected_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa4\x02\n\x07\x43ontest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\r\n\x05queue\x18\x02 \x01(\t\x12\x10\n\x08\x66iled_by\x18\x03 \x01(\t\x12,\n\x08\x66iled_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tstatement\x18\x05 \x01(\t\x12\'\n\x05state\x18\x06 \x01(\x0e\x32\x18.signoff.v1.ContestState\x12\x18\n\x10original_outcome\x18\x07 \x01(\t\x12\x0f\n\x07outcome\x18\x08 \x01(\t\x12\x12\n\ndecided_by\x18\t \x01(\t\x12\x0e\n\x06reason\x18\n \x01(\t\x12.\n\ndecided_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xce\x05\n\x08\x44\x65\x63ision\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x15\n\rdecision_type\x18\x03 \x01(\t\x12\x13\n\x0bsubject_ref\x18\x04 \x01(\t\x12*\n\x06status\x18\x05 \x01(\x0e\x32\x1a.signoff.v1.DecisionStatus\x12\x15\n\rfinal_outcome\x18\x06 \x01(\t\x12.\n\rfinal_payload\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05route\x18\x08 \x01(\t\x12\r\n\x05queue\x18\t \x01(\t\x12\x0c\n\x04rule\x18\n \x01(\t\x12\x0f\n\x07reasons\x18\x0b \x03(\t\x12%\n\x06policy\x18\x0c \x01(\x0b\x32\x15.signoff.v1.PolicyRef\x12&\n\x08proposal\x18\r \x01(\x0b\x32\x14.signoff.v1.Proposal\x12&\n\x05input\x18\x0e \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x06\x61\x63tion\x18\x0f \x01(\x0e\x32\x18.signoff.v1.ReviewAction\x12\x10\n\x08reviewer\x18\x10 \x01(\t\x12\x15\n\rreview_reason\x18\x11 \x01(\t\x12\x0f\n\x07sampled\x18\x12 \x01(\x08\x12\x1a\n\x12sample_probability\x18\x13 \x01(\x01\x12*\n\ncorrection\x18\x14 \x01(\x0b\x32\x16.signoff.v1.Correction\x12.\n\ncreated_at\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndecided_at\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bsignificant\x18\x17 \x01(\x08\x12%\n\x08\x63ontests\x18\x18 \x03(\x0b\x32\x13.signoff.v1.Contest\"\xc8\x01\n\rDecideRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x15\n\rdecision_type\x18\x02 \x01(\t\x12\x13\n\x0bsubject_ref\x18\x03 \x01(\t\x12&\n\x05input\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12&\n\x08proposal\x18\x05 \x01(\x0b\x32\x14.signoff.v1.Proposal\x12\'\n\x04wait\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\"^\n\x0e\x44\x65\x63ideResponse\x12&\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x14.signoff.v1.Decision\x12$\n\x07receipt\x18( \x01(\x0b\x32\x13.signoff.v1.Receipt\"$\n\x07Receipt\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x0c\n\x04hash\x18\x02 \x01(\t\")\n\x12GetDecisionRequest\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\"=\n\x13GetDecisionResponse\x12&\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x14.signoff.v1.Decision\"+\n\x14WatchDecisionRequest\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\"?\n\x15WatchDecisionResponse\x12&\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x14.signoff.v1.Decision\"@\n\x16\x43ontestDecisionRequest\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x11\n\tstatement\x18\x02 \x01(\t\"R\n\x17\x43ontestDecisionResponse\x12&\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x14.signoff.v1.Decision\x12\x0f\n\x07task_id\x18\x02 \x01(\t*\xd6\x01\n\x0e\x44\x65\x63isionStatus\x12\x1f\n\x1b\x44\x45\x43ISION_STATUS_UNSPECIFIED\x10\x00\x12 \n\x1c\x44\x45\x43ISION_STATUS_AUTO_DECIDED\x10\x01\x12\"\n\x1e\x44\x45\x43ISION_STATUS_PENDING_REVIEW\x10\x02\x12\x1d\n\x19\x44\x45\x43ISION_STATUS_IN_REVIEW\x10\x03\x12!\n\x1d\x44\x45\x43ISION_STATUS_HUMAN_DECIDED\x10\x04\x12\x1b\n\x17\x44\x45\x43ISION_STATUS_EXPIRED\x10\x05*\x96\x01\n\x0cReviewAction\x12\x1d\n\x19REVIEW_ACTION_UNSPECIFIED\x10\x00\x12\x19\n\x15REVIEW_ACTION_APPROVE\x10\x01\x12\x16\n\x12REVIEW_ACTION_EDIT\x10\x02\x12\x1a\n\x16REVIEW_ACTION_OVERRIDE\x10\x03\x12\x18\n\x14REVIEW_ACTION_REJECT\x10\x04*{\n\x0c\x43ontestState\x12\x1d\n\x19\x43ONTEST_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43ONTEST_STATE_OPEN\x10\x01\x12\x18\n\x14\x43ONTEST_STATE_UPHELD\x10\x02\x12\x1a\n\x16\x43ONTEST_STATE_REVERSED\x10\x03\x32\xd6\x02\n\x0f\x44\x65\x63isionService\x12?\n\x06\x44\x65\x63ide\x12\x19.signoff.v1.DecideRequest\x1a\x1a.signoff.v1.DecideResponse\x12N\n\x0bGetDecision\x12\x1e.signoff.v1.GetDecisionRequest\x1a\x1f.signoff.v1.GetDecisionResponse\x12V\n\rWatchDecision\x12 .signoff.v1.WatchDecisionRequest\x1a!.signoff.v1.WatchDecisionResponse0\x01\x12Z\n\x0f\x43ontestDecision\x12\".signoff.v1.ContestDecisionRequest\x1a#.signoff.v1.ContestDecisionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,10 +36,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PROPOSAL_SCORESENTRY']._loaded_options = None
   _globals['_PROPOSAL_SCORESENTRY']._serialized_options = b'8\001'
-  _globals['_DECISIONSTATUS']._serialized_start=1838
-  _globals['_DECISIONSTATUS']._serialized_end=2052
-  _globals['_REVIEWACTION']._serialized_start=2055
-  _globals['_REVIEWACTION']._serialized_end=2205
+  _globals['_DECISIONSTATUS']._serialized_start=2322
+  _globals['_DECISIONSTATUS']._serialized_end=2536
+  _globals['_REVIEWACTION']._serialized_start=2539
+  _globals['_REVIEWACTION']._serialized_end=2689
+  _globals['_CONTESTSTATE']._serialized_start=2691
+  _globals['_CONTESTSTATE']._serialized_end=2814
   _globals['_PROPOSAL']._serialized_start=137
   _globals['_PROPOSAL']._serialized_end=340
   _globals['_PROPOSAL_SCORESENTRY']._serialized_start=295
@@ -48,22 +50,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_POLICYREF']._serialized_end=400
   _globals['_CORRECTION']._serialized_start=403
   _globals['_CORRECTION']._serialized_end=600
-  _globals['_DECISION']._serialized_start=603
-  _globals['_DECISION']._serialized_end=1282
-  _globals['_DECIDEREQUEST']._serialized_start=1285
-  _globals['_DECIDEREQUEST']._serialized_end=1485
-  _globals['_DECIDERESPONSE']._serialized_start=1487
-  _globals['_DECIDERESPONSE']._serialized_end=1581
-  _globals['_RECEIPT']._serialized_start=1583
-  _globals['_RECEIPT']._serialized_end=1619
-  _globals['_GETDECISIONREQUEST']._serialized_start=1621
-  _globals['_GETDECISIONREQUEST']._serialized_end=1662
-  _globals['_GETDECISIONRESPONSE']._serialized_start=1664
-  _globals['_GETDECISIONRESPONSE']._serialized_end=1725
-  _globals['_WATCHDECISIONREQUEST']._serialized_start=1727
-  _globals['_WATCHDECISIONREQUEST']._serialized_end=1770
-  _globals['_WATCHDECISIONRESPONSE']._serialized_start=1772
-  _globals['_WATCHDECISIONRESPONSE']._serialized_end=1835
-  _globals['_DECISIONSERVICE']._serialized_start=2208
-  _globals['_DECISIONSERVICE']._serialized_end=2458
+  _globals['_CONTEST']._serialized_start=603
+  _globals['_CONTEST']._serialized_end=895
+  _globals['_DECISION']._serialized_start=898
+  _globals['_DECISION']._serialized_end=1616
+  _globals['_DECIDEREQUEST']._serialized_start=1619
+  _globals['_DECIDEREQUEST']._serialized_end=1819
+  _globals['_DECIDERESPONSE']._serialized_start=1821
+  _globals['_DECIDERESPONSE']._serialized_end=1915
+  _globals['_RECEIPT']._serialized_start=1917
+  _globals['_RECEIPT']._serialized_end=1953
+  _globals['_GETDECISIONREQUEST']._serialized_start=1955
+  _globals['_GETDECISIONREQUEST']._serialized_end=1996
+  _globals['_GETDECISIONRESPONSE']._serialized_start=1998
+  _globals['_GETDECISIONRESPONSE']._serialized_end=2059
+  _globals['_WATCHDECISIONREQUEST']._serialized_start=2061
+  _globals['_WATCHDECISIONREQUEST']._serialized_end=2104
+  _globals['_WATCHDECISIONRESPONSE']._serialized_start=2106
+  _globals['_WATCHDECISIONRESPONSE']._serialized_end=2169
+  _globals['_CONTESTDECISIONREQUEST']._serialized_start=2171
+  _globals['_CONTESTDECISIONREQUEST']._serialized_end=2235
+  _globals['_CONTESTDECISIONRESPONSE']._serialized_start=2237
+  _globals['_CONTESTDECISIONRESPONSE']._serialized_end=2319
+  _globals['_DECISIONSERVICE']._serialized_start=2817
+  _globals['_DECISIONSERVICE']._serialized_end=3159
 # @@protoc_insertion_point(module_scope)

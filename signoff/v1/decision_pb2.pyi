@@ -28,6 +28,13 @@ class ReviewAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REVIEW_ACTION_EDIT: _ClassVar[ReviewAction]
     REVIEW_ACTION_OVERRIDE: _ClassVar[ReviewAction]
     REVIEW_ACTION_REJECT: _ClassVar[ReviewAction]
+
+class ContestState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONTEST_STATE_UNSPECIFIED: _ClassVar[ContestState]
+    CONTEST_STATE_OPEN: _ClassVar[ContestState]
+    CONTEST_STATE_UPHELD: _ClassVar[ContestState]
+    CONTEST_STATE_REVERSED: _ClassVar[ContestState]
 DECISION_STATUS_UNSPECIFIED: DecisionStatus
 DECISION_STATUS_AUTO_DECIDED: DecisionStatus
 DECISION_STATUS_PENDING_REVIEW: DecisionStatus
@@ -39,6 +46,10 @@ REVIEW_ACTION_APPROVE: ReviewAction
 REVIEW_ACTION_EDIT: ReviewAction
 REVIEW_ACTION_OVERRIDE: ReviewAction
 REVIEW_ACTION_REJECT: ReviewAction
+CONTEST_STATE_UNSPECIFIED: ContestState
+CONTEST_STATE_OPEN: ContestState
+CONTEST_STATE_UPHELD: ContestState
+CONTEST_STATE_REVERSED: ContestState
 
 class Proposal(_message.Message):
     __slots__ = ("outcome", "confidence", "scores", "model", "model_version", "explanation")
@@ -89,8 +100,34 @@ class Correction(_message.Message):
     corrected_at: _timestamp_pb2.Timestamp
     def __init__(self, outcome: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., action: _Optional[_Union[ReviewAction, str]] = ..., reviewer: _Optional[str] = ..., reason: _Optional[str] = ..., corrected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class Contest(_message.Message):
+    __slots__ = ("task_id", "queue", "filed_by", "filed_at", "statement", "state", "original_outcome", "outcome", "decided_by", "reason", "decided_at")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_FIELD_NUMBER: _ClassVar[int]
+    FILED_BY_FIELD_NUMBER: _ClassVar[int]
+    FILED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATEMENT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_AT_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    queue: str
+    filed_by: str
+    filed_at: _timestamp_pb2.Timestamp
+    statement: str
+    state: ContestState
+    original_outcome: str
+    outcome: str
+    decided_by: str
+    reason: str
+    decided_at: _timestamp_pb2.Timestamp
+    def __init__(self, task_id: _Optional[str] = ..., queue: _Optional[str] = ..., filed_by: _Optional[str] = ..., filed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., statement: _Optional[str] = ..., state: _Optional[_Union[ContestState, str]] = ..., original_outcome: _Optional[str] = ..., outcome: _Optional[str] = ..., decided_by: _Optional[str] = ..., reason: _Optional[str] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class Decision(_message.Message):
-    __slots__ = ("decision_id", "request_id", "decision_type", "subject_ref", "status", "final_outcome", "final_payload", "route", "queue", "rule", "reasons", "policy", "proposal", "input", "action", "reviewer", "review_reason", "sampled", "sample_probability", "correction", "created_at", "decided_at", "significant")
+    __slots__ = ("decision_id", "request_id", "decision_type", "subject_ref", "status", "final_outcome", "final_payload", "route", "queue", "rule", "reasons", "policy", "proposal", "input", "action", "reviewer", "review_reason", "sampled", "sample_probability", "correction", "created_at", "decided_at", "significant", "contests")
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -114,6 +151,7 @@ class Decision(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     DECIDED_AT_FIELD_NUMBER: _ClassVar[int]
     SIGNIFICANT_FIELD_NUMBER: _ClassVar[int]
+    CONTESTS_FIELD_NUMBER: _ClassVar[int]
     decision_id: str
     request_id: str
     decision_type: str
@@ -137,7 +175,8 @@ class Decision(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     decided_at: _timestamp_pb2.Timestamp
     significant: bool
-    def __init__(self, decision_id: _Optional[str] = ..., request_id: _Optional[str] = ..., decision_type: _Optional[str] = ..., subject_ref: _Optional[str] = ..., status: _Optional[_Union[DecisionStatus, str]] = ..., final_outcome: _Optional[str] = ..., final_payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., route: _Optional[str] = ..., queue: _Optional[str] = ..., rule: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., policy: _Optional[_Union[PolicyRef, _Mapping]] = ..., proposal: _Optional[_Union[Proposal, _Mapping]] = ..., input: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., action: _Optional[_Union[ReviewAction, str]] = ..., reviewer: _Optional[str] = ..., review_reason: _Optional[str] = ..., sampled: _Optional[bool] = ..., sample_probability: _Optional[float] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., significant: _Optional[bool] = ...) -> None: ...
+    contests: _containers.RepeatedCompositeFieldContainer[Contest]
+    def __init__(self, decision_id: _Optional[str] = ..., request_id: _Optional[str] = ..., decision_type: _Optional[str] = ..., subject_ref: _Optional[str] = ..., status: _Optional[_Union[DecisionStatus, str]] = ..., final_outcome: _Optional[str] = ..., final_payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., route: _Optional[str] = ..., queue: _Optional[str] = ..., rule: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ..., policy: _Optional[_Union[PolicyRef, _Mapping]] = ..., proposal: _Optional[_Union[Proposal, _Mapping]] = ..., input: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., action: _Optional[_Union[ReviewAction, str]] = ..., reviewer: _Optional[str] = ..., review_reason: _Optional[str] = ..., sampled: _Optional[bool] = ..., sample_probability: _Optional[float] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., significant: _Optional[bool] = ..., contests: _Optional[_Iterable[_Union[Contest, _Mapping]]] = ...) -> None: ...
 
 class DecideRequest(_message.Message):
     __slots__ = ("request_id", "decision_type", "subject_ref", "input", "proposal", "wait")
@@ -194,3 +233,19 @@ class WatchDecisionResponse(_message.Message):
     DECISION_FIELD_NUMBER: _ClassVar[int]
     decision: Decision
     def __init__(self, decision: _Optional[_Union[Decision, _Mapping]] = ...) -> None: ...
+
+class ContestDecisionRequest(_message.Message):
+    __slots__ = ("decision_id", "statement")
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATEMENT_FIELD_NUMBER: _ClassVar[int]
+    decision_id: str
+    statement: str
+    def __init__(self, decision_id: _Optional[str] = ..., statement: _Optional[str] = ...) -> None: ...
+
+class ContestDecisionResponse(_message.Message):
+    __slots__ = ("decision", "task_id")
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    decision: Decision
+    task_id: str
+    def __init__(self, decision: _Optional[_Union[Decision, _Mapping]] = ..., task_id: _Optional[str] = ...) -> None: ...

@@ -50,6 +50,11 @@ class DecisionServiceStub:
                 request_serializer=signoff_dot_v1_dot_decision__pb2.WatchDecisionRequest.SerializeToString,
                 response_deserializer=signoff_dot_v1_dot_decision__pb2.WatchDecisionResponse.FromString,
                 _registered_method=True)
+        self.ContestDecision = channel.unary_unary(
+                '/signoff.v1.DecisionService/ContestDecision',
+                request_serializer=signoff_dot_v1_dot_decision__pb2.ContestDecisionRequest.SerializeToString,
+                response_deserializer=signoff_dot_v1_dot_decision__pb2.ContestDecisionResponse.FromString,
+                _registered_method=True)
 
 
 class DecisionServiceServicer:
@@ -77,6 +82,14 @@ class DecisionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ContestDecision(self, request, context):
+        """ContestDecision opens a contest of a final decision, within the policy's contest window,
+        heard in the policy's contest queue by someone who did not decide the original.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DecisionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +107,11 @@ def add_DecisionServiceServicer_to_server(servicer, server):
                     servicer.WatchDecision,
                     request_deserializer=signoff_dot_v1_dot_decision__pb2.WatchDecisionRequest.FromString,
                     response_serializer=signoff_dot_v1_dot_decision__pb2.WatchDecisionResponse.SerializeToString,
+            ),
+            'ContestDecision': grpc.unary_unary_rpc_method_handler(
+                    servicer.ContestDecision,
+                    request_deserializer=signoff_dot_v1_dot_decision__pb2.ContestDecisionRequest.FromString,
+                    response_serializer=signoff_dot_v1_dot_decision__pb2.ContestDecisionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +196,33 @@ class DecisionService:
             '/signoff.v1.DecisionService/WatchDecision',
             signoff_dot_v1_dot_decision__pb2.WatchDecisionRequest.SerializeToString,
             signoff_dot_v1_dot_decision__pb2.WatchDecisionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ContestDecision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/signoff.v1.DecisionService/ContestDecision',
+            signoff_dot_v1_dot_decision__pb2.ContestDecisionRequest.SerializeToString,
+            signoff_dot_v1_dot_decision__pb2.ContestDecisionResponse.FromString,
             options,
             channel_credentials,
             insecure,

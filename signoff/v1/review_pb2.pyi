@@ -18,6 +18,7 @@ class TaskKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_KIND_UNSPECIFIED: _ClassVar[TaskKind]
     TASK_KIND_REVIEW: _ClassVar[TaskKind]
     TASK_KIND_AUDIT: _ClassVar[TaskKind]
+    TASK_KIND_CONTEST: _ClassVar[TaskKind]
 
 class TaskState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -28,6 +29,7 @@ class TaskState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 TASK_KIND_UNSPECIFIED: TaskKind
 TASK_KIND_REVIEW: TaskKind
 TASK_KIND_AUDIT: TaskKind
+TASK_KIND_CONTEST: TaskKind
 TASK_STATE_UNSPECIFIED: TaskState
 TASK_STATE_OPEN: TaskState
 TASK_STATE_CLAIMED: TaskState

@@ -47,11 +47,14 @@ class TestSealAndOpen:
         shown = keys.open("s1", {"input": sealed, "list": [{"name": sealed["name"]}], "plain": 3})
         assert shown == {"input": {"name": "Ada", "born": {"y": 1815}}, "list": [{"name": "Ada"}], "plain": 3}
 
-    def test_one_key_per_subject(self, engine: Engine) -> None:
-        """A subject's second seal reuses its key; another subject gets its own."""
+    def test_a_key_per_sealing_all_under_the_subject(self, engine: Engine) -> None:
+        """Each sealing has its own key, filed under the subject; erasing the subject destroys all."""
         keys = _keys(engine)
         a1, a2, b = keys.seal_stored("a", {"x": 1}), keys.seal_stored("a", {"x": 2}), keys.seal_stored("b", {"x": 3})
-        assert a1["x"]["kid"] == a2["x"]["kid"] != b["x"]["kid"]
+        assert len({a1["x"]["kid"], a2["x"]["kid"], b["x"]["kid"]}) == 3
+        assert keys.erase("a", "Art. 17") == 2
+        assert keys.open("a", {"p": a1["x"], "q": a2["x"]}) == {"p": dict(ERASED), "q": dict(ERASED)}
+        assert keys.open("b", b) == {"x": 3}
 
     def test_an_envelope_moved_to_another_subject_or_field_does_not_open(self, engine: Engine) -> None:
         """The associated data binds subject and field: a moved envelope reads as unreadable, not a value."""
@@ -120,7 +123,7 @@ class TestErase:
         keys.erase("a", "Art. 17")
         new = keys.seal_stored("a", {"name": "Ada again"})
         assert new["name"]["kid"] != old["name"]["kid"]
-        assert keys.open("a", {**{"old": old["name"]}, "name": new["name"]})["name"] == "Ada again"
+        assert keys.open("a", new) == {"name": "Ada again"} and keys.open("a", old) == {"name": dict(ERASED)}
 
 
 class TestShownInput:

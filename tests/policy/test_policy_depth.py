@@ -72,10 +72,9 @@ class TestLintCases:
         assert [i.code for i in lint_paths([write(doc)])] == ["not_enforced"]
 
     def test_keys_not_enforced_yet_are_warned(self, write):
-        """Four-eyes, blind, gold and contest are accepted with a not_enforced warning each (reopen is served)."""
+        """Four-eyes, blind and gold are accepted with a not_enforced warning each (contest and reopen are served)."""
         issues = lint_paths([write(full_doc())])
         assert sorted(i.json_path for i in issues if i.code == "not_enforced") == [
-            "$.contest",
             "$.queues.junior.blind_rate",
             "$.queues.junior.gold_rate",
             "$.queues.senior.reviewers",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -45,15 +45,19 @@ def proposal_body(p: Proposal) -> dict[str, Any]:
     }
 
 
-def decide_texts(cmd: DecideCommand) -> tuple[str, str]:
+def decide_texts(cmd: DecideCommand, masked: Collection[str] = ()) -> tuple[str, str]:
     """The input's canonical JSON, made once per Decide, and the request digest over it.
 
     The digest is sha256 of what the caller sent (``canonical_json`` of decision type, subject,
     input and proposal), so a reused request id with another body is caught. A number JSON
     cannot hold (NaN, infinity) is the caller's mistake, named here before anything is stored.
+    ``masked`` input fields (personal ones, stored sealed) enter the digest as ``"$personal"``:
+    the chained digest must not let anyone confirm a guessed value once the key is erased (a
+    retry's personal fields are compared opened instead, ``service.decide_with_receipt``).
     """
     try:
         input_json = canonical_json(cmd.input)
+        digested = canonical_json({**cmd.input, **dict.fromkeys(masked, "$personal")}) if masked else input_json
     except (TypeError, ValueError):
         raise InvalidRequest("input", "must be JSON: numbers finite, keys strings") from None
     try:
@@ -63,7 +67,7 @@ def decide_texts(cmd: DecideCommand) -> tuple[str, str]:
             # A model's proposal is the gateway's, not the caller's: a retry must match without it.
             "proposal": None if cmd.proposal is None or cmd.proposal.call else proposal_body(cmd.proposal),
         }
-        text = canonical_object(body, {"input": input_json})
+        text = canonical_object(body, {"input": digested})
     except (TypeError, ValueError):
         raise InvalidRequest("proposal", "must be JSON: numbers finite") from None
     return input_json, hashlib.sha256(text.encode()).hexdigest()

@@ -130,6 +130,9 @@ class ReviewService:
             if applied.prior.request_digest != decision.request_digest:
                 raise Conflict(f"request_id {cmd.request_id!r} was used with a different request")
             decision = await opened(self.personal, applied.prior)
+            if sealed is not None and any(decision.input.get(f) != cmd.input[f] for f in sealed.values):
+                # personal fields are not in the digest: compare them opened (erased: cannot match)
+                raise Conflict(f"request_id {cmd.request_id!r} was used with different personal data, or it was erased")
         if cmd.wait and not decision.status.final:
             decision = await self._wait_final(decision, cmd.wait.total_seconds())
         return decision, (applied.receipts[-1] if applied.receipts else None)
@@ -151,7 +154,7 @@ class ReviewService:
         if policy is None:
             raise UnknownDecisionType(cmd.decision_type)
         validate_decide(cmd, policy)
-        input_json, digest = decide_texts(cmd)
+        input_json, digest = decide_texts(cmd, sealed.values if sealed is not None else ())
         route = evaluate(policy, cmd)
         now = self.clock.now()  # once: the decision's time is its events' time
         d = new_decision(principal, cmd, policy, route, digest, self.ids.new(), now, input_json)

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from gateway.bootstrap import Settings, build_app, configure_logging
 from gateway.cli import main
-from signoff.v1 import audit_pb2
+from signoff.v1 import audit_pb2, decision_pb2
 from tests.conftest import ROOT, Client, auth
 from tests.gateway.backends import BACKENDS, POSTGRES_URL, copy_policies
 from tests.gateway.helpers import claim, claim_request, decide, submit
@@ -83,9 +83,12 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         auto.subject_ref = SUBJECT
         first = decide(client, held)
         second = decide(client, auto)
+        retried = decide(client, held)  # the same request again: the same decision, opened
+        assert retried.decision_id == first.decision_id and retried.input["claimant_name"] == NAME
         task = claim(client, "junior", "alice").task
         signed = submit(client, task.task_id, "alice", "override", outcome="deny", reason=f"{NAME} called: duplicate")
         yield {
+            "held_request": held,
             "url": url,
             "client": client,
             "held": first,
@@ -127,8 +130,6 @@ class TestBeforeErasure:
 
     def test_the_caller_and_get_see_the_plaintext(self, world: dict) -> None:  # type: ignore[type-arg]
         """Decide's answer and GetDecision carry the field opened; the sign-off reason too."""
-        from signoff.v1 import decision_pb2
-
         assert world["auto"].input["claimant_name"] == NAME
         got = (
             world["client"]
@@ -151,6 +152,38 @@ class TestBeforeErasure:
             decide(world["client"], req)
         assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         assert "subject_ref" in (err.value.details() or "")
+
+    def test_a_retry_with_another_name_is_a_conflict(self, world: dict) -> None:  # type: ignore[type-arg]
+        """Personal fields are outside the digest but compared opened: another name is ALREADY_EXISTS."""
+        req = decision_pb2.DecideRequest()
+        req.CopyFrom(world["held_request"])
+        req.input["claimant_name"] = "Someone Else"
+        with pytest.raises(grpc.RpcError) as err:
+            decide(world["client"], req)
+        assert err.value.code() is grpc.StatusCode.ALREADY_EXISTS
+
+    def test_the_chained_digest_confirms_no_guess(self, world: dict) -> None:  # type: ignore[type-arg]
+        """The request digest in the log is over the input with personal fields masked, so a guessed
+        name cannot be checked against it once the key is gone."""
+        from gateway.review.rules import decide_texts
+        from gateway.rpc.convert import decide_command
+
+        cmd = decide_command(world["held_request"])
+        engine = create_engine(world["url"])
+        try:
+            with engine.connect() as conn:
+                stored = conn.execute(
+                    text("SELECT request_digest FROM decisions WHERE decision_id = :d"),
+                    {"d": world["held"].decision_id},
+                ).scalar_one()
+                logged = conn.execute(
+                    text("SELECT body_json FROM audit_events WHERE decision_id = :d AND type = 'decision_received'"),
+                    {"d": world["held"].decision_id},
+                ).scalar_one()
+        finally:
+            engine.dispose()
+        assert json.loads(logged)["request_digest"] == stored == decide_texts(cmd, ["claimant_name"])[1]
+        assert stored != decide_texts(cmd)[1]
 
 
 class TestErasure:

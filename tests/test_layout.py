@@ -23,7 +23,7 @@ RULES: list[tuple[str, set[str], tuple[str, ...]]] = [
     ("gateway.policy.personal", set(), ()),
     ("gateway.policy", set(), ("gateway.policy", "gateway.errors")),
     ("gateway.review.quorum", set(), ("gateway.policy.model", "gateway.errors")),
-    ("gateway.review.blind", set(), ("gateway.review.model",)),
+    ("gateway.review.blind", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
     ("gateway.review.sla", set(), ("gateway.policy.model",)),
     ("gateway.review.timers", set(), ("gateway.review", "gateway.policy.model", "gateway.errors", "audit.record")),
     ("gateway.review.leases", set(), ("gateway.review", "gateway.errors", "audit.record")),

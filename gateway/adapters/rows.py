@@ -25,6 +25,7 @@ from gateway.review.model import (
     TaskState,
 )
 from gateway.review.ports import StoredPolicy
+from gateway.review.quorum import Vote
 
 __all__ = [
     "contests_json",
@@ -33,6 +34,7 @@ __all__ = [
     "stored_policy",
     "task_from_row",
     "task_values",
+    "votes_json",
 ]
 
 
@@ -207,7 +209,27 @@ def task_values(t: Task) -> dict[str, Any]:
         "lease_expires_at": t.lease_expires_at,
         "warn_at": t.warn_at,
         "due_at": t.due_at,
+        "votes_json": votes_json(t.votes),
+        "blind": t.blind,
+        "blind_probability": t.blind_probability,
+        "initial_outcome": t.initial_outcome,
+        "revealed_at": t.revealed_at,
     }
+
+
+def votes_json(votes: tuple[Vote, ...]) -> str:
+    """The ``votes_json`` column: each four-eyes vote, its time in hashed ISO form."""
+    return canonical_json(
+        [{"reviewer": v.reviewer, "outcome": v.outcome, "digest": v.digest, "at": iso_utc(v.at)} for v in votes]
+    )
+
+
+def _votes(text: str | None) -> tuple[Vote, ...]:
+    if not text or text == "[]":
+        return ()
+    return tuple(
+        Vote(v["reviewer"], v["outcome"], v["digest"], datetime.fromisoformat(v["at"])) for v in json.loads(text)
+    )
 
 
 def task_from_row(r: Row[Any]) -> Task:
@@ -225,6 +247,11 @@ def task_from_row(r: Row[Any]) -> Task:
         lease_expires_at=r.lease_expires_at,
         warn_at=r.warn_at,
         due_at=r.due_at,
+        votes=_votes(getattr(r, "votes_json", None)),
+        blind=bool(getattr(r, "blind", False)),
+        blind_probability=float(getattr(r, "blind_probability", 0.0) or 0.0),
+        initial_outcome=getattr(r, "initial_outcome", "") or "",
+        revealed_at=getattr(r, "revealed_at", None),
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from audit.schema import NAMING_CONVENTION, UtcDateTime
@@ -93,6 +94,11 @@ review_tasks = Table(
     Column("lease_expires_at", UtcDateTime, nullable=True),
     Column("warn_at", UtcDateTime, nullable=True),
     Column("due_at", UtcDateTime, nullable=True),
+    Column("votes_json", Text, nullable=False, server_default="[]"),
+    Column("blind", Boolean, nullable=False, server_default=false()),
+    Column("blind_probability", Float, nullable=False, server_default="0"),
+    Column("initial_outcome", Text, nullable=False, server_default=""),
+    Column("revealed_at", UtcDateTime, nullable=True),
     PrimaryKeyConstraint("task_id"),
     ForeignKeyConstraint(["decision_id"], ["decisions.decision_id"]),
     Index(None, "queue", "state", "created_at"),

@@ -69,7 +69,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     ro.add_argument("--reason", required=True, help="why it is reopened (recorded in the log)")
     ro.set_defaults(handler=_reopen)
 
-    for q in (ls, cl, sh, sm, rl, rn, ro):
+    io = rs.add_parser("initial", help="on a blind-first task: record your own outcome, then see the model's proposal")
+    io.add_argument("task_id")
+    io.add_argument("--outcome", required=True, help="one of the policy's outcomes")
+    io.set_defaults(handler=_initial)
+
+    for q in (ls, cl, sh, sm, rl, rn, ro, io):
         q.add_argument("--json", action="store_true", help="print JSON")
         add_connection_flags(q)
 
@@ -167,6 +172,19 @@ def _reopen(args: argparse.Namespace) -> int:
         stub = review_pb2_grpc.ReviewServiceStub(ch)
         resp = call(lambda: stub.ReopenDecision(req, metadata=metadata(args), timeout=args.timeout))
     return _print(args, resp.task, print_task)
+
+
+def _initial(args: argparse.Namespace) -> int:
+    req = review_pb2.RecordInitialOutcomeRequest(task_id=args.task_id, outcome=args.outcome)
+    with channel(args) as ch:
+        stub = review_pb2_grpc.ReviewServiceStub(ch)
+        resp = call(lambda: stub.RecordInitialOutcome(req, metadata=metadata(args), timeout=args.timeout))
+    if args.json:
+        print(to_json(resp))
+    else:
+        print_task(resp.task, sys.stdout)
+        print_decision(resp.decision, sys.stdout)
+    return 0
 
 
 def _set_lease(req: Any, args: argparse.Namespace) -> None:

@@ -28,12 +28,9 @@ _ACTIONS = {a.value.lower(): a for a in Action}
 
 
 def is_blind(task: Task) -> bool:
-    """Whether the task withholds the proposal until the initial outcome is recorded.
-
-    Blind-first tasks arrive with the review-depth issue (a ``blind`` flag on the task); until
-    then no task is blind. The case view asks only here.
-    """
-    return bool(getattr(task, "blind", False))
+    """Whether the case view withholds the proposal: a blind-first task not yet revealed to its
+    holder (``RecordInitialOutcome``). The case view asks only here; the use cases withhold it too."""
+    return task.blind and task.revealed_at is None
 
 
 async def queue_page(request: Request) -> Response:

@@ -194,30 +194,8 @@ def check_enforced(ctx: _Ctx) -> None:
     """
     for name, queue in _queues(ctx).items():
         at: Path = ("queues", name)
-        if queue.get("reviewers", 1) > 1:
-            ctx.add(
-                (*at, "reviewers"),
-                "not_enforced",
-                "four-eyes review is not enforced yet: one reviewer's sign-off is final",
-                "warning",
-            )
-        if 0 < queue.get("blind_rate", 0) <= 1:
-            ctx.add(
-                (*at, "blind_rate"),
-                "not_enforced",
-                "blind-first review is not enforced yet: reviewers see the proposal",
-                "warning",
-            )
         if 0 < queue.get("gold_rate", 0) <= 1:
             ctx.add((*at, "gold_rate"), "not_enforced", "gold cases are not injected yet", "warning")
-    for i, rule in enumerate(ctx.doc.get("rules") or []):
-        if rule.get("reviewers", 1) > 1 and rule.get("to") != AUTO:
-            ctx.add(
-                ("rules", i, "reviewers"),
-                "not_enforced",
-                "four-eyes review is not enforced yet: one reviewer's sign-off is final",
-                "warning",
-            )
 
 
 def check_reopen(ctx: _Ctx) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, exists, select
 
 from audit.record import iso_utc
 from gateway.adapters.personal import KeyRing, is_sealed_json, shown_input
@@ -53,6 +53,7 @@ FIELDS = (
     "pi",
     "weight",
     "erased_fields",
+    "blind_review",
 )
 """The columns of a feedback row, in order."""
 
@@ -75,6 +76,12 @@ _COLS = (
     _D.sample_probability,
     _D.correction_json,
     _D.subject_ref,
+    # Labelled blind-first: the reviewer named an outcome before seeing the proposal (the least
+    # anchored labels the system has).
+    exists()
+    .where(review_tasks.c.decision_id == _D.decision_id, review_tasks.c.blind.is_(True))
+    .correlate(decisions)
+    .label("blind_review"),
 )
 
 
@@ -111,6 +118,7 @@ def _row(r: Any, label_source: str, tier: str, ring: KeyRing) -> dict[str, Any]:
         "pi": pi,
         "weight": 1.0 / pi if pi > 0 else math.inf,
         "erased_fields": ",".join(erased),
+        "blind_review": bool(r.blind_review),
     }
 
 
@@ -141,7 +149,7 @@ def write_parquet(rows: list[dict[str, Any]], path: str) -> int:
     import pyarrow.parquet as pq
 
     flat = [c for c in FIELDS if c not in ("input", "proposal_scores")]
-    columns: dict[str, Any] = {c: [r[c] for r in rows] for c in flat}
+    columns: dict[str, Any] = {c: [r.get(c) for r in rows] for c in flat}  # older rows lack newer columns
     for prefix, field in (("input.", "input"), ("score.", "proposal_scores")):
         names = sorted({k for r in rows for k in r[field]})
         for name in names:
@@ -158,6 +166,7 @@ def write_parquet(rows: list[dict[str, Any]], path: str) -> int:
         "weight": pa.float64(),
         "proposal_confidence": pa.float64(),
         "was_override": pa.bool_(),
+        "blind_review": pa.bool_(),
     }
     arrays = {
         k: v if isinstance(v, pa.Array) else pa.array(v, schema_types.get(k, pa.string())) for k, v in columns.items()

@@ -11,11 +11,26 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from gateway.review.model import Decision, Principal, Proposal
+from audit.record import iso_utc
+from gateway.errors import InvalidRequest
+from gateway.policy.model import Policy
+from gateway.review.commands import SubmitCommand
+from gateway.review.model import Action, Decision, Principal, Proposal, Task, TaskState
 
-__all__ = ["WITHHELD", "blind_draw", "drawn_blind", "visible", "withhold"]
+__all__ = [
+    "WITHHELD",
+    "blind_draw",
+    "blind_submit",
+    "check_outcome",
+    "drawn_blind",
+    "shown_to",
+    "visible",
+    "withhold",
+]
+
 
 WITHHELD = Proposal(outcome="", confidence=0.0)
 """The proposal a reviewer sees on an unrevealed blind task: nothing."""
@@ -48,3 +63,56 @@ def visible(
     if blind and not revealed and principal.roles & frozenset(queue_roles):
         return withhold(decision)
     return decision
+
+
+def shown_to(
+    principal: Principal, decision: Decision, tasks: Iterable[Task], roles_of: Callable[[str], frozenset[str]]
+) -> Decision:
+    """``decision`` as ``principal`` may read it: withheld while any blind task of it is not done
+    and not revealed to ``principal`` as its holder, for anyone holding a role of that task's queue."""
+    for t in tasks:
+        if not t.blind or t.state is TaskState.DONE or not principal.roles & roles_of(t.queue):
+            continue
+        if t.claimed_by == principal.name and t.revealed_at is not None:
+            continue
+        return withhold(decision)
+    return decision
+
+
+def check_outcome(outcome: str, policy: Policy | None) -> None:
+    """A blind reviewer names an outcome the policy lists (there is no proposal to approve)."""
+    if not outcome:
+        raise InvalidRequest("outcome", "a blind-first review names its outcome: no proposal is shown to agree with")
+    if policy is not None and policy.outcomes and outcome not in policy.outcomes:
+        raise InvalidRequest("outcome", f"{outcome!r} is not one of: {', '.join(policy.outcomes)}")
+
+
+def blind_submit(
+    cmd: SubmitCommand, task: Task, d: Decision, policy: Policy | None
+) -> tuple[SubmitCommand, dict[str, Any]]:
+    """A Submit on a blind task as the sign-off it records, and what the event adds.
+
+    Unrevealed: the reviewer decided without ever seeing the proposal; the named outcome is both
+    the initial and the final one, recorded as APPROVE when it matches the proposal, else
+    OVERRIDE (never refused for that, which would tell the proposal). Revealed: the outcome is
+    checked as usual; changing the initial outcome needs a reason.
+    """
+    assert cmd.action is not None
+    if task.revealed_at is None:
+        if cmd.action is not Action.REJECT:
+            check_outcome(cmd.outcome, policy)
+            if cmd.action is not Action.EDIT:
+                matches = cmd.outcome == d.proposal.outcome
+                cmd = dataclasses.replace(cmd, action=Action.APPROVE if matches else Action.OVERRIDE)
+                cmd = dataclasses.replace(cmd, outcome="" if matches else cmd.outcome)
+        initial = cmd.outcome or d.proposal.outcome if cmd.action is not Action.REJECT else "rejected"
+        return cmd, {"blind": True, "initial_outcome": initial, "revealed": False}
+    final = cmd.outcome or (d.proposal.outcome if cmd.action is Action.APPROVE else "")
+    if final and final != task.initial_outcome and not cmd.reason.strip():
+        raise InvalidRequest("reason", "changing the initial outcome after the reveal needs a reason")
+    return cmd, {
+        "blind": True,
+        "initial_outcome": task.initial_outcome,
+        "revealed": True,
+        "revealed_at": iso_utc(task.revealed_at),
+    }

@@ -6,12 +6,14 @@ decision type, so the store's writer only chains and inserts.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from audit.record import NewEvent, canonical_json, canonical_object
 from gateway.policy.model import Policy, Sla
+from gateway.review.blind import blind_draw, drawn_blind
 from gateway.review.change import Update
 from gateway.review.model import Decision, Status, Task, TaskKind, TaskState
 from gateway.review.rules import decision_body, final_body
@@ -89,6 +91,15 @@ def decision_records(
     else:
         q = policy.queues.get(d.queue)
         task = new_task(d, d.queue, TaskKind.REVIEW, new_id(), sla=q.sla if q else None)
+        if q is not None and q.blind_rate > 0 and drawn_blind(d.decision_id, q.blind_rate):
+            task = dataclasses.replace(task, blind=True, blind_probability=q.blind_rate)
+            body = {
+                "task_id": task.task_id,
+                "queue": q.name,
+                "draw": blind_draw(d.decision_id),
+                "probability": q.blind_rate,
+            }
+            events.append(event(d, "blind_review_drawn", "gateway", body, now))
     return task, tuple(events)
 
 

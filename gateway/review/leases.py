@@ -50,7 +50,15 @@ def plan_claim(
 
 def plan_release(task: Task, d: Decision, actor: str, reason: str, now: datetime) -> tuple[Change, Task]:
     """The Change handing ``task`` (read as claimed) back to its queue."""
-    released = dataclasses.replace(task, state=TaskState.OPEN, claimed_by="", claimed_at=None, lease_expires_at=None)
+    released = dataclasses.replace(
+        task,
+        state=TaskState.OPEN,
+        claimed_by="",
+        claimed_at=None,
+        lease_expires_at=None,
+        initial_outcome="",  # a blind task stays blind for whoever claims it next
+        revealed_at=None,
+    )
     updates = [Update(released, task_guard(task), f"task {task.task_id} changed meanwhile")]
     if task.kind is TaskKind.REVIEW and d.status is Status.IN_REVIEW:
         d = dataclasses.replace(d, status=Status.PENDING_REVIEW)

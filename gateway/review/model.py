@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gateway.review.quorum import Vote
+
 __all__ = [
     "Action",
     "Correction",
@@ -189,3 +191,14 @@ class Task:
     """When the task counts as at risk under its queue's SLA (stored, so timers survive restarts)."""
     due_at: datetime | None = None
     """When the queue's timeout action fires; None when the queue has no SLA."""
+    votes: tuple[Vote, ...] = ()
+    """Four-eyes votes given on this task so far (``review/four_eyes.py``), oldest first."""
+    blind: bool = False
+    """Reviewed blind-first (``review/blind.py``): the proposal is withheld until the reviewer
+    holding it records an initial outcome."""
+    blind_probability: float = 0.0
+    """The queue's ``blind_rate`` when the task was drawn (recorded like audit sampling)."""
+    initial_outcome: str = ""
+    """The holder's outcome before the reveal ("" until recorded; reset when the task is handed back)."""
+    revealed_at: datetime | None = None
+    """When the holder recorded the initial outcome and was shown the proposal."""

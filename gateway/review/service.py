@@ -16,7 +16,7 @@ import asyncio
 import dataclasses
 import time
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -31,11 +31,13 @@ from gateway.errors import (
     Stale,
     UnknownDecisionType,
 )
+from gateway.review.blind import blind_submit, shown_to
 from gateway.review.change import Change, Receipt, Update
 from gateway.review.commands import DecideCommand, SubmitCommand
 from gateway.review.contest import check_statement, may_hear, plan_contest, plan_contest_submit
 from gateway.review.correction import correct
 from gateway.review.events import decision_records, event, task_guard
+from gateway.review.four_eyes import has_voted, plan_vote, quorum_for
 from gateway.review.leases import checked_lease, plan_claim, plan_release, plan_renew
 from gateway.review.model import (
     Action,
@@ -50,6 +52,7 @@ from gateway.review.model_step import ModelSource, fill_proposal
 from gateway.review.personal import PersonalData, Sealed, opened, seal_for, seal_reason
 from gateway.review.ports import Clock, IdGenerator, Notifier, PolicySource, ReadTx, Store
 from gateway.review.reopen import plan_reopen
+from gateway.review.reveal import plan_initial
 from gateway.review.rules import (
     decide_texts,
     evaluate,
@@ -180,7 +183,7 @@ class ReviewService:
         if decision is None:
             raise NotFound(f"no decision {decision_id!r}")
         self._check_may_see(principal, decision, tasks)
-        return await opened(self.personal, decision)
+        return await opened(self.personal, shown_to(principal, decision, tasks, self.queue_roles))
 
     async def watch(self, principal: Principal, decision_id: str) -> AsyncIterator[Decision]:
         """Yield the decision's state now and at each change; stop once it is final.
@@ -194,8 +197,11 @@ class ReviewService:
             yield current
             while not current.status.final:
                 await listener.wait(self.watch_poll)
-                latest = await self._read(lambda tx: tx.decision(decision_id))
-                latest = None if latest is None else await opened(self.personal, latest)
+                latest, tasks = await self._read(
+                    lambda tx: (tx.decision(decision_id), tx.tasks_for_decision(decision_id))
+                )
+                if latest is not None:  # a blind task's proposal stays withheld here too
+                    latest = await opened(self.personal, shown_to(principal, latest, tasks, self.queue_roles))
                 if latest is not None and latest != current:
                     current = latest
                     yield current
@@ -281,7 +287,7 @@ class ReviewService:
                 await self.store.apply(change)
             except Stale:
                 continue  # another reviewer took it between the read and the write
-            return claimed, await opened(self.personal, d)
+            return claimed, await opened(self.personal, shown_to(principal, d, [claimed], self.queue_roles))
         raise Stale(f"every claimable task of {queue!r} was taken meanwhile; claim again")
 
     def plan_claim(
@@ -355,6 +361,14 @@ class ReviewService:
         await self.store.apply(change)
         return task
 
+    async def record_initial_outcome(self, principal: Principal, task_id: str, outcome: str) -> tuple[Task, Decision]:
+        """On a blind-first task the holder records an outcome first; the proposal is then shown."""
+        now = self.clock.now()
+        task, d = await self._own_live_task(principal, task_id, now)
+        change, revealed = plan_initial(principal, task, d, outcome, self.policies.get(d.decision_type), now)
+        await self.store.apply(change)
+        return revealed, await opened(self.personal, d)
+
     async def contest_decision(self, principal: Principal, decision_id: str, statement: str) -> tuple[Task, Decision]:
         """File a contest of a final decision for its data subject (``review/contest.py``)."""
         if not decision_id:
@@ -387,8 +401,11 @@ class ReviewService:
             raise InvalidRequest("reason", f"{cmd.action.value} needs a reason")
         now = self.clock.now()
         task, d = await self._own_live_task(principal, cmd.task_id, now)
+        blind: dict[str, Any] = {}
+        if task.blind:  # checked, and recast, before the reason is sealed
+            cmd, blind = blind_submit(cmd, task, d, self.policies.get(d.decision_type))
         reason, keys = seal_reason(self.personal, self.policies.get(d.decision_type), d.subject_ref, cmd.reason)
-        change, d, done = self.plan_submit(principal, dataclasses.replace(cmd, reason=reason), task, d, now)
+        change, d, done = self.plan_submit(principal, dataclasses.replace(cmd, reason=reason), task, d, now, blind)
         change = dataclasses.replace(change, inserts=change.inserts + keys)
         try:
             applied = await self.store.apply(change)
@@ -400,9 +417,16 @@ class ReviewService:
         return await opened(self.personal, d), done, (applied.receipts[-1] if applied.receipts else None)
 
     def plan_submit(
-        self, principal: Principal, cmd: SubmitCommand, task: Task, d: Decision, now: datetime
+        self,
+        principal: Principal,
+        cmd: SubmitCommand,
+        task: Task,
+        d: Decision,
+        now: datetime,
+        blind: Mapping[str, Any] | None = None,
     ) -> tuple[Change, Decision, Task]:
-        """The Change signing off ``task`` (read as the principal's, under a live lease)."""
+        """The Change signing off ``task`` (read as the principal's, under a live lease);
+        ``blind``: what a blind-first task adds to the sign-off's event (``blind.blind_submit``)."""
         assert cmd.action is not None
         if d.requested_by == principal.name:
             raise PermissionDenied("the principal that requested a decision may not review it")
@@ -435,10 +459,15 @@ class ReviewService:
                     "time_to_decision_seconds": took,
                     # Active time on task, when the reviewer's page measured it (the web console does).
                     **({"active_seconds": cmd.active_seconds} if cmd.active_seconds is not None else {}),
+                    **(blind or {}),
                 },
                 now,
             )
         ]
+        policy = self.policies.get(d.decision_type)
+        quorum = quorum_for(policy, d, task)
+        if quorum.reviewers > 1 and policy is not None:  # four-eyes: this sign-off is one vote
+            return plan_vote(principal, cmd, task, d, outcome, quorum, events[0], now, policy, self.ids.new)
         if task.kind is TaskKind.AUDIT:
             if cmd.action is not Action.APPROVE:
                 d = correct(d, cmd, outcome, principal, now, updates, events)
@@ -464,5 +493,7 @@ def _candidates(tx: ReadTx, queue: str, now: datetime, claimer: str, limit: int)
         d = tx.decision(t.decision_id)
         if d is None or (t.kind is TaskKind.CONTEST and not may_hear(claimer, d)):
             continue  # nobody who decided the original hears its contest
+        if t.votes and has_voted(claimer, t):
+            continue  # four-eyes: the next vote must be someone else's
         out.append((t, d))
     return out

@@ -230,4 +230,7 @@ def task_to_proto(t: Task) -> review_pb2.Task:
         created_at=to_timestamp(t.created_at),
         claimed_by=t.claimed_by,
         lease_expires_at=to_timestamp(t.lease_expires_at),
+        blind=t.blind,
+        initial_outcome=t.initial_outcome,
+        revealed_at=to_timestamp(t.revealed_at),
     )

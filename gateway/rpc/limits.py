@@ -232,6 +232,7 @@ LIMITS: dict[type[Message], dict[str, Check]] = {
     review_pb2.ReleaseRequest: {"task_id": _ID, "reason": _TEXTC},
     review_pb2.RenewLeaseRequest: {"task_id": _ID, "lease": _duration(MAX_LEASE)},
     review_pb2.ReopenDecisionRequest: {"decision_id": _ID, "reason": _TEXTC},
+    review_pb2.RecordInitialOutcomeRequest: {"task_id": _ID, "outcome": _NAMEC},
     audit_pb2.QueryEventsRequest: {
         "decision_id": _ID,
         "decision_type": _NAMEC,

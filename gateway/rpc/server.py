@@ -170,6 +170,7 @@ async def _start(
         "Release": reviews.release,
         "RenewLease": reviews.renew_lease,
         "ReopenDecision": reviews.reopen_decision,
+        "RecordInitialOutcome": reviews.record_initial_outcome,
     }
     _add_service(server, review_d, reviews, guard, on_loop)
     _add_service(server, audit_d, AuditServicer(audit), guard)

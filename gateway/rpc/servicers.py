@@ -142,6 +142,18 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         task = await self.service.renew_lease(current_principal(), request.task_id, lease)
         return review_pb2.RenewLeaseResponse(task=convert.task_to_proto(task))
 
+    async def record_initial_outcome(
+        self, request: review_pb2.RecordInitialOutcomeRequest, context: Any
+    ) -> review_pb2.RecordInitialOutcomeResponse:
+        """RecordInitialOutcome: the holder's outcome on a blind-first task; the answer reveals the proposal."""
+        task, decision = await self.service.record_initial_outcome(
+            current_principal(), request.task_id, request.outcome
+        )
+        _bind(decision_id=decision.decision_id, task_id=task.task_id)
+        return review_pb2.RecordInitialOutcomeResponse(
+            task=convert.task_to_proto(task), decision=convert.decision_to_proto(decision)
+        )
+
     async def reopen_decision(
         self, request: review_pb2.ReopenDecisionRequest, context: Any
     ) -> review_pb2.ReopenDecisionResponse:

@@ -28,43 +28,47 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from signoff.v1 import decision_pb2 as signoff_dot_v1_dot_decision__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17signoff/v1/review.proto\x12\nsignoff.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19signoff/v1/decision.proto\"\xff\x01\n\x04Task\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x02 \x01(\t\x12\r\n\x05queue\x18\x03 \x01(\t\x12\"\n\x04kind\x18\x04 \x01(\x0e\x32\x14.signoff.v1.TaskKind\x12$\n\x05state\x18\x05 \x01(\x0e\x32\x15.signoff.v1.TaskState\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nclaimed_by\x18\x07 \x01(\t\x12\x34\n\x10lease_expires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"4\n\x10ListTasksRequest\x12\r\n\x05queue\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"4\n\x11ListTasksResponse\x12\x1f\n\x05tasks\x18\x01 \x03(\x0b\x32\x10.signoff.v1.Task\"K\n\x10\x43laimNextRequest\x12\r\n\x05queue\x18\x01 \x01(\t\x12(\n\x05lease\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"[\n\x11\x43laimNextResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.signoff.v1.Task\x12&\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0b\x32\x14.signoff.v1.Decision\"\x95\x01\n\rSubmitRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12(\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32\x18.signoff.v1.ReviewAction\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12(\n\x07payload\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06reason\x18\x05 \x01(\t\"~\n\x0eSubmitResponse\x12&\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x14.signoff.v1.Decision\x12\x1e\n\x04task\x18\x02 \x01(\x0b\x32\x10.signoff.v1.Task\x12$\n\x07receipt\x18( \x01(\x0b\x32\x13.signoff.v1.Receipt\"1\n\x0eReleaseRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"1\n\x0fReleaseResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.signoff.v1.Task\"N\n\x11RenewLeaseRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12(\n\x05lease\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"4\n\x12RenewLeaseResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.signoff.v1.Task\"<\n\x15ReopenDecisionRequest\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"8\n\x16ReopenDecisionResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.signoff.v1.Task*g\n\x08TaskKind\x12\x19\n\x15TASK_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10TASK_KIND_REVIEW\x10\x01\x12\x13\n\x0fTASK_KIND_AUDIT\x10\x02\x12\x15\n\x11TASK_KIND_CONTEST\x10\x03*i\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0fTASK_STATE_OPEN\x10\x01\x12\x16\n\x12TASK_STATE_CLAIMED\x10\x02\x12\x13\n\x0fTASK_STATE_DONE\x10\x03\x32\xce\x03\n\rReviewService\x12H\n\tListTasks\x12\x1c.signoff.v1.ListTasksRequest\x1a\x1d.signoff.v1.ListTasksResponse\x12H\n\tClaimNext\x12\x1c.signoff.v1.ClaimNextRequest\x1a\x1d.signoff.v1.ClaimNextResponse\x12?\n\x06Submit\x12\x19.signoff.v1.SubmitRequest\x1a\x1a.signoff.v1.SubmitResponse\x12\x42\n\x07Release\x12\x1a.signoff.v1.ReleaseRequest\x1a\x1b.signoff.v1.ReleaseResponse\x12K\n\nRenewLease\x12\x1d.signoff.v1.RenewLeaseRequest\x1a\x1e.signoff.v1.RenewLeaseResponse\x12W\n\x0eReopenDecision\x12!.signoff.v1.ReopenDecisionRequest\x1a\".signoff.v1.ReopenDecisionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17signoff/v1/review.proto\x12\nsignoff.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19signoff/v1/decision.proto\"\xd8\x02\n\x04Task\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x02 \x01(\t\x12\r\n\x05queue\x18\x03 \x01(\t\x12\"\n\x04kind\x18\x04 \x01(\x0e\x32\x14.signoff.v1.TaskKind\x12$\n\x05state\x18\x05 \x01(\x0e\x32\x15.signoff.v1.TaskState\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nclaimed_by\x18\x07 \x01(\t\x12\x34\n\x10lease_expires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x62lind\x18\t \x01(\x08\x12\x17\n\x0finitial_outcome\x18\n \x01(\t\x12/\n\x0brevealed_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"4\n\x10ListTasksRequest\x12\r\n\x05queue\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"4\n\x11ListTasksResponse\x12\x1f\n\x05tasks\x18\x01 \x03(\x0b\x32\x10.signoff.v1.Task\"K\n\x10\x43laimNextRequest\x12\r\n\x05queue\x18\x01 \x01(\t\x12(\n\x05lease\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"[\n\x11\x43laimNextResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.signoff.v1.Task\x12&\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0b\x32\x14.signoff.v1.Decision\"\x95\x01\n\rSubmitRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12(\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32\x18.signoff.v1.ReviewAction\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12(\n\x07payload\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06reason\x18\x05 \x01(\t\"~\n\x0eSubmitResponse\x12&\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32\x14.signoff.v1.Decision\x12\x1e\n\x04task\x18\x02 \x01(\x0b\x32\x10.signoff.v1.Task\x12$\n\x07receipt\x18( \x01(\x0b\x32\x13.signoff.v1.Receipt\"1\n\x0eReleaseRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"1\n\x0fReleaseResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.signoff.v1.Task\"N\n\x11RenewLeaseRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12(\n\x05lease\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"4\n\x12RenewLeaseResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.signoff.v1.Task\"<\n\x15ReopenDecisionRequest\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"8\n\x16ReopenDecisionResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.signoff.v1.Task\"?\n\x1bRecordInitialOutcomeRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0f\n\x07outcome\x18\x02 \x01(\t\"f\n\x1cRecordInitialOutcomeResponse\x12\x1e\n\x04task\x18\x01 \x01(\x0b\x32\x10.signoff.v1.Task\x12&\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0b\x32\x14.signoff.v1.Decision*g\n\x08TaskKind\x12\x19\n\x15TASK_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10TASK_KIND_REVIEW\x10\x01\x12\x13\n\x0fTASK_KIND_AUDIT\x10\x02\x12\x15\n\x11TASK_KIND_CONTEST\x10\x03*i\n\tTaskState\x12\x1a\n\x16TASK_STATE_UNSPECIFIED\x10\x00\x12\x13\n\x0fTASK_STATE_OPEN\x10\x01\x12\x16\n\x12TASK_STATE_CLAIMED\x10\x02\x12\x13\n\x0fTASK_STATE_DONE\x10\x03\x32\xb9\x04\n\rReviewService\x12H\n\tListTasks\x12\x1c.signoff.v1.ListTasksRequest\x1a\x1d.signoff.v1.ListTasksResponse\x12H\n\tClaimNext\x12\x1c.signoff.v1.ClaimNextRequest\x1a\x1d.signoff.v1.ClaimNextResponse\x12?\n\x06Submit\x12\x19.signoff.v1.SubmitRequest\x1a\x1a.signoff.v1.SubmitResponse\x12\x42\n\x07Release\x12\x1a.signoff.v1.ReleaseRequest\x1a\x1b.signoff.v1.ReleaseResponse\x12K\n\nRenewLease\x12\x1d.signoff.v1.RenewLeaseRequest\x1a\x1e.signoff.v1.RenewLeaseResponse\x12W\n\x0eReopenDecision\x12!.signoff.v1.ReopenDecisionRequest\x1a\".signoff.v1.ReopenDecisionResponse\x12i\n\x14RecordInitialOutcome\x12\'.signoff.v1.RecordInitialOutcomeRequest\x1a(.signoff.v1.RecordInitialOutcomeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'signoff.v1.review_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TASKKIND']._serialized_start=1333
-  _globals['_TASKKIND']._serialized_end=1436
-  _globals['_TASKSTATE']._serialized_start=1438
-  _globals['_TASKSTATE']._serialized_end=1543
+  _globals['_TASKKIND']._serialized_start=1591
+  _globals['_TASKKIND']._serialized_end=1694
+  _globals['_TASKSTATE']._serialized_start=1696
+  _globals['_TASKSTATE']._serialized_end=1801
   _globals['_TASK']._serialized_start=162
-  _globals['_TASK']._serialized_end=417
-  _globals['_LISTTASKSREQUEST']._serialized_start=419
-  _globals['_LISTTASKSREQUEST']._serialized_end=471
-  _globals['_LISTTASKSRESPONSE']._serialized_start=473
-  _globals['_LISTTASKSRESPONSE']._serialized_end=525
-  _globals['_CLAIMNEXTREQUEST']._serialized_start=527
-  _globals['_CLAIMNEXTREQUEST']._serialized_end=602
-  _globals['_CLAIMNEXTRESPONSE']._serialized_start=604
-  _globals['_CLAIMNEXTRESPONSE']._serialized_end=695
-  _globals['_SUBMITREQUEST']._serialized_start=698
-  _globals['_SUBMITREQUEST']._serialized_end=847
-  _globals['_SUBMITRESPONSE']._serialized_start=849
-  _globals['_SUBMITRESPONSE']._serialized_end=975
-  _globals['_RELEASEREQUEST']._serialized_start=977
-  _globals['_RELEASEREQUEST']._serialized_end=1026
-  _globals['_RELEASERESPONSE']._serialized_start=1028
-  _globals['_RELEASERESPONSE']._serialized_end=1077
-  _globals['_RENEWLEASEREQUEST']._serialized_start=1079
-  _globals['_RENEWLEASEREQUEST']._serialized_end=1157
-  _globals['_RENEWLEASERESPONSE']._serialized_start=1159
-  _globals['_RENEWLEASERESPONSE']._serialized_end=1211
-  _globals['_REOPENDECISIONREQUEST']._serialized_start=1213
-  _globals['_REOPENDECISIONREQUEST']._serialized_end=1273
-  _globals['_REOPENDECISIONRESPONSE']._serialized_start=1275
-  _globals['_REOPENDECISIONRESPONSE']._serialized_end=1331
-  _globals['_REVIEWSERVICE']._serialized_start=1546
-  _globals['_REVIEWSERVICE']._serialized_end=2008
+  _globals['_TASK']._serialized_end=506
+  _globals['_LISTTASKSREQUEST']._serialized_start=508
+  _globals['_LISTTASKSREQUEST']._serialized_end=560
+  _globals['_LISTTASKSRESPONSE']._serialized_start=562
+  _globals['_LISTTASKSRESPONSE']._serialized_end=614
+  _globals['_CLAIMNEXTREQUEST']._serialized_start=616
+  _globals['_CLAIMNEXTREQUEST']._serialized_end=691
+  _globals['_CLAIMNEXTRESPONSE']._serialized_start=693
+  _globals['_CLAIMNEXTRESPONSE']._serialized_end=784
+  _globals['_SUBMITREQUEST']._serialized_start=787
+  _globals['_SUBMITREQUEST']._serialized_end=936
+  _globals['_SUBMITRESPONSE']._serialized_start=938
+  _globals['_SUBMITRESPONSE']._serialized_end=1064
+  _globals['_RELEASEREQUEST']._serialized_start=1066
+  _globals['_RELEASEREQUEST']._serialized_end=1115
+  _globals['_RELEASERESPONSE']._serialized_start=1117
+  _globals['_RELEASERESPONSE']._serialized_end=1166
+  _globals['_RENEWLEASEREQUEST']._serialized_start=1168
+  _globals['_RENEWLEASEREQUEST']._serialized_end=1246
+  _globals['_RENEWLEASERESPONSE']._serialized_start=1248
+  _globals['_RENEWLEASERESPONSE']._serialized_end=1300
+  _globals['_REOPENDECISIONREQUEST']._serialized_start=1302
+  _globals['_REOPENDECISIONREQUEST']._serialized_end=1362
+  _globals['_REOPENDECISIONRESPONSE']._serialized_start=1364
+  _globals['_REOPENDECISIONRESPONSE']._serialized_end=1420
+  _globals['_RECORDINITIALOUTCOMEREQUEST']._serialized_start=1422
+  _globals['_RECORDINITIALOUTCOMEREQUEST']._serialized_end=1485
+  _globals['_RECORDINITIALOUTCOMERESPONSE']._serialized_start=1487
+  _globals['_RECORDINITIALOUTCOMERESPONSE']._serialized_end=1589
+  _globals['_REVIEWSERVICE']._serialized_start=1804
+  _globals['_REVIEWSERVICE']._serialized_end=2373
 # @@protoc_insertion_point(module_scope)

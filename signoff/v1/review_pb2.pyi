@@ -36,7 +36,7 @@ TASK_STATE_CLAIMED: TaskState
 TASK_STATE_DONE: TaskState
 
 class Task(_message.Message):
-    __slots__ = ("task_id", "decision_id", "queue", "kind", "state", "created_at", "claimed_by", "lease_expires_at")
+    __slots__ = ("task_id", "decision_id", "queue", "kind", "state", "created_at", "claimed_by", "lease_expires_at", "blind", "initial_outcome", "revealed_at")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     QUEUE_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +45,9 @@ class Task(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     CLAIMED_BY_FIELD_NUMBER: _ClassVar[int]
     LEASE_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    BLIND_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REVEALED_AT_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     decision_id: str
     queue: str
@@ -53,7 +56,10 @@ class Task(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     claimed_by: str
     lease_expires_at: _timestamp_pb2.Timestamp
-    def __init__(self, task_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., queue: _Optional[str] = ..., kind: _Optional[_Union[TaskKind, str]] = ..., state: _Optional[_Union[TaskState, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., claimed_by: _Optional[str] = ..., lease_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    blind: bool
+    initial_outcome: str
+    revealed_at: _timestamp_pb2.Timestamp
+    def __init__(self, task_id: _Optional[str] = ..., decision_id: _Optional[str] = ..., queue: _Optional[str] = ..., kind: _Optional[_Union[TaskKind, str]] = ..., state: _Optional[_Union[TaskState, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., claimed_by: _Optional[str] = ..., lease_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., blind: _Optional[bool] = ..., initial_outcome: _Optional[str] = ..., revealed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListTasksRequest(_message.Message):
     __slots__ = ("queue", "page_size")
@@ -150,3 +156,19 @@ class ReopenDecisionResponse(_message.Message):
     TASK_FIELD_NUMBER: _ClassVar[int]
     task: Task
     def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
+
+class RecordInitialOutcomeRequest(_message.Message):
+    __slots__ = ("task_id", "outcome")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    outcome: str
+    def __init__(self, task_id: _Optional[str] = ..., outcome: _Optional[str] = ...) -> None: ...
+
+class RecordInitialOutcomeResponse(_message.Message):
+    __slots__ = ("task", "decision")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    task: Task
+    decision: _decision_pb2.Decision
+    def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ..., decision: _Optional[_Union[_decision_pb2.Decision, _Mapping]] = ...) -> None: ...

@@ -65,6 +65,11 @@ class ReviewServiceStub:
                 request_serializer=signoff_dot_v1_dot_review__pb2.ReopenDecisionRequest.SerializeToString,
                 response_deserializer=signoff_dot_v1_dot_review__pb2.ReopenDecisionResponse.FromString,
                 _registered_method=True)
+        self.RecordInitialOutcome = channel.unary_unary(
+                '/signoff.v1.ReviewService/RecordInitialOutcome',
+                request_serializer=signoff_dot_v1_dot_review__pb2.RecordInitialOutcomeRequest.SerializeToString,
+                response_deserializer=signoff_dot_v1_dot_review__pb2.RecordInitialOutcomeResponse.FromString,
+                _registered_method=True)
 
 
 class ReviewServiceServicer:
@@ -114,6 +119,14 @@ class ReviewServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordInitialOutcome(self, request, context):
+        """RecordInitialOutcome: on a blind-first task the holder records an outcome before seeing the
+        model's proposal; the answer reveals it. Submit then confirms it, or changes it with a reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReviewServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -146,6 +159,11 @@ def add_ReviewServiceServicer_to_server(servicer, server):
                     servicer.ReopenDecision,
                     request_deserializer=signoff_dot_v1_dot_review__pb2.ReopenDecisionRequest.FromString,
                     response_serializer=signoff_dot_v1_dot_review__pb2.ReopenDecisionResponse.SerializeToString,
+            ),
+            'RecordInitialOutcome': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordInitialOutcome,
+                    request_deserializer=signoff_dot_v1_dot_review__pb2.RecordInitialOutcomeRequest.FromString,
+                    response_serializer=signoff_dot_v1_dot_review__pb2.RecordInitialOutcomeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -311,6 +329,33 @@ class ReviewService:
             '/signoff.v1.ReviewService/ReopenDecision',
             signoff_dot_v1_dot_review__pb2.ReopenDecisionRequest.SerializeToString,
             signoff_dot_v1_dot_review__pb2.ReopenDecisionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordInitialOutcome(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/signoff.v1.ReviewService/RecordInitialOutcome',
+            signoff_dot_v1_dot_review__pb2.RecordInitialOutcomeRequest.SerializeToString,
+            signoff_dot_v1_dot_review__pb2.RecordInitialOutcomeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,8 +1,8 @@
 """The case view's blind mode: with a blind task the proposal is absent from the HTML itself.
 
-Blind-first tasks arrive with the review-depth issue (a ``blind`` flag on the task). Until the
-domain has it, this renders the real template with a task that carries the flag, built from a
-real held decision, so the page's rule (``review_pages.is_blind``) is fixed now.
+This renders the real template for a real held decision whose task is marked blind-first and
+not yet revealed (``review_pages.is_blind``); the use cases withhold the proposal as well
+(``tests/depth/test_blind_e2e.py``), and the page must not show it even if handed one.
 """
 
 from __future__ import annotations
@@ -14,14 +14,6 @@ from typing import Any
 
 from gateway.console.review_pages import is_blind
 from gateway.console.web import make_templates
-from gateway.review.model import Task
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class BlindTask(Task):
-    """A task with the review-depth issue's ``blind`` flag set (that issue adds it to ``Task``)."""
-
-    blind: bool = True
 
 
 def _context(console_app: Any, grpc_client: Any, blind: bool) -> dict[str, Any]:
@@ -38,7 +30,7 @@ def _context(console_app: Any, grpc_client: Any, blind: bool) -> dict[str, Any]:
     with ThreadPoolExecutor(1) as pool:
         ctx = pool.submit(asyncio.run, case_context(console, alice, task.task_id)).result()
     if blind:
-        ctx["task"] = BlindTask(**{f.name: getattr(ctx["task"], f.name) for f in dataclasses.fields(Task)})
+        ctx["task"] = dataclasses.replace(ctx["task"], blind=True)
         ctx["blind"] = is_blind(ctx["task"])
         ctx["proposal"] = None if ctx["blind"] else ctx["decision"].proposal
     return ctx

@@ -69,16 +69,12 @@ class TestLintCases:
         doc = patched(
             {"queues.junior.reviewers": 5, "queues.junior.on_disagreement": {"action": "escalate", "queue": "senior"}}
         )
-        assert [i.code for i in lint_paths([write(doc)])] == ["not_enforced"]
+        assert [i.code for i in lint_paths([write(doc)])] == []
 
     def test_keys_not_enforced_yet_are_warned(self, write):
-        """Four-eyes, blind and gold are accepted with a not_enforced warning each (contest and reopen are served)."""
+        """Gold is accepted with a not_enforced warning (four-eyes, blind-first, contest and reopen are served)."""
         issues = lint_paths([write(full_doc())])
-        assert sorted(i.json_path for i in issues if i.code == "not_enforced") == [
-            "$.queues.junior.blind_rate",
-            "$.queues.junior.gold_rate",
-            "$.queues.senior.reviewers",
-        ]
+        assert sorted(i.json_path for i in issues if i.code == "not_enforced") == ["$.queues.junior.gold_rate"]
         assert {i.severity for i in issues} == {"warning"}
 
 
@@ -186,7 +182,7 @@ class TestLintCli:
         )
         people = {"ann": ["clerk"], "cat": ["clerk"]}
         code = main(["policy", "lint", "--principals", str(self.principals(tmp_path, people)), str(write(doc))])
-        assert code == 0 and capsys.readouterr().out.endswith("0 errors, 1 warning\n")
+        assert code == 0 and capsys.readouterr().out.endswith("0 errors, 0 warnings\n")
 
     def test_bad_principals_file_is_one_line(self, write, tmp_path, capsys):
         """A malformed principals file is one stderr line and exit 2, never a traceback."""

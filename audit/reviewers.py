@@ -195,18 +195,24 @@ def _rate(hits: int, total: int) -> float | None:
     return hits / total if total else None
 
 
-def _override_ratio(mine: Sequence[Review], peers: Sequence[Review], rules: FlagRules) -> OverrideRatio:
-    """Observed overrides against the peers' override rate on each of this reviewer's bands."""
-    rates: dict[int, tuple[int, int]] = {}
-    for r in peers:
-        band = band_of(r.confidence, rules.band_width)
+def _band_counts(reviews: Iterable[Review], width: float) -> dict[int, tuple[int, int]]:
+    """Per confidence band: (overrides, reviews) among ``reviews``."""
+    counts: dict[int, tuple[int, int]] = {}
+    for r in reviews:
+        band = band_of(r.confidence, width)
         if band is not None:
-            over, total = rates.get(band, (0, 0))
-            rates[band] = (over + (not r.agrees), total + 1)
+            over, total = counts.get(band, (0, 0))
+            counts[band] = (over + (not r.agrees), total + 1)
+    return counts
+
+
+def _override_ratio(mine: Sequence[Review], rates: Mapping[int, tuple[int, int]], rules: FlagRules) -> OverrideRatio:
+    """Observed overrides against the peers' override rate on each of this reviewer's bands
+    (``rates``: the peers' overrides and reviews per band)."""
     observed, expected = 0, 0.0
     for r in mine:
         band = band_of(r.confidence, rules.band_width)
-        if band is None or band not in rates:
+        if band is None or not rates.get(band, (0, 0))[1]:
             continue  # no peer saw this kind of case: nothing to compare with
         over, total = rates[band]
         observed += not r.agrees
@@ -217,12 +223,9 @@ def _override_ratio(mine: Sequence[Review], peers: Sequence[Review], rules: Flag
     return OverrideRatio(observed, expected, observed / expected, lower / expected, upper / expected)
 
 
-def _kappa(mine: Sequence[Review], everyone: Sequence[Review]) -> tuple[float | None, int]:
-    """Cohen's kappa of this reviewer against the other reviewers of the same four-eyes tasks."""
-    by_group: dict[str, list[Review]] = {}
-    for r in everyone:
-        if r.group is not None and not r.gold:
-            by_group.setdefault(r.group, []).append(r)
+def _kappa(mine: Sequence[Review], by_group: Mapping[str, Sequence[Review]]) -> tuple[float | None, int]:
+    """Cohen's kappa of this reviewer against the other reviewers of the same four-eyes tasks
+    (``by_group``: the scope's non-gold reviews by ``quorum_group``)."""
     pairs = [
         (m.outcome, o.outcome)
         for m in mine
@@ -263,15 +266,28 @@ def _flags(s: ReviewerStats, rules: FlagRules) -> tuple[str, ...]:
     return tuple(flags)
 
 
-def _one(reviewer: str, queue: str, mine: Sequence[Review], scope: Sequence[Review], rules: FlagRules) -> ReviewerStats:
+def _one(
+    reviewer: str,
+    queue: str,
+    mine: Sequence[Review],
+    scope_rates: Mapping[int, tuple[int, int]],
+    by_group: Mapping[str, Sequence[Review]],
+    rules: FlagRules,
+) -> ReviewerStats:
+    """One reviewer's figures; ``scope_rates`` are everyone's non-gold overrides per band in the
+    scope, from which this reviewer's own are taken out to give the peers' rates."""
     real = [r for r in mine if not r.gold]
     ordinary = [r for r in real if not r.blind]
     blind = [r for r in real if r.blind]
     gold = [r for r in mine if r.gold]
     traps = [r for r in gold if r.trap]
     times = [r.seconds for r in real if r.seconds is not None]
-    peers = [r for r in scope if r.reviewer != reviewer and not r.gold]
-    kappa, kappa_pairs = _kappa(real, scope)
+    own = _band_counts(real, rules.band_width)
+    peer_rates = {
+        band: (over - own.get(band, (0, 0))[0], total - own.get(band, (0, 0))[1])
+        for band, (over, total) in scope_rates.items()
+    }
+    kappa, kappa_pairs = _kappa(real, by_group)
     stats = ReviewerStats(
         reviewer=reviewer,
         queue=queue,
@@ -286,7 +302,7 @@ def _one(reviewer: str, queue: str, mine: Sequence[Review], scope: Sequence[Revi
         gold_traps=len(traps),
         gold_traps_accepted=sum(r.agrees for r in traps),
         gold_trap_accuracy=_rate(sum(r.outcome == r.gold_expected for r in traps), len(traps)),
-        override_ratio=_override_ratio(real, peers, rules),
+        override_ratio=_override_ratio(real, peer_rates, rules),
         kappa=kappa,
         kappa_pairs=kappa_pairs,
     )
@@ -308,6 +324,14 @@ def reviewer_stats(
     out = []
     for queue in sorted(scopes):
         scope = scopes[queue]
-        for reviewer in sorted({r.reviewer for r in scope}):
-            out.append(_one(reviewer, queue, [r for r in scope if r.reviewer == reviewer], scope, rules))
+        real = [r for r in scope if not r.gold]
+        rates = _band_counts(real, rules.band_width)
+        by_group: dict[str, list[Review]] = {}
+        by_reviewer: dict[str, list[Review]] = {}
+        for r in scope:
+            by_reviewer.setdefault(r.reviewer, []).append(r)
+            if r.group is not None and not r.gold:
+                by_group.setdefault(r.group, []).append(r)
+        for reviewer in sorted(by_reviewer):
+            out.append(_one(reviewer, queue, by_reviewer[reviewer], rates, by_group, rules))
     return out

@@ -53,21 +53,22 @@ def _window(conn: Connection, decision_type: str, since: datetime, until: dateti
         )
         .select_from(decisions.outerjoin(audited, audited.c.decision_id == _D.decision_id))
         .where(_D.decision_type == decision_type, and_(_D.created_at >= since, _D.created_at < until))
-        .order_by(_D.created_at, _D.decision_id)
-    )
+    )  # no ORDER BY: every figure drawn from a window is order-free (histograms, rates, PSI, KS)
     out: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"conf": [], "routes": Counter(), "rev_conf": [], "rev_over": [], "audit_err": []}
     )
-    for r in conn.execute(q.execution_options(yield_per=20000)):
-        m = out[f"{r.proposal_model}@{r.proposal_model_version}"]
-        m["conf"].append(float(r.proposal_confidence))
-        m["routes"][r.route] += 1
-        if r.status == "HUMAN_DECIDED":
-            m["rev_conf"].append(float(r.proposal_confidence))
-            m["rev_over"].append(1.0 if r.final_outcome != r.proposal_outcome else 0.0)
-        elif r.status == "AUTO_DECIDED" and r.decision_id is not None:
-            corr = json.loads(r.correction_json) if r.correction_json else None
-            m["audit_err"].append(1.0 if corr and corr["outcome"] != r.proposal_outcome else 0.0)
+    for conf, route, status, proposed, final, correction, model, version, audited_id in conn.execute(
+        q.execution_options(yield_per=20000)
+    ):
+        m = out[f"{model}@{version}"]
+        m["conf"].append(float(conf))
+        m["routes"][route] += 1
+        if status == "HUMAN_DECIDED":
+            m["rev_conf"].append(float(conf))
+            m["rev_over"].append(1.0 if final != proposed else 0.0)
+        elif status == "AUTO_DECIDED" and audited_id is not None:
+            corr = json.loads(correction) if correction else None
+            m["audit_err"].append(1.0 if corr and corr["outcome"] != proposed else 0.0)
     return out
 
 

@@ -528,6 +528,7 @@ def run_size(engine: Engine, n: int, lookups: int) -> dict[str, Any]:
         return r
 
     with_incremental = _best(incremental, repeats)
+    sections = _section_seconds(engine, begin, end)
     with engine.connect() as conn:
         all_ids = [r[0] for r in conn.execute(select(decisions.c.decision_id).limit(200_000))]
         events = conn.execute(select(text("count(*)")).select_from(audit_events)).scalar_one()
@@ -545,7 +546,31 @@ def run_size(engine: Engine, n: int, lookups: int) -> dict[str, Any]:
         "explain_ms": explain_ms,
         "automation_rate": first["volumes"]["automation_rate"],
         "override_rate": first["sign_offs"]["overall"]["override_rate"],
+        "sections_s": sections,
     }
+
+
+def _section_seconds(engine: Engine, begin: datetime, end: datetime) -> dict[str, float]:
+    """Seconds each part of ``build_report`` takes on its own (one run each): where the time goes."""
+    from gateway.reports import report as parts
+
+    steps = {
+        "volumes": parts._volume_cube,
+        "sign_offs": parts._signoff_cube,
+        "audit_samples": parts._audit_reviews,
+        "times": parts._times,
+        "calibration": parts.calibration_section,
+        "drift": parts.drift_section,
+        "reviewers": parts.reviewer_section,
+        "contests": parts.contest_section,
+    }
+    out = {}
+    with engine.connect() as conn:
+        for name, step in steps.items():
+            started = time.perf_counter()
+            step(conn, begin, end)
+            out[name] = round(time.perf_counter() - started, 2)
+    return out
 
 
 def sqlite_engine(tmp: Path, n: int) -> Engine:
@@ -618,6 +643,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _print_sections(backend: str, r: dict[str, Any]) -> None:
+    parts = ", ".join(f"{k} {v:.2f} s" for k, v in r["sections_s"].items())
+    print(f"{backend:<10} n={r['n']:>9,} report parts (no walk, each run alone): {parts}")
+
+
 def _print_row(backend: str, r: dict[str, Any], as_json: bool) -> None:
     print(
         f"{backend:<10} n={r['n']:>9,} events={r['events']:>9,} load {r['load_s']:7.1f} s  report {r['report_s']:6.2f} s  "
@@ -625,6 +655,7 @@ def _print_row(backend: str, r: dict[str, Any], as_json: bool) -> None:
         f"(automation {r['automation_rate']:.1%}, override {r['override_rate']:.1%})",
         flush=True,
     )
+    _print_sections(backend, r)
     if as_json:
         print(json.dumps({"backend": backend, **r}), flush=True)
 

@@ -9,19 +9,17 @@ the explanation and the rule that tells the confidence band, before and after Re
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
-from gateway.bootstrap import Settings, build_app, configure_logging
 from gateway.cli import main
 from signoff.v1 import audit_pb2, decision_pb2, review_pb2
-from tests.conftest import ROOT, Client, auth
-from tests.gateway.backends import BACKENDS, POSTGRES_URL, copy_policies
+from tests.conftest import Client, auth
+from tests.gateway.backends import BACKENDS, copy_policies, served
 from tests.gateway.helpers import claim, claim_request, decide
 
 
@@ -39,40 +37,8 @@ def _policies(root: Path) -> Path:
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:  # type: ignore[type-arg]
     """A gateway whose junior queue is reviewed blind-first, over SQLite or a fresh PostgreSQL schema."""
     root = tmp_path_factory.mktemp("blind")
-    schema = ""
-    if request.param == "sqlite":
-        url = f"sqlite:///{root / 'signoff.db'}"
-    else:
-        schema = f"signoff_test_{uuid.uuid4().hex[:12]}"
-        with create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = (
-            make_url(POSTGRES_URL)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    configure_logging("warning")
-    app = build_app(
-        Settings(
-            address="127.0.0.1:0",
-            database_url=url,
-            policy_dir=_policies(root),
-            principals_file=ROOT / "config" / "dev-principals.yaml",
-            reload_seconds=0.2,
-            sweep_seconds=0.5,
-        )
-    )
-    channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
-    try:
-        yield {"url": url, "client": Client(channel, f"127.0.0.1:{app.port}"), "root": root}
-    finally:
-        channel.close()
-        app.stop()
-        if schema:
-            engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            engine.dispose()
+    with served(request.param, root, _policies(root)) as (url, client, _):
+        yield {"url": url, "client": client, "root": root}
 
 
 def _withheld(d: decision_pb2.Decision) -> bool:

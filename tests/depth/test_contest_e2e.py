@@ -9,24 +9,21 @@ agrees with the table. The refusals each have their status code.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import create_engine, make_url, text
 
-from gateway.bootstrap import Settings, build_app, configure_logging
 from gateway.cli import main
 from gateway.errors import InvalidRequest, PreconditionFailed
 from gateway.policy.model import Contest as ContestRule
 from gateway.review.contest import deciders, plan_contest
 from gateway.review.model import Principal, Status
 from signoff.v1 import decision_pb2, review_pb2
-from tests.conftest import ROOT, TOKENS, Client, auth
-from tests.gateway.backends import BACKENDS, POSTGRES_URL, copy_policies
+from tests.conftest import TOKENS, Client, auth
+from tests.gateway.backends import BACKENDS, copy_policies, served
 from tests.gateway.helpers import claim, claim_request, decide, submit
 
 CONTEST = "contest:\n  window: 30d\n  queue: audit\n  roles: [caller]\n"
@@ -65,45 +62,12 @@ def _code(call) -> grpc.StatusCode:  # type: ignore[no-untyped-def]
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:  # type: ignore[type-arg]
     """A gateway with the contest policy over SQLite or a fresh PostgreSQL schema."""
     root = tmp_path_factory.mktemp("contest")
-    schema = ""
-    if request.param == "sqlite":
-        url = f"sqlite:///{root / 'signoff.db'}"
-    else:
-        schema = f"signoff_test_{uuid.uuid4().hex[:12]}"
-        with create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = (
-            make_url(POSTGRES_URL)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    configure_logging("warning")
-    app = build_app(
-        Settings(
-            address="127.0.0.1:0",
-            database_url=url,
-            policy_dir=_contest_policies(root),
-            principals_file=ROOT / "config" / "dev-principals.yaml",
-            reload_seconds=0.2,
-            sweep_seconds=0.5,
-        )
-    )
-    channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
-    client = Client(channel, f"127.0.0.1:{app.port}")
-    try:
+    with served(request.param, root, _contest_policies(root)) as (url, client, app):
         held = decide(client, claim_request(confidence=0.85))
         task = claim(client, "junior", "bob").task
         signed = submit(client, task.task_id, "bob", "override", outcome="deny", reason="no police report").decision
         assert signed.decision_id == held.decision_id
-        yield {"url": url, "client": client, "decision": signed, "port": app.port}
-    finally:
-        channel.close()
-        app.stop()
-        if schema:
-            engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            engine.dispose()
+        yield {"url": url, "client": client, "decision": signed, "port": app.port}  # type: ignore[attr-defined]
 
 
 class TestRefusals:

@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
@@ -37,43 +38,56 @@ def copy_policies(target: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def backend_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    """Stubs on a gateway over SQLite or over a fresh PostgreSQL schema (dropped after)."""
-    from gateway.bootstrap import Settings, build_app, configure_logging
-
-    root = tmp_path_factory.mktemp("backend")
-    schema = ""
-    if request.param == "sqlite":
-        url = f"sqlite:///{root / 'signoff.db'}"
-    else:
-        schema = f"signoff_test_{uuid.uuid4().hex[:12]}"
-        with create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = (
+@contextmanager
+def database_url(kind: str, root: Path) -> Iterator[str]:
+    """A database URL: a SQLite file under ``root``, or a fresh PostgreSQL schema dropped after."""
+    if kind == "sqlite":
+        yield f"sqlite:///{root / 'signoff.db'}"
+        return
+    schema = f"signoff_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield (
             make_url(POSTGRES_URL)
             .update_query_dict({"options": f"-csearch_path={schema}"})
             .render_as_string(hide_password=False)
         )
-    configure_logging("warning")
-    app = build_app(
-        Settings(
-            address="127.0.0.1:0",
-            database_url=url,
-            policy_dir=copy_policies(root / "policies"),
-            principals_file=ROOT / "config" / "dev-principals.yaml",
-            reload_seconds=0.2,
-            sweep_seconds=0.5,
-        )
-    )
-    channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
-    try:
-        yield Client(channel, f"127.0.0.1:{app.port}")
     finally:
-        channel.close()
-        app.stop()
-        if schema:
-            engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def served(kind: str, root: Path, policy_dir: Path) -> Iterator[tuple[str, Client, object]]:
+    """A gateway in this process on ``kind``'s database with ``policy_dir``: its URL, stubs, app."""
+    from gateway.bootstrap import Settings, build_app, configure_logging
+
+    with database_url(kind, root) as url:
+        configure_logging("warning")
+        app = build_app(
+            Settings(
+                address="127.0.0.1:0",
+                database_url=url,
+                policy_dir=policy_dir,
+                principals_file=ROOT / "config" / "dev-principals.yaml",
+                reload_seconds=0.2,
+                sweep_seconds=0.5,
+            )
+        )
+        channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
+        try:
+            yield url, Client(channel, f"127.0.0.1:{app.port}"), app
+        finally:
+            channel.close()
+            app.stop()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    """Stubs on a gateway over SQLite or over a fresh PostgreSQL schema (dropped after)."""
+    root = tmp_path_factory.mktemp("backend")
+    with served(request.param, root, copy_policies(root / "policies")) as (_, client, _app):
+        yield client

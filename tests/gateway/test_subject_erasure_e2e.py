@@ -9,19 +9,17 @@ feedback export, verify) is checked against the database rows themselves.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
-from gateway.bootstrap import Settings, build_app, configure_logging
 from gateway.cli import main
 from signoff.v1 import audit_pb2, decision_pb2
-from tests.conftest import ROOT, Client, auth
-from tests.gateway.backends import BACKENDS, POSTGRES_URL, copy_policies
+from tests.conftest import auth
+from tests.gateway.backends import BACKENDS, copy_policies, served
 from tests.gateway.helpers import claim, claim_request, decide, submit
 
 NAME = "Ada Lovelace"
@@ -51,32 +49,7 @@ def _personal_policies(root: Path) -> Path:
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:  # type: ignore[type-arg]
     """A gateway over SQLite or a fresh PostgreSQL schema, with the personal policy; its URL."""
     root = tmp_path_factory.mktemp("erasure")
-    schema = ""
-    if request.param == "sqlite":
-        url = f"sqlite:///{root / 'signoff.db'}"
-    else:
-        schema = f"signoff_test_{uuid.uuid4().hex[:12]}"
-        with create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = (
-            make_url(POSTGRES_URL)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    configure_logging("warning")
-    app = build_app(
-        Settings(
-            address="127.0.0.1:0",
-            database_url=url,
-            policy_dir=_personal_policies(root),
-            principals_file=ROOT / "config" / "dev-principals.yaml",
-            reload_seconds=0.2,
-            sweep_seconds=0.5,
-        )
-    )
-    channel = grpc.insecure_channel(f"127.0.0.1:{app.port}")
-    client = Client(channel, f"127.0.0.1:{app.port}")
-    try:
+    with served(request.param, root, _personal_policies(root)) as (url, client, _):
         held = claim_request(confidence=0.85, claimant_name=NAME)
         held.subject_ref = SUBJECT
         auto = claim_request(confidence=0.97, claimant_name=NAME)
@@ -96,14 +69,6 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "signed": signed,
             "root": root,
         }
-    finally:
-        channel.close()
-        app.stop()
-        if schema:
-            engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            engine.dispose()
 
 
 def _stored(url: str) -> tuple[str, str]:

@@ -125,6 +125,7 @@ def build_console_app(console: Console) -> Any:
         Route("/queues/{queue}/claim", review_pages.claim, methods=["POST"]),
         Route("/tasks/{task_id}", review_pages.task_page),
         Route("/tasks/{task_id}/submit", review_pages.submit, methods=["POST"]),
+        Route("/tasks/{task_id}/initial", review_pages.initial, methods=["POST"]),
         Route("/tasks/{task_id}/release", review_pages.release, methods=["POST"]),
         Route("/tasks/{task_id}/renew", review_pages.renew, methods=["POST"]),
         Route("/audit/decisions", audit_pages.decision_search),

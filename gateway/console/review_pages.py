@@ -21,7 +21,7 @@ from gateway.errors import InvalidRequest, NotFound, PermissionDenied, Precondit
 from gateway.review.commands import SubmitCommand
 from gateway.review.model import Action, Principal, Task, TaskState
 
-__all__ = ["case_context", "claim", "queue_page", "release", "renew", "submit", "task_page"]
+__all__ = ["case_context", "claim", "initial", "queue_page", "release", "renew", "submit", "task_page"]
 
 log = structlog.get_logger("signoff.console")
 _ACTIONS = {a.value.lower(): a for a in Action}
@@ -185,6 +185,25 @@ async def submit(request: Request) -> Response:
     from urllib.parse import quote
 
     return redirect(f"/queues/{quote(task.queue)}?done={quote(note)}")
+
+
+async def initial(request: Request) -> Response:
+    """POST /tasks/{task_id}/initial: a blind task's initial outcome; the case then shows the proposal."""
+    session = signed_in(request)
+    form = dict(await checked_form(request, session))
+    console = console_of(request)
+    task_id = request.path_params["task_id"]
+    outcome = form.get("initial_outcome", "").strip()
+    try:
+        await usecases.record_initial(console.service, session.principal, task_id, outcome)
+    except (InvalidRequest, PreconditionFailed) as exc:
+        context = await case_context(console, session.principal, task_id, isinstance(exc, InvalidRequest))
+        context["message"] = str(exc)
+        return render(
+            request, "task.html", context, status=400 if isinstance(exc, InvalidRequest) else 409, session=session
+        )
+    log.info("console_initial_recorded", task_id=task_id, principal=session.principal.name)
+    return redirect(f"/tasks/{task_id}")
 
 
 async def release(request: Request) -> Response:

@@ -40,6 +40,11 @@ async def submit(service: Any, principal: Principal, cmd: SubmitCommand) -> tupl
     return await service.submit(principal, cmd)  # type: ignore[no-any-return]
 
 
+async def record_initial(service: Any, principal: Principal, task_id: str, outcome: str) -> tuple[Task, Decision]:
+    """The blind reviewer's initial outcome (``ReviewService.record_initial_outcome``): reveals the proposal."""
+    return await service.record_initial_outcome(principal, task_id, outcome)  # type: ignore[no-any-return]
+
+
 async def release(service: Any, principal: Principal, task_id: str, reason: str) -> Task:
     """Hand a held task back to its queue."""
     return await service.release(principal, task_id, reason)  # type: ignore[no-any-return]

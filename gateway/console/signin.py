@@ -6,6 +6,10 @@ since there is no session yet); a wrong token gets a message on the page, never 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
 import structlog
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,6 +29,8 @@ from gateway.console.web import (
     signed_in,
 )
 from gateway.errors import Unauthenticated
+from gateway.policy.model import Sla
+from gateway.review.sla import deadline, sla_state
 
 __all__ = ["home", "signin_form", "signin_submit", "signout"]
 
@@ -106,10 +112,37 @@ async def queue_rows(console: object, queues: list[str]) -> list[dict[str, objec
     for q in queues:
         depth, oldest = depths.get(q, (0, None))
         age = (now - oldest).total_seconds() if oldest is not None else None
-        rows.append({"queue": q, "depth": depth, "oldest_seconds": age, "oldest": oldest, "sla": sla_state(q, age)})
+        sla = queue_sla(console.service.policies.all(), q)  # type: ignore[attr-defined]
+        rows.append(
+            {"queue": q, "depth": depth, "oldest_seconds": age, "oldest": oldest, "sla": sla_text(sla, oldest, now)}
+        )
     return rows
 
 
-def sla_state(queue: str, age_seconds: float | None) -> str:
-    """The queue's SLA state; queue SLAs arrive with the review-depth issue, until then none."""
-    return "no SLA set"
+def queue_sla(policies: Iterable[Any], queue: str) -> Sla | None:
+    """The strictest SLA any loaded policy sets on ``queue`` (the earliest due time), or None."""
+    slas = [p.queues[queue].sla for p in policies if queue in p.queues and p.queues[queue].sla is not None]
+    return min(slas, key=lambda s: s.due_seconds, default=None)
+
+
+def sla_text(sla: Sla | None, oldest: datetime | None, now: datetime) -> str:
+    """The queue's SLA state as its oldest task stands: ok, warning or breached, with the due time."""
+    if sla is None:
+        return "no SLA set"
+    due = _span(sla.due_seconds)
+    if oldest is None:
+        return f"ok (due within {due})"
+    state = sla_state(now, deadline(oldest, sla))
+    return {
+        "ok": f"ok (due within {due})",
+        "warning": f"warning: the oldest is near its {due} due time",
+        "breached": f"breached: the oldest is past its {due} due time",
+    }[state]
+
+
+def _span(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400} d"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"

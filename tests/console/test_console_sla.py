@@ -1,4 +1,4 @@
-"""The SLA state the console's queue list shows: from the loaded policies' queue SLAs and the oldest task."""
+"""The console's queue list SLA state (from the loaded policies' queue SLAs and the oldest task), and a contest case."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ SLA = Sla(3600, TimeoutAction("escalate", queue="senior"), 1800)
 
 @pytest.fixture
 def policy_dir(policy_dir: Path) -> Path:
-    """The shipped policies with an SLA on the junior queue: due in 1 h, warning at 30 min."""
+    """The shipped policies with an SLA on the junior queue (due in 1 h, warning at 30 min) and contests."""
     path = policy_dir / "claims-triage.yaml"
     anchor = "    description: Review band, 0.70 to 0.92 confidence.\n"
     sla = "    sla: {due: 1h, warn: 30m, on_timeout: {action: escalate, queue: senior}}\n"
     before = path.read_text()
-    path.write_text(before.replace(anchor, anchor + sla))
+    contest = "\ncontest:\n  window: 30d\n  queue: audit\n  roles: [caller]\n"  # for TestContestCase
+    path.write_text(before.replace(anchor, anchor + sla) + contest)
     assert path.read_text() != before
     return policy_dir
 
@@ -52,3 +53,28 @@ class TestQueueList:
         assert "ok (due within 1 h)" in page
         policies = console_app.console.console.service.policies.all()
         assert queue_sla(policies, "junior") == SLA and queue_sla(policies, "audit") is None
+
+
+class TestContestCase:
+    def test_a_contest_task_shows_the_statement_and_history(self, http_as, grpc_client, policy_dir: Path) -> None:  # type: ignore[no-untyped-def]
+        """bob decides, the caller contests through gRPC; carol's case view of the contest task shows it, escaped."""
+        from signoff.v1 import decision_pb2
+        from tests.conftest import auth
+        from tests.console.conftest import csrf_of
+        from tests.console.helpers import task_id_of
+        from tests.gateway.helpers import claim, submit
+
+        d = held(grpc_client)
+        t = claim(grpc_client, "junior", "bob").task
+        submit(grpc_client, t.task_id, "bob", "override", outcome="deny", reason="no report")
+        grpc_client.decisions.ContestDecision(
+            decision_pb2.ContestDecisionRequest(decision_id=d.decision_id, statement="<script>x</script> I was away"),
+            metadata=auth("caller"),
+            timeout=10,
+        )
+        c = http_as("carol")
+        page = c.get("/queues/audit").text
+        r = c.post("/queues/audit/claim", data={"csrf": csrf_of(page)})
+        case = c.get(f"/tasks/{task_id_of(r.headers['location'])}").text
+        assert 'id="contests"' in case and "I was away" in case and "<script>x</script>" not in case
+        assert "You are hearing this contest" in case

@@ -17,17 +17,13 @@ from signoff.v1 import decision_pb2
 from tests.conftest import auth
 from tests.console.conftest import csrf_of
 from tests.console.helpers import held, task_id_of
+from tests.gateway.backends import edit_claims_policy
 
 
 @pytest.fixture
 def policy_dir(policy_dir: Path) -> Path:
     """The shipped policies with the junior queue reviewed blind-first."""
-    path = policy_dir / "claims-triage.yaml"
-    anchor = "    description: Review band, 0.70 to 0.92 confidence.\n"
-    before = path.read_text()
-    path.write_text(before.replace(anchor, anchor + "    blind_rate: 1.0\n"))
-    assert path.read_text() != before
-    return policy_dir
+    return edit_claims_policy(policy_dir, junior="    blind_rate: 1.0\n")
 
 
 def _claim(c: Any) -> str:

@@ -10,6 +10,7 @@ import pytest
 from gateway.console.signin import queue_sla, sla_text
 from gateway.policy.model import Sla, TimeoutAction
 from tests.console.helpers import held
+from tests.gateway.backends import edit_claims_policy
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 SLA = Sla(3600, TimeoutAction("escalate", queue="senior"), 1800)
@@ -18,14 +19,9 @@ SLA = Sla(3600, TimeoutAction("escalate", queue="senior"), 1800)
 @pytest.fixture
 def policy_dir(policy_dir: Path) -> Path:
     """The shipped policies with an SLA on the junior queue (due in 1 h, warning at 30 min) and contests."""
-    path = policy_dir / "claims-triage.yaml"
-    anchor = "    description: Review band, 0.70 to 0.92 confidence.\n"
     sla = "    sla: {due: 1h, warn: 30m, on_timeout: {action: escalate, queue: senior}}\n"
-    before = path.read_text()
     contest = "\ncontest:\n  window: 30d\n  queue: audit\n  roles: [caller]\n"  # for TestContestCase
-    path.write_text(before.replace(anchor, anchor + sla) + contest)
-    assert path.read_text() != before
-    return policy_dir
+    return edit_claims_policy(policy_dir, junior=sla, append=contest)
 
 
 class TestSlaText:

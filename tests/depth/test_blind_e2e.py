@@ -19,18 +19,12 @@ from sqlalchemy import create_engine, text
 from gateway.cli import main
 from signoff.v1 import audit_pb2, decision_pb2, review_pb2
 from tests.conftest import Client, auth
-from tests.gateway.backends import BACKENDS, copy_policies, served
+from tests.gateway.backends import BACKENDS, copy_policies, edit_claims_policy, served
 from tests.gateway.helpers import claim, claim_request, decide
 
 
 def _policies(root: Path) -> Path:
-    policies = copy_policies(root / "policies")
-    path = policies / "claims-triage.yaml"
-    anchor = "    description: Review band, 0.70 to 0.92 confidence.\n"
-    before = path.read_text()
-    path.write_text(before.replace(anchor, anchor + "    blind_rate: 1.0\n"))
-    assert path.read_text() != before
-    return policies
+    return edit_claims_policy(copy_policies(root / "policies"), junior="    blind_rate: 1.0\n")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

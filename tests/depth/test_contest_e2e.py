@@ -23,17 +23,14 @@ from gateway.review.contest import deciders, plan_contest
 from gateway.review.model import Principal, Status
 from signoff.v1 import decision_pb2, review_pb2
 from tests.conftest import TOKENS, Client, auth
-from tests.gateway.backends import BACKENDS, copy_policies, served
+from tests.gateway.backends import BACKENDS, copy_policies, edit_claims_policy, served
 from tests.gateway.helpers import claim, claim_request, decide, submit
 
 CONTEST = "contest:\n  window: 30d\n  queue: audit\n  roles: [caller]\n"
 
 
 def _contest_policies(root: Path) -> Path:
-    policies = copy_policies(root / "policies")
-    path = policies / "claims-triage.yaml"
-    path.write_text(path.read_text() + "\n" + CONTEST)
-    return policies
+    return edit_claims_policy(copy_policies(root / "policies"), append="\n" + CONTEST)
 
 
 def _contest(

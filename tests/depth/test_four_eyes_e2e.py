@@ -18,21 +18,14 @@ from sqlalchemy import create_engine, text
 from gateway.cli import main
 from signoff.v1 import decision_pb2, review_pb2
 from tests.conftest import Client, auth
-from tests.gateway.backends import BACKENDS, copy_policies, served
+from tests.gateway.backends import BACKENDS, copy_policies, edit_claims_policy, served
 from tests.gateway.helpers import claim, claim_request, decide
 
 FOUR_EYES = "    reviewers: 2\n    agreement: unanimous\n    on_disagreement: {action: escalate, queue: senior}\n"
 
 
 def _policies(root: Path) -> Path:
-    policies = copy_policies(root / "policies")
-    path = policies / "claims-triage.yaml"
-    before = path.read_text()
-    anchor = "    description: Review band, 0.70 to 0.92 confidence.\n"
-    after = before.replace(anchor, anchor + FOUR_EYES)
-    assert after != before
-    path.write_text(after)
-    return policies
+    return edit_claims_policy(copy_policies(root / "policies"), junior=FOUR_EYES)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -38,6 +38,21 @@ def copy_policies(target: Path) -> Path:
     return target
 
 
+_JUNIOR = "    description: Review band, 0.70 to 0.92 confidence.\n"
+_REGION = "    region:\n      type: string\n"
+
+
+def edit_claims_policy(policies: Path, *, junior: str = "", region: str = "", append: str = "") -> Path:
+    """Edit the claims-triage copy in ``policies``: ``junior`` lines added to the junior queue,
+    ``region`` lines after the ``region`` input property, ``append`` at the end; ``policies``."""
+    path = policies / "claims-triage.yaml"
+    before = path.read_text()
+    after = before.replace(_JUNIOR, _JUNIOR + junior).replace(_REGION, _REGION + region) + append
+    assert after != before, "the claims policy no longer has the lines this edit anchors on"
+    path.write_text(after)
+    return policies
+
+
 @contextmanager
 def database_url(kind: str, root: Path) -> Iterator[str]:
     """A database URL: a SQLite file under ``root``, or a fresh PostgreSQL schema dropped after."""

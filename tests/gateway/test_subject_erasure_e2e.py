@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from gateway.cli import main
 from signoff.v1 import audit_pb2, decision_pb2
 from tests.conftest import auth
-from tests.gateway.backends import BACKENDS, copy_policies, served
+from tests.gateway.backends import BACKENDS, copy_policies, edit_claims_policy, served
 from tests.gateway.helpers import claim, claim_request, decide, submit
 
 NAME = "Ada Lovelace"
@@ -33,16 +33,8 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped
 
 
 def _personal_policies(root: Path) -> Path:
-    policies = copy_policies(root / "policies")
-    path = policies / "claims-triage.yaml"
-    text_ = path.read_text()
-    marked = text_.replace(
-        "    region:\n      type: string\n",
-        "    region:\n      type: string\n    claimant_name:\n      type: string\n      x-personal: true\n",
-    )
-    assert marked != text_
-    path.write_text(marked)
-    return policies
+    personal = "    claimant_name:\n      type: string\n      x-personal: true\n"
+    return edit_claims_policy(copy_policies(root / "policies"), region=personal)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -197,9 +197,3 @@ class SqlPersonalData:
                 gone = conn.execute(delete(subject_holds).where(_H.subject_ref == subject_ref)).rowcount
         if not gone:
             raise NotFound(f"subject {subject_ref!r} is not under a legal hold")
-
-    def erased(self, subject_ref: str) -> bool:
-        """Whether the subject has keys and none of them is live any more."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(_K.key).where(_K.subject_ref == subject_ref)).all()
-        return bool(rows) and all(r.key is None for r in rows)

@@ -29,7 +29,7 @@ from gateway.errors import StoreUnavailable
 from gateway.review.change import Applied, Change
 from gateway.review.ports import ReadTx
 
-__all__ = ["SqlStore"]
+__all__ = ["SqlStore", "apply_once"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -198,3 +198,17 @@ class SqlStore:
             conn.execution_options(**WRITE)
             with conn.begin():
                 return apply_batch(conn, changes, exact=exact)
+
+
+def apply_once(engine: Engine, change: Change) -> Applied:
+    """Apply one Change from outside a server (a command line tool), through a store of its own
+    that is closed afterwards: the same writer path, chain and guards as the gateway's."""
+
+    async def run() -> Applied:
+        return await store.apply(change)
+
+    store = SqlStore(engine)
+    try:
+        return asyncio.run(run())
+    finally:
+        store.close()

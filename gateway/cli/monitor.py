@@ -66,11 +66,10 @@ def _alpha(args: argparse.Namespace) -> float | None:
 
 def _record(engine: Any, mon: dict[str, Any], actor: str) -> None:
     """Append raised/cleared events for alarms whose state changed, through the store (after commit)."""
-    import asyncio
     import sys
     from datetime import UTC, datetime
 
-    from gateway.adapters.sql_store import SqlStore
+    from gateway.adapters.sql_store import apply_once
     from gateway.reports.monitoring import recorded_alarms
     from gateway.review.alarms import plan_alarm_events
 
@@ -80,14 +79,7 @@ def _record(engine: Any, mon: dict[str, Any], actor: str) -> None:
     if not change:
         return
 
-    async def apply() -> Any:
-        return await store.apply(change)
-
-    store = SqlStore(engine)
-    try:
-        applied = asyncio.run(apply())
-    finally:
-        store.close()
+    applied = apply_once(engine, change)
     for event, receipt in zip(change.events, applied.receipts, strict=True):
         print(f"recorded {event.type} for {event.body['model']} at seq {receipt.seq}", file=sys.stderr)
 

@@ -65,23 +65,12 @@ def _ref(args: argparse.Namespace) -> str:
 
 def _log(engine: Any, type_: str, actor: str, body: dict[str, Any]) -> int:
     """Append one event about the subject through the store; its seq."""
-    import asyncio
-
     from audit.record import NewEvent, canonical_json
-    from gateway.adapters.sql_store import SqlStore
+    from gateway.adapters.sql_store import apply_once
     from gateway.review.change import Change
 
     event = NewEvent(type=type_, time=datetime.now(UTC), actor=actor, body=body, body_json=canonical_json(body))
-
-    async def apply() -> Any:
-        return await store.apply(Change(events=(event,)))
-
-    store = SqlStore(engine)
-    try:
-        applied = asyncio.run(apply())
-    finally:
-        store.close()
-    return int(applied.receipts[-1].seq)
+    return int(apply_once(engine, Change(events=(event,))).receipts[-1].seq)
 
 
 def _keys(engine: Any) -> Any:

@@ -71,11 +71,12 @@ def shown_to(
     """``decision`` as ``principal`` may read it: withheld while any blind task of it is not done
     and not revealed to ``principal`` as its holder, for anyone holding a role of that task's queue."""
     for t in tasks:
-        if not t.blind or t.state is TaskState.DONE or not principal.roles & roles_of(t.queue):
-            continue
-        if t.claimed_by == principal.name and t.revealed_at is not None:
-            continue
-        return withhold(decision)
+        if not t.blind or t.state is TaskState.DONE:
+            continue  # (no queue-role lookup for the ordinary case)
+        revealed = t.claimed_by == principal.name and t.revealed_at is not None
+        shown = visible(decision, principal, blind=t.blind, revealed=revealed, queue_roles=roles_of(t.queue))
+        if shown is not decision:
+            return shown
     return decision
 
 
@@ -99,13 +100,15 @@ def blind_submit(
     """
     assert cmd.action is not None
     if task.revealed_at is None:
-        if cmd.action is not Action.REJECT:
-            check_outcome(cmd.outcome, policy)
-            if cmd.action is not Action.EDIT:
-                matches = cmd.outcome == d.proposal.outcome
-                cmd = dataclasses.replace(cmd, action=Action.APPROVE if matches else Action.OVERRIDE)
-                cmd = dataclasses.replace(cmd, outcome="" if matches else cmd.outcome)
-        initial = cmd.outcome or d.proposal.outcome if cmd.action is not Action.REJECT else "rejected"
+        if cmd.action is Action.REJECT:
+            return cmd, {"blind": True, "initial_outcome": "rejected", "revealed": False}
+        check_outcome(cmd.outcome, policy)
+        initial = cmd.outcome
+        if cmd.action is not Action.EDIT or not cmd.payload:  # an EDIT of the payload alone stays one
+            matches = cmd.outcome == d.proposal.outcome
+            cmd = dataclasses.replace(
+                cmd, action=Action.APPROVE if matches else Action.OVERRIDE, outcome="" if matches else cmd.outcome
+            )
         return cmd, {"blind": True, "initial_outcome": initial, "revealed": False}
     final = cmd.outcome or (d.proposal.outcome if cmd.action is Action.APPROVE else "")
     if final and final != task.initial_outcome and not cmd.reason.strip():

@@ -172,6 +172,15 @@ class TestWithoutTheReveal:
         done = _submit(client, resp.task.task_id, "alice", "override", outcome="approve", reason="fine")
         assert done.decision.final_outcome == "approve" and done.decision.action == decision_pb2.REVIEW_ACTION_APPROVE
 
+    def test_an_edit_without_a_payload_is_not_refused_for_matching_the_hidden_proposal(self, world: dict) -> None:  # type: ignore[type-arg]
+        """EDIT naming the very outcome proposed, and no payload, would be refused with the proposal
+        in view ("EDIT needs a changed outcome"); blind, that refusal would tell it, so it is an APPROVE."""
+        client = world["client"]
+        d = decide(client, claim_request(confidence=0.85, outcome="approve"))
+        resp = _claim_of(client, d.decision_id, "alice")
+        done = _submit(client, resp.task.task_id, "alice", "edit", outcome="approve", reason="fine")
+        assert done.decision.final_outcome == "approve" and done.decision.action == decision_pb2.REVIEW_ACTION_APPROVE
+
     def test_a_released_task_is_blind_again_for_the_next_reviewer(self, world: dict) -> None:  # type: ignore[type-arg]
         client = world["client"]
         d = decide(client, claim_request(confidence=0.85))

@@ -13,10 +13,13 @@ from datetime import datetime, timedelta
 from audit.record import NewEvent
 from gateway.errors import InvalidRequest
 from gateway.review.change import Change, Update
+from gateway.review.contest import may_hear
 from gateway.review.events import event, held_update, task_guard
+from gateway.review.four_eyes import has_voted
 from gateway.review.model import Decision, Principal, Status, Task, TaskKind, TaskState
+from gateway.review.ports import ReadTx
 
-__all__ = ["checked_lease", "plan_claim", "plan_release", "plan_renew"]
+__all__ = ["checked_lease", "claim_candidates", "plan_claim", "plan_release", "plan_renew"]
 
 
 def plan_claim(
@@ -90,3 +93,18 @@ def plan_renew(principal: Principal, task: Task, d: Decision, now: datetime, lea
         "lease_expires_at": (now + lease).isoformat(),
     }
     return Change(updates=(update,), events=(event(d, "lease_renewed", principal.name, body, now),)), renewed
+
+
+def claim_candidates(tx: ReadTx, queue: str, now: datetime, claimer: str, limit: int) -> list[tuple[Task, Decision]]:
+    """The oldest tasks of ``queue`` that ``claimer`` may claim now, with their decisions: not their
+    own requests (the read), not a contest of a decision they decided, not a four-eyes task they
+    already hold a vote on."""
+    out = []
+    for t in tx.claimable(queue, now, claimer, limit):
+        d = tx.decision(t.decision_id)
+        if d is None or (t.kind is TaskKind.CONTEST and not may_hear(claimer, d)):
+            continue  # nobody who decided the original hears its contest
+        if t.votes and has_voted(claimer, t):
+            continue  # four-eyes: the next vote must be someone else's
+        out.append((t, d))
+    return out

@@ -34,11 +34,11 @@ from gateway.errors import (
 from gateway.review.blind import blind_submit, shown_to
 from gateway.review.change import Change, Receipt, Update
 from gateway.review.commands import DecideCommand, SubmitCommand
-from gateway.review.contest import check_statement, may_hear, plan_contest, plan_contest_submit
+from gateway.review.contest import check_statement, plan_contest, plan_contest_submit
 from gateway.review.correction import correct
 from gateway.review.events import decision_records, event, task_guard
-from gateway.review.four_eyes import has_voted, plan_vote, quorum_for
-from gateway.review.leases import checked_lease, plan_claim, plan_release, plan_renew
+from gateway.review.four_eyes import plan_vote, quorum_for
+from gateway.review.leases import checked_lease, claim_candidates, plan_claim, plan_release, plan_renew
 from gateway.review.model import (
     Action,
     Decision,
@@ -99,6 +99,7 @@ class ReviewService:
         self.notifier = notifier
         self.default_lease = default_lease
         self.watch_poll = watch_poll
+        """Seconds a watcher waits at most between reads when no notification wakes it."""
         self.models = models
         """The loaded model bindings, for decision types whose proposal comes from a model."""
         self.personal = personal
@@ -274,7 +275,7 @@ class ReviewService:
         for attempt in range(_CLAIM_TRIES):
             now = self.clock.now()
             found = await self._read(
-                partial(_candidates, queue=queue, now=now, claimer=principal.name, limit=_CLAIM_CANDIDATES)
+                partial(claim_candidates, queue=queue, now=now, claimer=principal.name, limit=_CLAIM_CANDIDATES)
             )
             if not found:
                 return None
@@ -401,10 +402,11 @@ class ReviewService:
             raise InvalidRequest("reason", f"{cmd.action.value} needs a reason")
         now = self.clock.now()
         task, d = await self._own_live_task(principal, cmd.task_id, now)
+        policy = self.policies.get(d.decision_type)
         blind: dict[str, Any] = {}
         if task.blind:  # checked, and recast, before the reason is sealed
-            cmd, blind = blind_submit(cmd, task, d, self.policies.get(d.decision_type))
-        reason, keys = seal_reason(self.personal, self.policies.get(d.decision_type), d.subject_ref, cmd.reason)
+            cmd, blind = blind_submit(cmd, task, d, policy)
+        reason, keys = seal_reason(self.personal, policy, d.subject_ref, cmd.reason)
         change, d, done = self.plan_submit(principal, dataclasses.replace(cmd, reason=reason), task, d, now, blind)
         change = dataclasses.replace(change, inserts=change.inserts + keys)
         try:
@@ -485,15 +487,3 @@ class ReviewService:
             updates.append(Update(d, {"status": Status.IN_REVIEW}, f"decision {d.decision_id} changed meanwhile"))
             events.append(event(d, "decision_finalized", principal.name, final_body(d, by="human"), now))
         return Change(updates=tuple(updates), events=tuple(events)), d, done
-
-
-def _candidates(tx: ReadTx, queue: str, now: datetime, claimer: str, limit: int) -> list[tuple[Task, Decision]]:
-    out = []
-    for t in tx.claimable(queue, now, claimer, limit):
-        d = tx.decision(t.decision_id)
-        if d is None or (t.kind is TaskKind.CONTEST and not may_hear(claimer, d)):
-            continue  # nobody who decided the original hears its contest
-        if t.votes and has_voted(claimer, t):
-            continue  # four-eyes: the next vote must be someone else's
-        out.append((t, d))
-    return out

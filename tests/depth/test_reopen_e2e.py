@@ -18,10 +18,15 @@ from tests.gateway.helpers import claim, claim_request, decide, submit
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[Client]:
-    """A gateway whose claims policy lets auditors reopen automatic decisions into the senior queue."""
+    """A gateway whose claims policy lets auditors reopen automatic decisions into the senior queue (no sampling)."""
     policies = copy_policies(tmp_path / "policies")
     claims = policies / "claims-triage.yaml"
-    claims.write_text(claims.read_text() + "reopen: {roles: [auditor], queue: senior}\n")
+    # Audit sampling off: the shipped 2% draws on the decision id, and a sampled automatic decision
+    # already has its audit review open, which would make ReopenDecision refuse at random.
+    text = claims.read_text()
+    assert "audit_auto_rate: 0.02" in text
+    text = text.replace("audit_auto_rate: 0.02", "audit_auto_rate: 0.0")
+    claims.write_text(text + "reopen: {roles: [auditor], queue: senior}\n")
     app = start_app(f"sqlite:///{tmp_path / 'signoff.db'}", policies)
     address = f"127.0.0.1:{app.port}"  # type: ignore[attr-defined]
     channel = grpc.insecure_channel(address)

@@ -41,6 +41,7 @@ __all__ = [
     "Review",
     "ReviewerStats",
     "band_of",
+    "flag_rules_text",
     "review_from_body",
     "reviewer_stats",
     "reviews_from_events",
@@ -134,6 +135,21 @@ class ReviewerStats:
     kappa: float | None
     kappa_pairs: int
     flags: tuple[str, ...] = field(default=())
+
+
+def flag_rules_text(r: FlagRules) -> dict[str, str]:
+    """Each rubber-stamp flag and, in words, the rule under ``r`` that raises it."""
+    return {
+        "fast_approver": f"agreement with the model above {r.max_approval:.0%} and a median claim-to-submit time "
+        f"under {r.min_median_seconds:g} s, over at least {r.min_reviews} reviews",
+        "accepts_wrong_gold": f"let at least {r.min_gold_traps_accepted} deliberately wrong gold proposals stand, "
+        "and at least half of those seen",
+        "anchored": f"agreement on ordinary tasks exceeds agreement on blind tasks by more than {r.max_anchor_gap:g}, "
+        f"over at least {r.min_blind} blind tasks",
+        "under_overrides": f"the upper end of the {1 - r.alpha:.0%} interval of overrides against peers on the same "
+        f"confidence band is below {r.max_override_ratio_upper:g}, with at least "
+        f"{r.min_expected_overrides:g} expected",
+    }
 
 
 def band_of(confidence: float | None, width: float = 0.1) -> int | None:

@@ -53,6 +53,12 @@ class _Acc:
 
 
 def _bodies(events: Iterable[Event | Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+    """The bodies of the review_submitted events among ``events``, but a gold case's: a sign-off
+    with ``gold_case_id`` measures its reviewer against a known answer, never the model."""
+    return (b for b in _submitted(events) if "gold_case_id" not in b)
+
+
+def _submitted(events: Iterable[Event | Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
     """The bodies of the review_submitted events among ``events``.
 
     Accepts stored ``Event`` rows, event mappings with ``type`` and ``body`` (the body a

@@ -135,6 +135,7 @@ def generate(n: int, seed: int = 7) -> Iterator[tuple[dict[str, Any], list[NewEv
             "final_payload_json": "{}",
             "correction_json": None,
             "contests_json": "[]",
+            "gold_case_id": None,
         }
         base = {
             "time": created,

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit.record import Event
-from audit.reviewers import ReviewerStats, reviewer_stats, reviews_from_events
+from audit.reviewers import FlagRules, ReviewerStats, flag_rules_text, reviewer_stats, reviews_from_events
 from audit.schema import audit_events
 from audit.stats import GroupStats, override_stats
 from audit.store import AuditLog
@@ -125,6 +125,10 @@ class SqlAuditReader:
             types=["review_claimed", "review_submitted"], decision_type=decision_type, since=since, until=until
         )
         return reviewer_stats(reviews_from_events(events), by_queue=by_queue)
+
+    def flag_rules(self) -> dict[str, str]:
+        """Each rubber-stamp flag ``reviewer_stats`` raises, and its rule in words."""
+        return flag_rules_text(FlagRules())
 
     def override_stats(
         self,

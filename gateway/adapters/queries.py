@@ -114,8 +114,8 @@ class DecisionFilter:
     decision_id: str | None = None
 
     def conditions(self) -> list[Any]:
-        """The WHERE clauses, one per given filter."""
-        c: list[Any] = []
+        """The WHERE clauses, one per given filter; gold cases never match (no caller asked for them)."""
+        c: list[Any] = [_D.gold_case_id.is_(None)]
         if self.since is not None:
             c.append(_D.created_at >= self.since)
         if self.until is not None:

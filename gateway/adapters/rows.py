@@ -13,6 +13,7 @@ from sqlalchemy import Row
 
 from audit import PolicyRecord, canonical_json, iso_utc
 from gateway.policy.model import PolicyRef
+from gateway.review.gold import StoredGold
 from gateway.review.model import (
     Action,
     Contest,
@@ -31,6 +32,8 @@ __all__ = [
     "contests_json",
     "decision_from_row",
     "decision_values",
+    "gold_from_row",
+    "gold_values",
     "stored_policy",
     "task_from_row",
     "task_values",
@@ -149,6 +152,7 @@ def decision_values(d: Decision) -> dict[str, Any]:
         "sample_probability": float(d.sample_probability),
         "correction_json": _correction_json(d.correction),
         "contests_json": contests_json(d.contests),
+        "gold_case_id": d.gold_case_id or None,
     }
 
 
@@ -191,6 +195,7 @@ def decision_from_row(r: Row[Any]) -> Decision:
         sample_probability=r.sample_probability,
         correction=_correction(r.correction_json),
         contests=_contests(getattr(r, "contests_json", None)),
+        gold_case_id=getattr(r, "gold_case_id", None) or "",
     )
 
 
@@ -262,4 +267,42 @@ def stored_policy(p: PolicyRecord) -> StoredPolicy:
         decision_type=p.decision_type,
         text=p.text,
         loaded_at=p.loaded_at,
+    )
+
+
+def gold_values(c: StoredGold) -> dict[str, Any]:
+    """Every column of ``gold_cases`` for ``c``."""
+    return {
+        "case_id": c.case_id,
+        "decision_type": c.decision_type,
+        "name": c.name,
+        "input_json": canonical_json(dict(c.input)),
+        "proposal_outcome": c.outcome,
+        "proposal_confidence": float(c.confidence),
+        "proposal_scores_json": canonical_json(dict(c.scores)),
+        "proposal_explanation": c.explanation,
+        "subject_ref": c.subject_ref,
+        "expected": c.expected,
+        "source": c.source,
+        "loaded_by": c.loaded_by,
+        "loaded_at": c.loaded_at,
+    }
+
+
+def gold_from_row(r: Row[Any]) -> StoredGold:
+    """The ``StoredGold`` a ``gold_cases`` row holds."""
+    return StoredGold(
+        case_id=r.case_id,
+        decision_type=r.decision_type,
+        name=r.name,
+        input=json.loads(r.input_json),
+        outcome=r.proposal_outcome,
+        confidence=r.proposal_confidence,
+        expected=r.expected,
+        explanation=r.proposal_explanation,
+        scores=json.loads(r.proposal_scores_json),
+        subject_ref=r.subject_ref,
+        source=r.source,
+        loaded_by=r.loaded_by,
+        loaded_at=r.loaded_at,
     )

@@ -36,11 +36,12 @@ from audit.record import to_utc
 from audit.schema import UtcDateTime
 from gateway.adapters.personal import subject_key_values
 from gateway.adapters.pg_listen import notify_committed
-from gateway.adapters.rows import decision_from_row, decision_values, task_values
+from gateway.adapters.rows import decision_from_row, decision_values, gold_values, task_values
 from gateway.adapters.sql_tx import AUDIT
-from gateway.adapters.tables import decisions, review_tasks, subject_keys
+from gateway.adapters.tables import decisions, gold_cases, review_tasks, subject_keys
 from gateway.errors import Conflict, Stale
 from gateway.review.change import Applied, Change, Receipt, Update
+from gateway.review.gold import StoredGold
 from gateway.review.model import Decision, Task
 from gateway.review.personal import SubjectKey
 from gateway.review.ports import StoredPolicy
@@ -54,6 +55,7 @@ ROWS: dict[type, tuple[Table, Callable[[Any], dict[str, Any]], str]] = {
     Decision: (decisions, decision_values, "decision_id"),
     Task: (review_tasks, task_values, "task_id"),
     SubjectKey: (subject_keys, subject_key_values, "key_id"),
+    StoredGold: (gold_cases, gold_values, "case_id"),
 }
 """Per record type: its table, its column values, its key column. A record type a later
 use case adds (a contest, an approval) registers here and needs no other writer code."""

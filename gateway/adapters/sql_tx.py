@@ -9,8 +9,9 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from audit import AuditLog
 from audit.record import to_utc
-from gateway.adapters.rows import decision_from_row, stored_policy, task_from_row
-from gateway.adapters.tables import decisions, review_tasks
+from gateway.adapters.rows import decision_from_row, gold_from_row, stored_policy, task_from_row
+from gateway.adapters.tables import decisions, gold_cases, review_tasks
+from gateway.review.gold import StoredGold
 from gateway.review.model import Decision, Task, TaskState
 from gateway.review.ports import StoredPolicy
 
@@ -42,6 +43,14 @@ class SqlReadTx:
     def task(self, task_id: str) -> Task | None:
         row = self._conn.execute(_TASK, {"id": task_id}).first()
         return None if row is None else task_from_row(row)
+
+    def gold_cases(self, decision_type: str) -> list[StoredGold]:
+        stmt = select(gold_cases).where(gold_cases.c.decision_type == decision_type).order_by(gold_cases.c.case_id)
+        return [gold_from_row(r) for r in self._conn.execute(stmt)]
+
+    def gold_case(self, case_id: str) -> StoredGold | None:
+        row = self._conn.execute(select(gold_cases).where(gold_cases.c.case_id == case_id)).first()
+        return None if row is None else gold_from_row(row)
 
     def tasks_for_decision(self, decision_id: str) -> list[Task]:
         stmt = select(review_tasks).where(_T.decision_id == decision_id).order_by(_T.created_at, _T.task_id)

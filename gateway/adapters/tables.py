@@ -22,11 +22,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    select,
 )
 
 from audit.schema import NAMING_CONVENTION, UtcDateTime
 
-__all__ = ["decisions", "metadata", "review_tasks", "subject_holds", "subject_keys"]
+__all__ = ["decision_log", "decisions", "gold_cases", "metadata", "review_tasks", "subject_holds", "subject_keys"]
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -66,6 +67,7 @@ decisions = Table(
     Column("sample_probability", Float, nullable=False),
     Column("correction_json", Text, nullable=True),
     Column("contests_json", Text, nullable=False, server_default="[]"),
+    Column("gold_case_id", String(64), nullable=True),
     PrimaryKeyConstraint("decision_id"),
     UniqueConstraint("requested_by", "request_id"),  # idempotency keys are per caller (0005)
     Index(None, "decision_type", "created_at"),
@@ -76,8 +78,16 @@ decisions = Table(
     Index(None, "policy_name", "policy_version", "created_at"),
     Index(None, "queue", "created_at"),
     Index(None, "reviewer", "created_at"),
+    Index(None, "gold_case_id"),
 )
-"""One row per decision, its current state; its history is in ``audit_events``."""
+"""One row per decision, its current state; its history is in ``audit_events``. A row with a
+``gold_case_id`` is a gold case injected into a queue (migration 0010): no caller asked for it."""
+
+decision_log = select(decisions).where(decisions.c.gold_case_id.is_(None)).subquery("decision_log")
+"""The decisions callers asked for: ``decisions`` without the injected gold cases. Every
+statistic, export, replay, calibration and query reads this (SQLite and PostgreSQL flatten
+it into the outer query, so the table's indexes serve it); only the review path and the
+writer see gold rows."""
 
 review_tasks = Table(
     "review_tasks",
@@ -130,3 +140,23 @@ subject_holds = Table(
     Column("held_by", String(256), nullable=False),
 )
 """Legal holds (GDPR Art. 17(3)): a subject here cannot be erased."""
+
+gold_cases = Table(
+    "gold_cases",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("decision_type", String(128), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("input_json", Text, nullable=False),
+    Column("proposal_outcome", String(128), nullable=False),
+    Column("proposal_confidence", Float, nullable=False),
+    Column("proposal_scores_json", Text, nullable=False),
+    Column("proposal_explanation", Text, nullable=False),
+    Column("subject_ref", String(256), nullable=False),
+    Column("expected", String(128), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("loaded_by", String(256), nullable=False),
+    Column("loaded_at", UtcDateTime, nullable=False),
+)
+"""Known-answer cases (``signoff gold add``, migration 0010): injected into queues at their
+``gold_rate`` to measure reviewers; append-only for the application role."""

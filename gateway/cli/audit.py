@@ -58,6 +58,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="with --checkpoints: the witness's public key (a cosignature/v1 vkey); every published "
         "checkpoint must carry its cosignature, else it is reported unwitnessed and verify fails",
     )
+    v.add_argument(
+        "--witness",
+        metavar="URL",
+        default=None,
+        help="ask this tlog-witness which checkpoint of the log it holds: one beyond the database head "
+        "is reported as truncation with the missing range, one the checkpoints table lacks as a rollback",
+    )
+    v.add_argument("--witness-timeout", type=float, default=10.0, help="seconds to wait for --witness (default 10)")
     v.add_argument("--full", action="store_true", help="walk the whole chain even with --signing-key")
     v.add_argument(
         "--state",
@@ -120,6 +128,11 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         report, notes = walk(engine, args)
         anchored_ok, lines = anchor_lines(engine, args) if args.checkpoints else (True, [])
+        if args.witness:
+            from gateway.cli.audit_anchor import asked_witness
+
+            witness_ok, more = asked_witness(engine, args.witness, args.witness_timeout)
+            anchored_ok, lines = anchored_ok and witness_ok, [*lines, *more]
         if args.state:
             from gateway.cli.audit_anchor import state_lines
 

@@ -140,3 +140,63 @@ def state_lines(engine: Engine) -> tuple[bool, list[str]]:
     with engine.connect() as conn:
         found = [str(m) for m in check_state(conn)]
     return not found, found or ["state ok: every decision row says what its events say"]
+
+
+def asked_witness(engine: Engine, url: str, timeout: float) -> tuple[bool, list[str]]:
+    """Ask a ``tlog-witness`` what it holds of this log: (all is well, the lines to print).
+
+    The newest checkpoint the database published is presented with ``old 0``: a witness that
+    holds a checkpoint of the origin answers 409 with the size it holds and records nothing (a
+    witness that holds none cosigns it, so from now on it does). Held beyond the database head:
+    the tail was cut, and the missing range is named. Held at a size the checkpoints table has
+    no checkpoint for, or beyond its newest: the checkpoints table was rolled back.
+    """
+    import urllib.error
+    import urllib.request
+
+    from audit.anchor import list_checkpoints
+
+    with engine.connect() as conn:
+        head_seq, _ = AuditLog().head(conn)
+        last = last_checkpoint(conn, "published")
+        stored = {seq for seq, _ in list_checkpoints(conn, "published")}
+    if last is None:
+        if head_seq == 0:
+            return True, [f"witness {url}: nothing to ask about yet (no event logged)"]
+        return False, [
+            f"ROLLED_BACK: the database holds {head_seq} events but no published checkpoint to present to "
+            f"witness {url}: the checkpoints table is empty"
+        ]
+    cp, note = last
+    req = urllib.request.Request(
+        url.rstrip("/") + "/add-checkpoint",
+        data=f"old 0\n\n{note}".encode(),
+        method="POST",
+        headers={"Content-Type": "text/plain; charset=utf-8"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            resp.read()
+        return False, [
+            f"UNWITNESSED: witness {url} held no checkpoint of {cp.origin}: it never saw this log before "
+            f"(it holds seq {cp.size} now)"
+        ]
+    except urllib.error.HTTPError as exc:
+        answer = exc.read().decode("utf-8", "replace").strip()
+        if exc.code != 409 or not answer.isdigit():
+            return False, [f"witness {url} refused: HTTP {exc.code} {answer[:200]!r}"]
+        held = int(answer)
+    except (OSError, urllib.error.URLError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return False, [f"witness {url} did not answer ({reason}): nothing was checked against it"]
+    if held > head_seq:
+        return False, [
+            f"TRUNCATED at seq {head_seq + 1}: witness {url} holds a checkpoint at seq {held}, the database head "
+            f"is seq {head_seq}: events {head_seq + 1}..{held} are missing"
+        ]
+    if held > cp.size or (held and held not in stored):
+        return False, [
+            f"ROLLED_BACK: witness {url} holds a checkpoint at seq {held}, which the checkpoints table "
+            f"(newest seq {cp.size}) does not have"
+        ]
+    return True, [f"witness {url}: holds seq {held}, within the database head (seq {head_seq})"]

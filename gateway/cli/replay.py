@@ -42,7 +42,7 @@ def add_replay(commands: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from gateway.adapters.tables import decisions
+    from gateway.adapters.tables import decision_log as decisions  # gold cases excluded
     from gateway.policy import load_policy
     from gateway.reports.replay import render_markdown, render_text, replay
 

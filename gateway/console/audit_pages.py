@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -148,22 +149,28 @@ async def report(request: Request) -> Response:
 
 
 async def reviewers(request: Request) -> Response:
-    """GET /audit/reviewers: each reviewer's sign-offs, override rate and median time to decision.
-
-    The review-depth issue adds evidence of engagement (active time, gold-case accuracy) to
-    the ``review_submitted`` events; this page is where its columns go.
-    """
+    """GET /audit/reviewers: each reviewer's sign-offs and override rate, then the evidence of
+    engagement (``audit.reviewers``): claim-to-submit time, agreement on ordinary and blind
+    tasks, gold accuracy and wrong gold let stand, kappa, and the rubber-stamp flags with their rules."""
     session = signed_in(request)
     require_auditor(session.principal)
     q = {k: v for k, v in request.query_params.items()}
     try:
         since, until = parse_time(q.get("from", ""), "from"), parse_time(q.get("to", ""), "to")
     except InvalidRequest as exc:
-        return render(
-            request, "audit_reviewers.html", {"q": q, "groups": [], "message": str(exc)}, status=400, session=session
-        )
-    groups = await run_in_threadpool(console_of(request).reader.override_stats, ["reviewer"], since=since, until=until)
-    return render(request, "audit_reviewers.html", {"q": q, "groups": groups, "message": ""}, session=session)
+        empty = {
+            "q": q,
+            "groups": [],
+            "evidence": [],
+            "rules": console_of(request).reader.flag_rules(),
+            "message": str(exc),
+        }
+        return render(request, "audit_reviewers.html", empty, status=400, session=session)
+    reader = console_of(request).reader
+    groups = await run_in_threadpool(reader.override_stats, ["reviewer"], since=since, until=until)
+    evidence = await run_in_threadpool(partial(reader.reviewer_stats, since=since, until=until))
+    page = {"q": q, "groups": groups, "evidence": evidence, "rules": reader.flag_rules(), "message": ""}
+    return render(request, "audit_reviewers.html", page, session=session)
 
 
 async def _stored(console: Any) -> list[Any]:

@@ -186,18 +186,6 @@ def check_contest(ctx: _Ctx) -> None:
         )
 
 
-def check_enforced(ctx: _Ctx) -> None:
-    """Warn of every review-depth key this gateway version accepts but does not enforce yet.
-
-    A four-eyes queue served by a gateway that lets one reviewer decide would be weaker than the
-    policy says; the warning says so where the policy says it (SLAs and RenewLease are enforced).
-    """
-    for name, queue in _queues(ctx).items():
-        at: Path = ("queues", name)
-        if 0 < queue.get("gold_rate", 0) <= 1:
-            ctx.add((*at, "gold_rate"), "not_enforced", "gold cases are not injected yet", "warning")
-
-
 def check_reopen(ctx: _Ctx) -> None:
     """The reopen queue exists."""
     reopen = ctx.doc.get("reopen")
@@ -212,7 +200,6 @@ STAGES: tuple[tuple[str, Callable[[_Ctx], None]], ...] = (
     ("rates", check_rates),
     ("contest", check_contest),
     ("reopen", check_reopen),
-    ("enforced", check_enforced),
 )
 
 

@@ -10,7 +10,10 @@ and lists cases, each an input, a proposal (possibly deliberately wrong) and the
         proposal: {outcome: approve, confidence: 0.84, explanation: similar claims paid}
         expected: deny
 
-Every problem is an ``Issue`` with the file, the line and a stable code, like a policy's.
+A case may also give ``subject_ref`` (so it reads like a real one in the queue) and
+``proposal.scores``. Each case is routed by the policy as it stands: one the policy decides
+automatically would never reach a reviewer and is refused (``gold_never_reviewed``); the others
+are injected only into the queue they route to. Every problem is an ``Issue`` with the file, the line and a stable code, like a policy's.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.policy.compiler import json_path
-from gateway.policy.model import Issue, Policy
+from gateway.policy.model import EvalRequest, Issue, Policy
 
 __all__ = ["GoldCase", "check_gold"]
 
 Parts = tuple[str | int, ...]
 _CASE_KEYS = {"name", "input", "proposal", "expected"}
+_OPTIONAL = {"subject_ref"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,11 @@ class GoldCase:
     confidence: float
     explanation: str
     expected: str
+    queue: str = ""
+    """The queue the policy routes the case to today: the only one it is injected into."""
+    line: int | None = None
+    subject_ref: str = ""
+    scores: Mapping[str, float] | None = None
 
     @property
     def trap(self) -> bool:
@@ -72,8 +81,12 @@ def check_gold(
     cases: list[GoldCase] = []
     for i, case in enumerate(raw):
         at: Parts = ("cases", i)
-        if not isinstance(case, Mapping) or set(case) - _CASE_KEYS or not _CASE_KEYS <= set(case):
-            add(at, "bad_gold_case", f"a gold case is a mapping with exactly {', '.join(sorted(_CASE_KEYS))}")
+        if not isinstance(case, Mapping) or set(case) - _CASE_KEYS - _OPTIONAL or not _CASE_KEYS <= set(case):
+            add(
+                at,
+                "bad_gold_case",
+                f"a gold case is a mapping with {', '.join(sorted(_CASE_KEYS))} (and optionally subject_ref)",
+            )
             continue
         proposal = case["proposal"]
         if (
@@ -83,6 +96,10 @@ def check_gold(
             or not 0 <= proposal["confidence"] <= 1
         ):
             add((*at, "proposal"), "bad_gold_case", "proposal needs an outcome and a confidence in [0, 1]")
+            continue
+        scores = proposal.get("scores", {})
+        if not isinstance(scores, Mapping) or not all(isinstance(k, str) and _number(v) for k, v in scores.items()):
+            add((*at, "proposal", "scores"), "bad_gold_case", "scores map each outcome to a number")
             continue
         if policy is None:
             continue
@@ -101,16 +118,31 @@ def check_gold(
         )
         for field, message in problems:
             add((*at, "input"), "invalid_input", f"{field}: {message}")
-        if not issues:
-            cases.append(
-                GoldCase(
-                    str(case["name"]),
-                    policy.decision,
-                    dict(case["input"]),
-                    proposal["outcome"],
-                    float(proposal["confidence"]),
-                    str(proposal.get("explanation", "")),
-                    str(case["expected"]),
-                )
+        if issues:
+            continue
+        request = EvalRequest(dict(case["input"]), proposal["outcome"], float(proposal["confidence"]), dict(scores))
+        route = policy.evaluate(request)
+        if route.auto:
+            add(
+                at,
+                "gold_never_reviewed",
+                f"{policy.name} v{policy.version} decides this case automatically (rule {route.rule}): "
+                "it would never reach a reviewer",
             )
+            continue
+        cases.append(
+            GoldCase(
+                str(case["name"]),
+                policy.decision,
+                dict(case["input"]),
+                proposal["outcome"],
+                float(proposal["confidence"]),
+                str(proposal.get("explanation", "")),
+                str(case["expected"]),
+                queue=route.route,
+                line=locate(at),
+                subject_ref=str(case.get("subject_ref", "")),
+                scores=dict(scores),
+            )
+        )
     return (cases if not issues else []), issues

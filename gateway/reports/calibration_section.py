@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
-from gateway.adapters.tables import decisions
+from gateway.adapters.tables import decision_log as decisions  # gold cases excluded
 from gateway.calibration import quality
 from gateway.reports.labelled import read_database
 

@@ -25,7 +25,8 @@ from sqlalchemy import Connection, and_, exists, select
 
 from audit.record import iso_utc
 from gateway.adapters.personal import KeyRing, is_sealed_json, shown_input
-from gateway.adapters.tables import decisions, review_tasks
+from gateway.adapters.tables import decision_log as decisions  # gold cases excluded
+from gateway.adapters.tables import review_tasks
 
 __all__ = ["FIELDS", "feedback_rows"]
 

@@ -24,7 +24,8 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, and_, or_, select
 
 from audit.record import iso_utc
-from gateway.adapters.tables import decisions, review_tasks
+from gateway.adapters.tables import decision_log as decisions  # gold cases excluded
+from gateway.adapters.tables import review_tasks
 from gateway.errors import InvalidRequest
 
 __all__ = ["DEFAULT_ERROR_ACTIONS", "History", "read_database", "read_file"]

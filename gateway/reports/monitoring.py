@@ -19,7 +19,8 @@ from sqlalchemy import Connection, and_, select
 
 from audit.record import iso_utc
 from audit.schema import audit_events
-from gateway.adapters.tables import decisions, review_tasks
+from gateway.adapters.tables import decision_log as decisions  # gold cases excluded
+from gateway.adapters.tables import review_tasks
 from gateway.calibration import alarm, ks, override_check, psi
 from gateway.review.alarms import ALARM_CLEARED, ALARM_RAISED
 

@@ -21,7 +21,8 @@ from sqlalchemy import Connection, String, and_, select, type_coerce
 
 from audit.record import canonical_json, iso_utc
 from gateway.adapters.personal import KeyRing, is_sealed_json, shown_input
-from gateway.adapters.tables import decisions, review_tasks
+from gateway.adapters.tables import decision_log as decisions  # gold cases excluded
+from gateway.adapters.tables import review_tasks
 from gateway.calibration import stratified_upper
 from gateway.policy.model import EvalRequest, Policy
 

@@ -28,7 +28,8 @@ from audit.record import iso_utc
 from audit.schema import audit_events, policy_versions
 from audit.store import AuditLog
 from audit.verify import VerifyReport
-from gateway.adapters.tables import decisions, review_tasks
+from gateway.adapters.tables import decision_log as decisions  # gold cases excluded
+from gateway.adapters.tables import review_tasks
 from gateway.policy.loader import text_digest
 from gateway.reports.calibration_section import calibration_section
 from gateway.reports.contest_section import contest_section

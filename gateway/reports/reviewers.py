@@ -14,24 +14,13 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from audit.reviewers import FlagRules, ReviewerStats, reviewer_stats, reviews_from_events
+from audit.reviewers import FlagRules, ReviewerStats, flag_rules_text, reviewer_stats, reviews_from_events
 from audit.schema import audit_events
 
 __all__ = ["FLAG_RULES_TEXT", "reviewer_section"]
 
 _E = audit_events.c
-_R = FlagRules()
-FLAG_RULES_TEXT = {
-    "fast_approver": f"agreement with the model above {_R.max_approval:.0%} and a median claim-to-submit time "
-    f"under {_R.min_median_seconds:g} s, over at least {_R.min_reviews} reviews",
-    "accepts_wrong_gold": f"let at least {_R.min_gold_traps_accepted} deliberately wrong gold proposals stand, "
-    "and at least half of those seen",
-    "anchored": f"agreement on ordinary tasks exceeds agreement on blind tasks by more than {_R.max_anchor_gap:g}, "
-    f"over at least {_R.min_blind} blind tasks",
-    "under_overrides": f"the upper end of the {1 - _R.alpha:.0%} interval of overrides against peers on the same "
-    f"confidence band is below {_R.max_override_ratio_upper:g}, with at least "
-    f"{_R.min_expected_overrides:g} expected",
-}
+FLAG_RULES_TEXT = flag_rules_text(FlagRules())
 """Each rubber-stamp flag and the rule that raises it."""
 
 

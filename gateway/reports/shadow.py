@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from audit.schema import audit_events
-from gateway.adapters.tables import decisions
+from gateway.adapters.tables import decision_log as decisions  # gold cases excluded
 
 __all__ = ["load_shadow_rows", "shadow_stats"]
 

@@ -14,7 +14,8 @@ from sqlalchemy import Connection, select
 
 from audit.record import iso_utc
 from audit.store import AuditLog
-from gateway.adapters.tables import decisions, subject_holds
+from gateway.adapters.tables import decision_log as decisions  # gold cases excluded
+from gateway.adapters.tables import subject_holds
 from gateway.reports.explain import load_trail
 from gateway.reports.trail import render_trail
 

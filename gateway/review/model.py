@@ -169,6 +169,9 @@ class Decision:
     correction: Correction | None = None
     contests: tuple[Contest, ...] = ()
     """Every contest filed against this decision, oldest first."""
+    gold_case_id: str = ""
+    """Set on a gold case injected into a queue (``review/gold.py``): no caller asked for it, and
+    it never reaches a caller, a statistic or an export. Empty on every real decision."""
     input_json: str = field(default="", compare=False, repr=False)
     """``canonical_json(input)`` when made already (once per Decide); empty: make it."""
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from gateway.policy.model import Policy, PolicyRef
 from gateway.review.change import Applied, Change
 from gateway.review.model import Decision, Task
+
+if TYPE_CHECKING:
+    from gateway.review.gold import StoredGold
 
 __all__ = [
     "Clock",
@@ -50,6 +53,11 @@ class ReadTx(Protocol):
 
     def task(self, task_id: str) -> Task | None: ...
     def tasks_for_decision(self, decision_id: str) -> list[Task]: ...
+    def gold_cases(self, decision_type: str) -> list[StoredGold]:
+        """The loaded gold cases of ``decision_type``, by case id."""
+        ...
+
+    def gold_case(self, case_id: str) -> StoredGold | None: ...
     def open_tasks(self, queue: str, now: datetime, limit: int) -> list[Task]:
         """Tasks in ``queue`` not done and not under a live lease, oldest first."""
         ...

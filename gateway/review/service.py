@@ -38,6 +38,7 @@ from gateway.review.contest import check_statement, plan_contest, plan_contest_s
 from gateway.review.correction import correct
 from gateway.review.events import decision_records, event, task_guard
 from gateway.review.four_eyes import plan_vote, quorum_for
+from gateway.review.gold import gold_marks, with_gold
 from gateway.review.leases import checked_lease, claim_candidates, plan_claim, plan_release, plan_renew
 from gateway.review.model import (
     Action,
@@ -129,6 +130,7 @@ class ReviewService:
         cmd = await fill_proposal(principal, cmd, policy, self.models, time_left)
         sealed = seal_for(self.personal, policy, cmd.subject_ref, cmd.input) if principal.has(CALLER) else None
         change, decision = self.plan_decide(principal, cmd, sealed)
+        change = await with_gold(self._read, change, decision, policy, self.ids.new)  # review/gold.py
         applied = await self.store.apply(change)
         if applied.prior is not None:
             if applied.prior.request_digest != decision.request_digest:
@@ -229,13 +231,15 @@ class ReviewService:
         """Who may read a decision: its requester; an auditor; a reviewer who may work a
         queue one of its tasks is (or was) in, or who reviewed it. Nobody else, so a junior
         reviewer cannot read senior-queue cases."""
-        if principal.name == d.requested_by or principal.has(AUDITOR):
+        if principal.has(AUDITOR) or (principal.name == d.requested_by and not d.gold_case_id):
             return
         if principal.name and principal.name in {d.reviewer, *(t.claimed_by for t in tasks)}:
             return
         queues = {t.queue for t in tasks} | ({d.queue} if d.queue else set())
         if any(principal.roles & self.queue_roles(q) for q in queues):
             return
+        if d.gold_case_id:  # no caller asked for a gold case: outside its queue, it does not exist
+            raise NotFound(f"no decision {d.decision_id!r}")
         raise PermissionDenied(f"{principal.name} may not see decision {d.decision_id}")
 
     # -- queues -------------------------------------------------------------------------
@@ -356,10 +360,12 @@ class ReviewService:
         d, tasks = await self._read(lambda tx: (tx.decision(decision_id), tx.tasks_for_decision(decision_id)))
         if d is None:
             raise NotFound(f"no decision {decision_id!r}")
-        change, task = plan_reopen(
-            principal, d, tasks, self.policies.get(d.decision_type), reason, self.clock.now(), self.ids.new
-        )
-        await self.store.apply(change)
+        if not reason.strip():  # before sealing: the envelope of a blank reason is not blank
+            raise InvalidRequest("reason", "must say why the decision is reopened")
+        policy = self.policies.get(d.decision_type)
+        sealed, keys = seal_reason(self.personal, policy, d.subject_ref, reason)  # free text can name a person
+        change, task = plan_reopen(principal, d, tasks, policy, sealed, self.clock.now(), self.ids.new)
+        await self.store.apply(dataclasses.replace(change, inserts=change.inserts + keys))
         return task
 
     async def record_initial_outcome(self, principal: Principal, task_id: str, outcome: str) -> tuple[Task, Decision]:
@@ -406,6 +412,7 @@ class ReviewService:
         blind: dict[str, Any] = {}
         if task.blind:  # checked, and recast, before the reason is sealed
             cmd, blind = blind_submit(cmd, task, d, policy)
+        blind = {**blind, **(await gold_marks(self._read, d))}  # a gold case's known answer
         reason, keys = seal_reason(self.personal, policy, d.subject_ref, cmd.reason)
         change, d, done = self.plan_submit(principal, dataclasses.replace(cmd, reason=reason), task, d, now, blind)
         change = dataclasses.replace(change, inserts=change.inserts + keys)
@@ -428,7 +435,8 @@ class ReviewService:
         blind: Mapping[str, Any] | None = None,
     ) -> tuple[Change, Decision, Task]:
         """The Change signing off ``task`` (read as the principal's, under a live lease);
-        ``blind``: what a blind-first task adds to the sign-off's event (``blind.blind_submit``)."""
+        ``blind``: what a blind-first task (``blind.blind_submit``) or a gold case (``gold.gold_marks``)
+        adds to the sign-off's event."""
         assert cmd.action is not None
         if d.requested_by == principal.name:
             raise PermissionDenied("the principal that requested a decision may not review it")

@@ -106,7 +106,7 @@ class TestUnreachable:
 class TestMigrations:
     def test_upgrade_reaches_head(self, engine: Engine) -> None:
         """After upgrade the database is at the newest shipped revision."""
-        assert current_revision(engine) == head_revision() == "0009_contests"
+        assert current_revision(engine) == head_revision() == "0010_gold"
 
     def test_upgrade_is_idempotent(self, engine: Engine) -> None:
         """Upgrading a database already at head changes nothing and does not fail."""

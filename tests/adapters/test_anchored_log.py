@@ -472,3 +472,84 @@ class TestDecisionsState:
         assert f"STATE MISMATCH decision {held}: route is 'auto'" in out
         assert main(["audit", "explain", auto, "--db", db_url]) == 0
         assert "STATE MISMATCH" in capsys.readouterr().out
+
+
+def _ask(capsys: pytest.CaptureFixture[str], url: str, witness: str) -> tuple[int, str]:
+    """Run ``signoff audit verify --witness URL`` and return its status and output."""
+    code = main(["audit", "verify", "--db", url, "--workers", "1", "--witness", witness, "--witness-timeout", "5"])
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+class TestWitnessAsked:
+    """``audit verify --witness URL``: the witness's own record of the log's end, asked online."""
+
+    def _witnessed(self, engine: Engine, key, tmp_path: Path, witness: _Witness, batches: int = 2) -> Checkpointer:  # type: ignore[no-untyped-def]
+        cp = Checkpointer(engine, key[0], tmp_path / "cps", "test-origin", every_events=10**9, every_seconds=10**9)
+        cp.witness_url = witness.url
+        for i in range(batches):
+            _append(engine, 10, 10 * i)
+            cp.checkpoint()
+        return cp
+
+    def test_a_witness_within_the_head_is_ok(self, capsys, db_url, engine, key, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        """Witnessed at seq 20, ten events since: the witness holds 20, within the head; asking writes nothing."""
+        witness = _Witness()
+        try:
+            self._witnessed(engine, key, tmp_path, witness)
+            _append(engine, 10, 20)
+            code, out = _ask(capsys, db_url, witness.url)
+        finally:
+            witness.close()
+        assert code == 0 and "holds seq 20, within the database head (seq 30)" in out, out
+        assert witness.seen[-1] == (20, 0, 409) and witness.size == 20
+
+    def test_a_cut_tail_is_truncation_with_the_missing_range(self, capsys, db_url, engine, key, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        """The insider deletes every event after seq 12 (and the checkpoint rows too): the witness still
+        holds 20, so verify names events 13..20 as missing and fails, though the chain walk is ok."""
+        witness = _Witness()
+        try:
+            self._witnessed(engine, key, tmp_path, witness)
+            _truncate(engine, 12)
+            _unguard(engine, "checkpoints")
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM checkpoints WHERE seq > 12"))
+            code, out = _ask(capsys, db_url, witness.url)
+        finally:
+            witness.close()
+        assert code == 1 and "chain ok: 12 events" in out, out
+        assert "TRUNCATED at seq 13: witness" in out and "events 13..20 are missing" in out, out
+
+    def test_a_rolled_back_checkpoints_table(self, capsys, db_url, engine, key, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        """Events intact, but the checkpoint at seq 20 deleted from the table: the witness holds 20,
+        which the table lacks: ROLLED_BACK."""
+        witness = _Witness()
+        try:
+            self._witnessed(engine, key, tmp_path, witness)
+            _unguard(engine, "checkpoints")
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM checkpoints WHERE seq > 10"))
+            code, out = _ask(capsys, db_url, witness.url)
+        finally:
+            witness.close()
+        assert code == 1 and "ROLLED_BACK: witness" in out and "seq 20" in out, out
+
+    def test_a_witness_that_never_saw_the_log(self, capsys, db_url, engine, key, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        """Checkpoints published while no witness was configured: the witness holds nothing; UNWITNESSED."""
+        witness = _Witness()
+        try:
+            cp = Checkpointer(engine, key[0], tmp_path / "cps", "test-origin", every_events=10**9, every_seconds=10**9)
+            _append(engine, 10)
+            cp.checkpoint()
+            code, out = _ask(capsys, db_url, witness.url)
+        finally:
+            witness.close()
+        assert code == 1 and "UNWITNESSED: witness" in out and "never saw this log" in out, out
+
+    def test_a_witness_that_does_not_answer_is_one_line(self, capsys, db_url, engine, key, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        """Nothing listens: exit 1 and the line says nothing was checked against it."""
+        cp = Checkpointer(engine, key[0], tmp_path / "cps", "test-origin", every_events=10**9, every_seconds=10**9)
+        _append(engine, 10)
+        cp.checkpoint()
+        code, out = _ask(capsys, db_url, "http://127.0.0.1:1")
+        assert code == 1 and "did not answer" in out and "Traceback" not in out, out

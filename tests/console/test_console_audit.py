@@ -139,6 +139,9 @@ class TestReviewerEvidence:
         submit(grpc_client, task.task_id, "alice", "override", outcome="deny", reason="r")
         page = http_as("carol").get("/audit/reviewers").text
         assert "<td>alice</td><td>1</td><td>0</td><td>0</td><td>1</td><td>0</td>" in page and "100.0%" in page
+        evidence = page[page.index('id="evidence"') :]
+        assert "<tr><td>alice</td><td>1</td>" in evidence and ">none</td></tr>" in evidence
+        assert "<dt>accepts_wrong_gold</dt>" in evidence and "deliberately wrong gold proposals" in evidence
 
     def test_only_auditors_see_it_and_bad_times_are_named(self, http_as) -> None:  # type: ignore[no-untyped-def]
         """alice gets 403; a malformed from is a 400 naming from."""

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from gateway.cli import main
-from signoff.v1 import audit_pb2, decision_pb2
+from signoff.v1 import audit_pb2, decision_pb2, review_pb2
 from tests.conftest import auth
 from tests.gateway.backends import BACKENDS, copy_policies, edit_claims_policy, served
 from tests.gateway.helpers import claim, claim_request, decide, submit
@@ -34,7 +34,11 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped
 
 def _personal_policies(root: Path) -> Path:
     personal = "    claimant_name:\n      type: string\n      x-personal: true\n"
-    return edit_claims_policy(copy_policies(root / "policies"), region=personal)
+    reopen = "reopen: {roles: [auditor], queue: senior}\n"
+    policies = edit_claims_policy(copy_policies(root / "policies"), region=personal, append=reopen)
+    claims = policies / "claims-triage.yaml"  # no audit draw: the automatic decision is reopened below
+    claims.write_text(claims.read_text().replace("audit_auto_rate: 0.02", "audit_auto_rate: 0.0"))
+    return policies
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -52,6 +56,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         assert retried.decision_id == first.decision_id and retried.input["claimant_name"] == NAME
         task = claim(client, "junior", "alice").task
         signed = submit(client, task.task_id, "alice", "override", outcome="deny", reason=f"{NAME} called: duplicate")
+        reopen = review_pb2.ReopenDecisionRequest(decision_id=second.decision_id, reason=f"{NAME} wrote in")
+        reopened = client.review.ReopenDecision(reopen, metadata=auth("carol"), timeout=10).task
         yield {
             "held_request": held,
             "url": url,
@@ -59,6 +65,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "held": first,
             "auto": second,
             "signed": signed,
+            "reopened": reopened,
             "root": root,
         }
 
@@ -79,7 +86,8 @@ class TestBeforeErasure:
     """While the key lives: stored sealed, shown opened."""
 
     def test_the_database_holds_no_plaintext(self, world: dict) -> None:  # type: ignore[type-arg]
-        """Neither the decisions rows nor any event body holds the name or the reviewer's reason."""
+        """Neither the decisions rows nor any event body holds the name, the reviewer's reason or the
+        auditor's reason for reopening."""
         decisions_text, events_text = _stored(world["url"])
         assert NAME not in decisions_text and NAME not in events_text
         assert "aes-256-gcm" in decisions_text and "$sealed:" in decisions_text  # the field and the reason

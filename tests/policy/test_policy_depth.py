@@ -45,7 +45,7 @@ class TestLintCases:
     def test_case(self, case, write):
         """The case's patched policy lints to exactly the expected codes, the first at the expected path."""
         staff = {k: frozenset(v) for k, v in case["staff"].items()} if "staff" in case else None
-        issues = [i for i in lint_paths([write(patched(case["patch"]))], staff) if i.code != "not_enforced"]
+        issues = [i for i in lint_paths([write(patched(case["patch"]))], staff)]
         assert sorted(i.code for i in issues) == case["expect"], [str(i) for i in issues]
         if "at" in case:
             assert case["at"] in [i.json_path for i in issues]
@@ -71,11 +71,10 @@ class TestLintCases:
         )
         assert [i.code for i in lint_paths([write(doc)])] == []
 
-    def test_keys_not_enforced_yet_are_warned(self, write):
-        """Gold is accepted with a not_enforced warning (four-eyes, blind-first, contest and reopen are served)."""
-        issues = lint_paths([write(full_doc())])
-        assert sorted(i.json_path for i in issues if i.code == "not_enforced") == ["$.queues.junior.gold_rate"]
-        assert {i.severity for i in issues} == {"warning"}
+    def test_every_depth_key_is_enforced_so_none_is_warned(self, write):
+        """Gold injection is served like four-eyes, blind-first, contest and reopen: a policy with
+        every review-depth key lints without a single issue."""
+        assert lint_paths([write(full_doc())]) == []
 
 
 class TestCompiledDepth:
@@ -203,9 +202,7 @@ class TestExample:
     """The shipped example that shows every review-depth key together."""
 
     def test_example_lints_clean_with_the_dev_principals(self, capsys):
-        """docs/examples/claims-review-depth.yaml has no errors against the dev principals file; its only
-        warnings name the keys not enforced yet."""
+        """docs/examples/claims-review-depth.yaml lints clean, without a warning, against the dev principals file."""
         code = main(["policy", "lint", "--principals", str(REPO / "config" / "dev-principals.yaml"), str(EXAMPLE)])
         lines = capsys.readouterr().out.splitlines()
-        assert code == 0 and lines[-1].startswith("0 errors, ")
-        assert lines[:-1] and all("warning: not_enforced:" in line for line in lines[:-1])
+        assert code == 0 and lines[-1].startswith("0 errors, 0 warnings"), lines

@@ -20,6 +20,7 @@ from audit import GENESIS, Event, chain
 from gateway.errors import Conflict, Stale
 from gateway.policy.model import Policy
 from gateway.review.change import Applied, Change, Receipt, Update
+from gateway.review.gold import StoredGold
 from gateway.review.model import Decision, Task, TaskState
 from gateway.review.ports import StoredPolicy
 
@@ -87,6 +88,7 @@ class _State:
     tasks: dict[str, Task] = dataclasses.field(default_factory=dict)
     policies: dict[tuple[str, int], StoredPolicy] = dataclasses.field(default_factory=dict)
     events: list[Event] = dataclasses.field(default_factory=list)
+    gold: dict[str, StoredGold] = dataclasses.field(default_factory=dict)
 
 
 def _claimable(t: Task, queue: str, now: datetime) -> bool:
@@ -111,6 +113,12 @@ class _Tx:
 
     def task(self, task_id: str) -> Task | None:
         return self.s.tasks.get(task_id)
+
+    def gold_cases(self, decision_type: str) -> list[StoredGold]:
+        return sorted((g for g in self.s.gold.values() if g.decision_type == decision_type), key=lambda g: g.case_id)
+
+    def gold_case(self, case_id: str) -> StoredGold | None:
+        return self.s.gold.get(case_id)
 
     def tasks_for_decision(self, decision_id: str) -> list[Task]:
         return sorted(
@@ -216,6 +224,10 @@ class FakeStore:
             if key in s.policies:
                 raise Conflict(f"policy {record.ref.name!r} version {record.ref.version} is stored")
             s.policies[key] = record
+        elif isinstance(record, StoredGold):
+            if record.case_id in s.gold:
+                raise Conflict(f"gold case {record.case_id} is already stored")
+            s.gold[record.case_id] = record
         else:  # pragma: no cover - a record type the fake does not know yet
             raise TypeError(f"no table for {type(record).__name__}")
 

@@ -56,7 +56,7 @@ def _moved(tmp: Path, auto: str) -> Path:
     text = text.replace("{confidence: {lte: 0.92}}", f"{{confidence: {{lte: {auto}}}}}")
     text = text.replace("{confidence: {gt: 0.92}}", f"{{confidence: {{gt: {auto}}}}}")
     path = tmp / f"moved-{auto}.yaml"
-    path.write_text(text.replace("  version: 1\n", "  version: 2\n"))
+    path.write_text(text.replace("  version: 2\n", "  version: 3\n"))
     return path
 
 
@@ -76,7 +76,7 @@ class TestCalibrateAfterDemo:
         )
         assert run.returncode == 0, run.stderr
         assert "threshold certificate for claims.payout" in run.stdout
-        assert "claims-triage v1" in run.stdout and "auto threshold:" in run.stdout
+        assert "claims-triage v2" in run.stdout and "auto threshold:" in run.stdout
 
     def test_json_has_threshold_key_and_the_promise(self, db: tuple[str, Path]) -> None:
         """--format json gives `threshold` (a number or null), alpha, delta, grid, window and models."""
@@ -87,7 +87,7 @@ class TestCalibrateAfterDemo:
         assert cert["policies"][0]["digest"]
 
     def test_write_policy_writes_a_version_that_lints(self, tmp_path: Path) -> None:
-        """--write-policy writes version 2 citing the certificate's sha256, and it passes policy lint."""
+        """--write-policy writes version 3 citing the certificate's sha256, and it passes policy lint."""
         import numpy as np
 
         rng = np.random.default_rng(5)
@@ -129,7 +129,7 @@ class TestCalibrateAfterDemo:
             str(out),
         )
         assert run.returncode == 0, run.stderr
-        assert "version: 2" in out.read_text() and "sha256:" in out.read_text()
+        assert "version: 3" in out.read_text() and "sha256:" in out.read_text()
         assert _cli("policy", "lint", str(out)).returncode == 0
 
     def test_too_few_labels_says_what_is_missing(self, db: tuple[str, Path]) -> None:

@@ -31,8 +31,9 @@ def _serve(tmp: Path) -> tuple[subprocess.Popen[str], str]:
         return spawn_serve(f"sqlite:///{tmp / 'signoff.db'}", policies, stderr=log)
 
 
-def _demo(address: str) -> subprocess.CompletedProcess[str]:
-    """Run `signoff demo` as a user would, in its own process."""
+def _demo(address: str, sla_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `signoff demo` as a user would, in its own process (``sla_dir``: with the SLA drill there)."""
+    sla = ["--sla-dir", str(sla_dir)] if sla_dir is not None else ["--sla-seconds", "0"]
     return subprocess.run(
         [
             sys.executable,
@@ -47,6 +48,7 @@ def _demo(address: str) -> subprocess.CompletedProcess[str]:
             "4",
             "--address",
             address,
+            *sla,
         ],
         capture_output=True,
         text=True,
@@ -69,9 +71,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def output(served: str) -> str:
-    """What one `signoff demo` run printed; it must have exited 0."""
-    run = _demo(served)
+def output(served: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """What one `signoff demo` run printed (with the SLA drill); it must have exited 0."""
+    run = _demo(served, tmp_path_factory.mktemp("demo-sla"))
     assert run.returncode == 0, run.stderr
     return run.stdout
 
@@ -125,6 +127,22 @@ class TestDemoRun:
         assert "flagged as rubber-stampers: erin\n" in output
         rows = {m[1]: m[2] for m in re.finditer(r"^  \*\s+(\w+)\s+.*?(\S+)$", output, re.M)}
         assert "fast_approver" in rows["erin"].split(",") and rows["alice"] == "-"
+
+    def test_a_rubber_stamped_adverse_decision_is_contested_and_heard(self, output: str) -> None:
+        """The claims service contests one of erin's adverse sign-offs; bob, who did not decide it,
+        hears it in the audit queue: reversed to the file's outcome when the model was wrong."""
+        assert "contest (GDPR Art. 22(3)): the claims service contested decision" in output
+        m = re.search(
+            r"model's '(\w+)' stand; the file says '(\w+)'\n  heard in 'audit' by bob: (\w+), outcome '(\w+)'", output
+        )
+        assert m, output
+        proposed, truth, state, outcome = m.groups()
+        assert (state, outcome) == (("reversed", truth) if proposed != truth else ("upheld", proposed))
+
+    def test_an_sla_timeout_escalates_a_claim_nobody_took(self, output: str) -> None:
+        """On the drill's own gateway (junior SLA cut to 3 s) the held claim is escalated to senior."""
+        assert "the junior SLA cut from 4h to 3s" in output
+        assert re.search(r"after [\d.]+ s the timer escalated it to 'senior' \(status PENDING_REVIEW\)", output), output
 
     def test_chain_verifies_and_head_hash_is_printed(self, output: str) -> None:
         """VerifyChain is ok and the head hash is 64 hex digits."""

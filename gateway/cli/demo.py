@@ -30,6 +30,7 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from gateway import demo
 from gateway.cli import CommandError
 from gateway.cli.client import add_connection_flags, call, channel, metadata
+from gateway.cli.demo_depth import contest_drill, sla_drill
 from gateway.cli.demo_reviewers import drill
 from signoff.v1 import audit_pb2, audit_pb2_grpc, decision_pb2, decision_pb2_grpc, review_pb2, review_pb2_grpc
 
@@ -102,8 +103,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "demo's claims model (a model binding, in process) and send inputs only",
     )
     p.add_argument("--model-dir", default="var/demo-model", help="where --model keeps its gateway's files")
-    p.add_argument("--policies", default="policies", help="the policies --model serves (default policies/)")
-    p.add_argument("--principals", default="config/dev-principals.yaml", help="the principals --model serves")
+    p.add_argument(
+        "--sla-seconds",
+        type=_count(0),
+        default=3,
+        help="the SLA drill: on a gateway of its own, the junior SLA cut from 4h to this many seconds "
+        "(default 3; 0: no SLA drill)",
+    )
+    p.add_argument("--sla-dir", default="var/demo-sla", help="where the SLA drill keeps its gateway's files")
+    p.add_argument("--policies", default="policies", help="the policies --model and the SLA drill serve (default policies/)")
+    p.add_argument("--principals", default="config/dev-principals.yaml", help="the principals --model and the SLA drill serve")
     p.set_defaults(handler=run)
 
 
@@ -355,6 +364,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
                 "stamper": _bearer(args.stamper_token),
                 "auditor": auditor,
             }
+            stamped: list[tuple[demo.Claim, str]] = []
             drill(
                 stubs,
                 lambda c: _decide_request(run_id, c, proposal=not model),
@@ -365,13 +375,28 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
                 args.timeout,
                 out,
                 adapt=demo.served if model else None,
+                stamped=stamped,
             )
+            contest_drill(stubs, stamped, {"caller": caller, "hearer": _bearer(args.senior_token)}, args.timeout, out)
         chain = call(
             lambda: audit_stub.VerifyChain(
                 audit_pb2.VerifyChainRequest(), metadata=auditor, timeout=max(args.timeout, 120.0)
             )
         )
         _print_chain(chain, out)
+    if args.sla_seconds:
+        from pathlib import Path
+
+        sla_drill(
+            Path(args.policies),
+            Path(args.principals),
+            Path(args.sla_dir),
+            caller,
+            args.seed + 2,
+            args.timeout,
+            out,
+            due_seconds=args.sla_seconds,
+        )
     out.flush()
     if not chain.ok:
         raise CommandError(f"the audit chain does not verify: first bad seq {chain.first_bad_seq}", code=1)

@@ -20,7 +20,7 @@ from pathlib import Path
 from gateway import demo
 from gateway.cli import CommandError
 
-__all__ = ["BINDINGS", "model_gateway"]
+__all__ = ["BINDINGS", "model_gateway", "own_gateway", "sla_gateway"]
 
 BINDINGS = f"""\
 # Written by `signoff demo --model`: the demo's claims model, served in the gateway's process.
@@ -41,9 +41,26 @@ bindings:
 @contextmanager
 def model_gateway(policies: Path, principals: Path, workdir: Path) -> Iterator[tuple[str, Path]]:
     """A gateway whose claims.payout proposals come from the served model: (address, database file)."""
+    text = _claims_text(policies)
+    served = _fresh_policies(policies, workdir)
+    (served / "claims-triage.yaml").write_text(
+        text.rstrip("\n") + "\nproposal: {source: model, binding: claims-demo-model}\n", encoding="utf-8"
+    )
+    models = workdir / "models.yaml"
+    models.write_text(BINDINGS, encoding="utf-8")
+    with own_gateway(served, principals, workdir, "--models", str(models)) as running:
+        yield running
+
+
+def _claims_text(policies: Path) -> str:
     source = policies / "claims-triage.yaml"
     if not source.is_file():
-        raise CommandError(f"--policies {policies}: no claims-triage.yaml to serve the model-backed day", code=1)
+        raise CommandError(f"--policies {policies}: no claims-triage.yaml to serve", code=1)
+    return source.read_text(encoding="utf-8")
+
+
+def _fresh_policies(policies: Path, workdir: Path) -> Path:
+    """``workdir/policies``, emptied, with the policy schema copied in."""
     workdir.mkdir(parents=True, exist_ok=True)
     served = workdir / "policies"
     if served.exists():
@@ -51,12 +68,31 @@ def model_gateway(policies: Path, principals: Path, workdir: Path) -> Iterator[t
     served.mkdir()
     if (policies / "schema").is_dir():
         shutil.copytree(policies / "schema", served / "schema")
-    text = source.read_text(encoding="utf-8")
-    (served / "claims-triage.yaml").write_text(
-        text.rstrip("\n") + "\nproposal: {source: model, binding: claims-demo-model}\n", encoding="utf-8"
-    )
-    models = workdir / "models.yaml"
-    models.write_text(BINDINGS, encoding="utf-8")
+    return served
+
+
+JUNIOR_SLA = "sla: {due: 4h, warn: 3h, on_timeout: {action: escalate, queue: senior}}"
+"""The shipped claims policy's junior SLA, which the SLA drill cuts to seconds."""
+
+
+@contextmanager
+def sla_gateway(policies: Path, principals: Path, workdir: Path, due_seconds: int) -> Iterator[tuple[str, Path]]:
+    """A gateway serving the shipped claims policy with its junior SLA due after ``due_seconds``
+    instead of 4 hours (same escalation to senior), its timers swept every half second."""
+    text = _claims_text(policies)
+    if JUNIOR_SLA not in text:
+        raise CommandError(f"--policies {policies}: the claims policy has no junior SLA of 4h to shorten", code=1)
+    short = f"sla: {{due: {due_seconds}s, on_timeout: {{action: escalate, queue: senior}}}}"
+    served = _fresh_policies(policies, workdir)
+    (served / "claims-triage.yaml").write_text(text.replace(JUNIOR_SLA, short), encoding="utf-8")
+    with own_gateway(served, principals, workdir, "--sweep-seconds", "0.5") as running:
+        yield running
+
+
+@contextmanager
+def own_gateway(served: Path, principals: Path, workdir: Path, *extra: str) -> Iterator[tuple[str, Path]]:
+    """``signoff serve`` on 127.0.0.1 (port 0) with the policies in ``served`` on a fresh SQLite
+    file under ``workdir``, stopped on exit: (address, database file)."""
     db = workdir / "signoff.db"
     for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         stale.unlink(missing_ok=True)  # each run is its own day
@@ -74,12 +110,11 @@ def model_gateway(policies: Path, principals: Path, workdir: Path) -> Iterator[t
         str(served),
         "--principals",
         str(principals),
-        "--models",
-        str(models),
         "--monitor-seconds",
         "0",
         "--log-level",
         "warning",
+        *extra,
     ]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -87,7 +122,7 @@ def model_gateway(policies: Path, principals: Path, workdir: Path) -> Iterator[t
         line = proc.stdout.readline()
         if not line.startswith("signoff: serving on "):
             err = (proc.stderr.read() if proc.stderr else "").strip().splitlines()
-            raise CommandError(f"the model-backed gateway did not start: {err[-1] if err else line.strip()}", code=1)
+            raise CommandError(f"the demo's own gateway did not start: {err[-1] if err else line.strip()}", code=1)
         yield line.split()[3], db
     finally:
         proc.terminate()

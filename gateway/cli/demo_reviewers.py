@@ -20,12 +20,12 @@ from gateway.cli.audit_reviewers import print_reviewers
 from gateway.cli.client import call
 from signoff.v1 import audit_pb2, decision_pb2, review_pb2
 
-__all__ = ["drill"]
+__all__ = ["drill", "junior_claims"]
 
 Metadata = tuple[tuple[str, str], ...]
 
 
-def _junior_claims(n: int, seed: int, adapt: Callable[[demo.Claim], demo.Claim] | None = None) -> list[demo.Claim]:
+def junior_claims(n: int, seed: int, adapt: Callable[[demo.Claim], demo.Claim] | None = None) -> list[demo.Claim]:
     """The first ``n`` review-band claims of another seeded day (``adapt``: the served model's proposals)."""
     out: list[demo.Claim] = []
     index = 0
@@ -49,14 +49,16 @@ def drill(
     timeout: float,
     out: TextIO,
     adapt: Callable[[demo.Claim], demo.Claim] | None = None,
+    stamped: list[tuple[demo.Claim, str]] | None = None,
 ) -> audit_pb2.ReviewerStatsResponse:
     """Run the drill on ``n`` claims and print the ReviewerStats table since ``since``.
 
     ``stubs`` has ``decisions``, ``review`` and ``audit``; ``mds`` holds the metadata of
-    ``caller``, ``careful``, ``stamper`` and ``auditor``.
+    ``caller``, ``careful``, ``stamper`` and ``auditor``. ``stamped`` gets each claim the
+    rubber-stamper signed off, with its decision id.
     """
     signed = {"careful": 0, "stamper": 0}
-    for i, claim in enumerate(_junior_claims(n, seed, adapt)):
+    for i, claim in enumerate(junior_claims(n, seed, adapt)):
         d = call(lambda: stubs.decisions.Decide(request(claim), metadata=mds["caller"], timeout=timeout)).decision
         who = "stamper" if i % 2 == 0 else "careful"
         got = call(
@@ -84,6 +86,8 @@ def drill(
         )
         call(lambda: stubs.review.Submit(req, metadata=mds[who], timeout=timeout))
         signed[who] += 1
+        if who == "stamper" and stamped is not None:
+            stamped.append((claim, d.decision_id))
     stats_req = audit_pb2.ReviewerStatsRequest(decision_type="claims.payout")
     stats_req.since.CopyFrom(timestamp_pb2.Timestamp(seconds=int(since.timestamp())))
     resp = call(lambda: stubs.audit.ReviewerStats(stats_req, metadata=mds["auditor"], timeout=timeout))

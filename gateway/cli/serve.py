@@ -87,6 +87,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--reload-seconds", type=float, default=2.0, help="how often to look for policy changes")
     p.add_argument(
+        "--sweep-seconds",
+        type=float,
+        default=5.0,
+        help="how often lapsed leases are returned and due SLA timers fired (default 5)",
+    )
+    p.add_argument(
         "--monitor-seconds",
         type=float,
         default=300.0,
@@ -231,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
         reload_seconds=args.reload_seconds,
+        sweep_seconds=args.sweep_seconds,
         page_token_key=os.environ.get("SIGNOFF_PAGE_TOKEN_KEY") or None,
         watch_poll=args.watch_poll,
         reuse_port=args.reuse_port,

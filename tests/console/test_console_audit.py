@@ -28,7 +28,7 @@ class TestDecisionSearch:
             http_as("carol")
             .get(
                 "/audit/decisions",
-                params={"route": "junior", "status": "PENDING_REVIEW", "overridden": "no", "policy": "claims-triage@1"},
+                params={"route": "junior", "status": "PENDING_REVIEW", "overridden": "no", "policy": "claims-triage@2"},
             )
             .text
         )
@@ -108,15 +108,15 @@ class TestPolicies:
     """Stored policy versions, their text, and a diff."""
 
     def test_each_version_has_its_text_and_a_diff(self, http_as, policy_dir: Path) -> None:  # type: ignore[no-untyped-def]
-        """After a v2 loads, both texts are served and the diff shows the changed threshold."""
+        """After a v3 loads, both texts are served and the diff shows the changed threshold."""
         c = http_as("carol")
         path = policy_dir / "claims-triage.yaml"
         text = path.read_text()
-        path.write_text(text.replace("version: 1", "version: 2", 1).replace("lte: 0.92", "lte: 0.95"))
-        _wait_for_version(c, "claims-triage", 2)
-        v1 = c.get("/policies/claims-triage/1").text
-        assert "lte: 0.92" in v1
-        diff = c.get("/policies/claims-triage/diff", params={"a": "1", "b": "2"}).text
+        path.write_text(text.replace("version: 2", "version: 3", 1).replace("lte: 0.92", "lte: 0.95"))
+        _wait_for_version(c, "claims-triage", 3)
+        v2 = c.get("/policies/claims-triage/2").text
+        assert "lte: 0.92" in v2
+        diff = c.get("/policies/claims-triage/diff", params={"a": "2", "b": "3"}).text
         assert '<span class="del">-' in diff and "0.95" in diff
 
     def test_an_unknown_version_is_404_and_a_bad_one_400(self, http_as) -> None:  # type: ignore[no-untyped-def]

@@ -18,10 +18,9 @@ SLA = Sla(3600, TimeoutAction("escalate", queue="senior"), 1800)
 
 @pytest.fixture
 def policy_dir(policy_dir: Path) -> Path:
-    """The shipped policies with an SLA on the junior queue (due in 1 h, warning at 30 min) and contests."""
+    """The shipped policies (contests since version 2) with the junior SLA due in 1 h, warning at 30 min."""
     sla = "    sla: {due: 1h, warn: 30m, on_timeout: {action: escalate, queue: senior}}\n"
-    contest = "\ncontest:\n  window: 30d\n  queue: audit\n  roles: [caller]\n"  # for TestContestCase
-    return edit_claims_policy(policy_dir, junior=sla, append=contest)
+    return edit_claims_policy(policy_dir, junior_sla=sla)
 
 
 class TestSlaText:

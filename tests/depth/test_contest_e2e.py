@@ -1,6 +1,6 @@
 """ContestDecision end to end (GDPR Art. 22(3)): filed for the subject, heard by someone else, upheld or reversed.
 
-A copy of the claims policy offers contests (30 days, heard in the ``audit`` queue, filed by a
+The shipped claims policy offers contests (30 days, heard in the ``audit`` queue, filed by a
 ``caller``). Through the generated stubs, on SQLite and PostgreSQL: bob signs off a held claim,
 the claims service contests it, bob (who decided it) finds nothing to claim, carol hears it and
 reverses it; Get shows the history and the correction, explain tells it, and verify --state
@@ -23,14 +23,17 @@ from gateway.review.contest import deciders, plan_contest
 from gateway.review.model import Principal, Status
 from signoff.v1 import decision_pb2, review_pb2
 from tests.conftest import TOKENS, Client, auth
-from tests.gateway.backends import BACKENDS, copy_policies, edit_claims_policy, served
+from tests.gateway.backends import BACKENDS, copy_policies, served
 from tests.gateway.helpers import claim, claim_request, decide, submit
 
-CONTEST = "contest:\n  window: 30d\n  queue: audit\n  roles: [caller]\n"
+CONTEST = "contest: {window: 30d, queue: audit, roles: [caller]}\n"
 
 
 def _contest_policies(root: Path) -> Path:
-    return edit_claims_policy(copy_policies(root / "policies"), append="\n" + CONTEST)
+    """The shipped policies (claims-triage offers contests since version 2)."""
+    policies = copy_policies(root / "policies")
+    assert CONTEST in (policies / "claims-triage.yaml").read_text()
+    return policies
 
 
 def _contest(

@@ -22,8 +22,8 @@ def fast_sla_app(tmp_path: Path, db_url: str):
     policies.mkdir()
     text = (ROOT / "policies" / "claims-triage.yaml").read_text()
     text = text.replace(
-        "  senior:\n    roles: [senior_adjuster]\n",
-        "  senior:\n    roles: [senior_adjuster]\n    sla: {due: 1s, on_timeout: {action: expire}}\n",
+        "    sla: {due: 2d, warn: 1d, on_timeout: {action: expire}}\n",
+        "    sla: {due: 1s, on_timeout: {action: expire}}\n",
     )
     assert "due: 1s" in text
     (policies / "claims.yaml").write_text(text)

@@ -39,15 +39,23 @@ def copy_policies(target: Path) -> Path:
 
 
 _JUNIOR = "    description: Review band, 0.70 to 0.92 confidence.\n"
+JUNIOR_SLA = "    sla: {due: 4h, warn: 3h, on_timeout: {action: escalate, queue: senior}}\n"
+"""The shipped junior queue's SLA line (claims-triage version 2)."""
 _REGION = "    region:\n      type: string\n"
 
 
-def edit_claims_policy(policies: Path, *, junior: str = "", region: str = "", append: str = "") -> Path:
+def edit_claims_policy(
+    policies: Path, *, junior: str = "", region: str = "", append: str = "", junior_sla: str | None = None
+) -> Path:
     """Edit the claims-triage copy in ``policies``: ``junior`` lines added to the junior queue,
-    ``region`` lines after the ``region`` input property, ``append`` at the end; ``policies``."""
+    ``junior_sla`` (a whole line) in place of its shipped SLA line, ``region`` lines after the
+    ``region`` input property, ``append`` at the end; ``policies``."""
     path = policies / "claims-triage.yaml"
     before = path.read_text()
     after = before.replace(_JUNIOR, _JUNIOR + junior).replace(_REGION, _REGION + region) + append
+    if junior_sla is not None:
+        assert JUNIOR_SLA in after, "the claims policy no longer has the shipped junior SLA"
+        after = after.replace(JUNIOR_SLA, junior_sla)
     assert after != before, "the claims policy no longer has the lines this edit anchors on"
     path.write_text(after)
     return policies

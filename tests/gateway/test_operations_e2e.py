@@ -108,7 +108,7 @@ class TestLogs:
             _, err = proc.communicate(timeout=30)
         lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
         rpc = next(x for x in lines if x.get("request_id") == "req-abc-123" and "decision_id" in x)
-        assert rpc["policy_version"] == 1 and rpc["principal"] == "claims-service"
+        assert rpc["policy_version"] == 2 and rpc["principal"] == "claims-service"
 
 
 class TestAuditWriteFailure:

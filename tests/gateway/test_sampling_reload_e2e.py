@@ -89,28 +89,28 @@ class TestReload:
         """Raising the version and a threshold changes routing without a restart."""
         path = policy_dir / "claims-triage.yaml"
         text = path.read_text()
-        assert "version: 1" in text
+        assert "version: 2" in text
         path.write_text(
-            text.replace("version: 1", "version: 2", 1).replace("audit_auto_rate: 0.02", "audit_auto_rate: 0.5")
+            text.replace("version: 2", "version: 3", 1).replace("audit_auto_rate: 0.02", "audit_auto_rate: 0.5")
         )
-        assert _wait_for(lambda: decide(client, claim_request()).policy.version == 2)
+        assert _wait_for(lambda: decide(client, claim_request()).policy.version == 3)
         listed = client.policies.ListPolicies(policy_pb2.ListPoliciesRequest(), metadata=auth("carol"), timeout=5)
         versions = sorted(p.ref.version for p in listed.policies if p.decision_type == "claims.payout")
-        assert versions == [1, 2]
+        assert versions == [2, 3]
         old = client.policies.GetPolicy(
-            policy_pb2.GetPolicyRequest(name=listed.policies[0].ref.name, version=1), metadata=auth("carol"), timeout=5
+            policy_pb2.GetPolicyRequest(name=listed.policies[0].ref.name, version=2), metadata=auth("carol"), timeout=5
         )
         assert "audit_auto_rate: 0.02" in old.text
 
     def test_broken_edit_keeps_last_good_and_shows_in_health(self, client, policy_dir):
-        """A broken file is refused: decisions still use version 1 and health says NOT_SERVING."""
+        """A broken file is refused: decisions still use version 2 and health says NOT_SERVING."""
         (policy_dir / "claims-triage.yaml").write_text("metadata: [this is not\n")
         assert _wait_for(lambda: _policy_health(client) == health_pb2.HealthCheckResponse.NOT_SERVING)
-        assert decide(client, claim_request()).policy.version == 1
+        assert decide(client, claim_request()).policy.version == 2
 
     def test_same_version_other_content_is_refused(self, client, policy_dir):
         """Changing a policy without raising its version is refused: versions must name one text."""
         path = policy_dir / "claims-triage.yaml"
         path.write_text(path.read_text().replace("audit_auto_rate: 0.02", "audit_auto_rate: 0.03"))
         assert _wait_for(lambda: _policy_health(client) == health_pb2.HealthCheckResponse.NOT_SERVING)
-        assert decide(client, claim_request()).policy.version == 1
+        assert decide(client, claim_request()).policy.version == 2

@@ -121,7 +121,7 @@ class TestExplain:
         out = capsys.readouterr().out
         assert code == 0
         assert "route:   senior" in out and "rule:    high_value" in out
-        assert "input.amount 62000 >= 50000" in out and "claims-triage v1 sha256:" in out
+        assert "input.amount 62000 >= 50000" in out and "claims-triage v2 sha256:" in out
 
     def test_explain_json(self, capsys):
         """--json prints a machine-readable result."""

@@ -73,7 +73,7 @@ class TestFeedbackRows:
             "claims-gbm",
             "2026.03",
             "claims-triage",
-            1,
+            2,
         )
 
     def test_weights_recover_the_population_count(self, dataset: Dataset, tmp_path: Path) -> None:

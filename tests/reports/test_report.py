@@ -77,7 +77,7 @@ class TestReportFigures:
         }
         assert {x["reviewer"]: x["overridden"] for x in so["by_reviewer"]} == {"alice": 1, "bob": 1}
         assert [(x["policy_name"], x["policy_version"], x["reviewed"]) for x in so["by_policy_version"]] == [
-            ("claims-triage", 1, 9)
+            ("claims-triage", 2, 9)
         ]
         assert [(x["band"], x["reviewed"]) for x in so["by_confidence_band"]] == [
             ("[0.50,0.70)", 2),
@@ -110,7 +110,7 @@ class TestReportFigures:
         """The version that decided the period is listed with its digest and policy_loaded time."""
         [p] = _report_json(dataset, tmp_path)["policies"]
         stored = dataset.decisions["junior-0"]
-        assert (p["name"], p["version"], p["digest"]) == ("claims-triage", 1, stored.policy_digest)
+        assert (p["name"], p["version"], p["digest"]) == ("claims-triage", 2, stored.policy_digest)
         assert p["policy_loaded_events"] == ["2026-03-02T08:00:00.000000Z"] and p["decisions_in_period"] == 20
 
     def test_chain_verified_with_head_hash(self, dataset: Dataset, tmp_path: Path) -> None:

@@ -564,6 +564,7 @@ def _section_seconds(engine: Engine, begin: datetime, end: datetime) -> dict[str
         "drift": parts.drift_section,
         "reviewers": parts.reviewer_section,
         "contests": parts.contest_section,
+        "personal_data": parts.personal_section,
     }
     out = {}
     with engine.connect() as conn:

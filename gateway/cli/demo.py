@@ -111,8 +111,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default 3; 0: no SLA drill)",
     )
     p.add_argument("--sla-dir", default="var/demo-sla", help="where the SLA drill keeps its gateway's files")
-    p.add_argument("--policies", default="policies", help="the policies --model and the SLA drill serve (default policies/)")
-    p.add_argument("--principals", default="config/dev-principals.yaml", help="the principals --model and the SLA drill serve")
+    p.add_argument(
+        "--policies", default="policies", help="the policies --model and the SLA drill serve (default policies/)"
+    )
+    p.add_argument(
+        "--principals", default="config/dev-principals.yaml", help="the principals --model and the SLA drill serve"
+    )
     p.set_defaults(handler=run)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from gateway.reports.calibration_section import render_calibration
 from gateway.reports.contest_section import render_contests
 from gateway.reports.drift_section import render_drift
+from gateway.reports.personal_section import render_personal
 
 __all__ = ["render_html"]
 
@@ -318,6 +319,7 @@ def render_html(report: Mapping[str, Any]) -> str:
 
     s.extend(_reviewers_html(report.get("reviewers")))
     s.append(render_contests(report.get("contests")))
+    s.append(render_personal(report.get("personal_data")))
 
     s.append("<h2>Audit chain</h2>")
     s.append(f'<p>{_chain_badge(chain)}</p><p class="note">{escape(chain["note"] or "")}</p>')

@@ -34,6 +34,7 @@ from gateway.policy.loader import text_digest
 from gateway.reports.calibration_section import calibration_section
 from gateway.reports.contest_section import contest_section
 from gateway.reports.drift_section import drift_section
+from gateway.reports.personal_section import personal_section
 from gateway.reports.reviewers import reviewer_section
 
 __all__ = [
@@ -448,6 +449,7 @@ def build_report(
         drift = drift_section(conn, start, end)
         reviewers = reviewer_section(conn, start, end)
         contests = contest_section(conn, start, end)
+        personal = personal_section(conn, start, end)
     volumes = _volumes(vcube)
     all_times = [t for ts in times.values() for t in ts]
     histogram = _histogram(all_times)
@@ -481,6 +483,7 @@ def build_report(
         "drift": drift,
         "reviewers": reviewers,
         "contests": contests,
+        "personal_data": personal,
         "chain": _chain(engine, verify, verifier),
     }
     return report

@@ -233,6 +233,21 @@ class TestErasure:
         assert "claimant_name" not in mine[0]["input"] and mine[0]["erased_fields"] == "claimant_name"
         assert mine[0]["final_outcome"] == "deny" and mine[0]["input"]["amount"] == 1200
 
+    def test_6b_the_report_counts_the_erasure_and_still_counts_the_decisions(self, capsys, world: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
+        """The report's personal-data section: one erasure, the hold placed and released, both of the
+        subject's decisions with their fields erased; the volumes still count them; no name anywhere."""
+        args = ["report", "--db", world["url"], "--from", "2000-01-01", "--to", "2100-01-01", "--format", "json"]
+        code, out, err = _run(capsys, *args, "--no-verify")
+        assert code == 0, err
+        report = json.loads(out)
+        p = report["personal_data"]
+        assert (p["erasures"], p["subjects_erased"], p["holds_placed"], p["holds_released"]) == (1, 1, 1, 1)
+        assert p["keys_destroyed"] >= 1 and p["subjects_under_hold"] == 0
+        assert p["decisions_with_erased_fields"] == 2
+        assert report["volumes"]["total"] >= 2 and NAME not in out
+        code, html, _ = _run(capsys, *args[:-2], "--format", "html", "--no-verify")
+        assert code == 0 and "Personal data (GDPR Art. 15 and 17)" in html and NAME not in html
+
     def test_7_unknown_subject_is_refused(self, capsys, world: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
         """Erasing a subject the gateway holds nothing for: one line, exit 1."""
         code, _, err = _run(capsys, "subject", "erase", "nobody-here", "--reason", "x", "--db", world["url"])

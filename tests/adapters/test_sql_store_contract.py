@@ -20,6 +20,7 @@ from gateway.adapters import SqlStore, make_engine
 from gateway.errors import Conflict, Stale, StoreUnavailable
 from gateway.policy.model import PolicyRef
 from gateway.review.change import Applied, Change, Update
+from gateway.review.gold import StoredGold
 from gateway.review.model import (
     Action,
     Correction,
@@ -595,6 +596,49 @@ class TestPolicies:
         assert store.read(lambda tx: tx.policy("claims-triage", 3)) == self.POLICY
 
 
+class TestGold:
+    CASE = StoredGold(
+        case_id="g-1",
+        decision_type="claims.payout",
+        name="flood is excluded",
+        input={"amount": 4200, "claim_type": "home"},
+        outcome="approve",
+        confidence=0.84,
+        expected="deny",
+        explanation="similar claims paid",
+        scores={"approve": 0.84},
+        subject_ref="cust-9",
+        source="gold.yaml:5",
+        loaded_by="ines",
+        loaded_at=T0,
+    )
+
+    def test_gold_cases_round_trip_by_type_and_id(self, store: SqlStore) -> None:
+        """A stored case reads back equal, listed under its decision type and found by its id."""
+        apply(store, Change(inserts=(self.CASE,)))
+
+        assert store.read(lambda tx: tx.gold_cases("claims.payout")) == [self.CASE]
+        assert store.read(lambda tx: tx.gold_case("g-1")) == self.CASE
+        assert store.read(lambda tx: tx.gold_cases("loans.approval")) == []
+        assert store.read(lambda tx: tx.gold_case("nope")) is None
+
+    def test_a_case_id_is_stored_once(self, store: SqlStore) -> None:
+        """Loading the same case id again is Conflict; the first stays."""
+        apply(store, Change(inserts=(self.CASE,)))
+
+        with pytest.raises(Conflict):
+            apply(store, Change(inserts=(replace(self.CASE, expected="approve"),)))
+
+        assert store.read(lambda tx: tx.gold_case("g-1")) == self.CASE
+
+    def test_a_gold_decision_keeps_its_case_id(self, store: SqlStore) -> None:
+        """The decision a case became reads back with ``gold_case_id``; a real one has none."""
+        apply(store, Change(inserts=(self.CASE, decision(1, gold_case_id="g-1"), decision(2))))
+
+        assert store.read(lambda tx: tx.decision("d-1")).gold_case_id == "g-1"  # type: ignore[union-attr]
+        assert store.read(lambda tx: tx.decision("d-2")).gold_case_id == ""  # type: ignore[union-attr]
+
+
 class TestDurability:
     def test_decision_survives_reopening(self, db_url: str, engine: Engine) -> None:
         """A written decision and its pending task are there after the store and engine close."""
@@ -614,6 +658,15 @@ class TestDurability:
 
 class TestDecisionsOnTheFake(TestDecisions):
     """The in-memory fake the use-case tests run on holds to the same contract."""
+
+    @pytest.fixture
+    def store(self) -> FakeStore:  # type: ignore[override]
+        """The fake, instead of a SQL store."""
+        return FakeStore()
+
+
+class TestGoldOnTheFake(TestGold):
+    """The same gold contract on the in-memory fake."""
 
     @pytest.fixture
     def store(self) -> FakeStore:  # type: ignore[override]

@@ -76,6 +76,12 @@ async def _task(console: Console, principal: Principal, task_id: str, require_ow
     return task
 
 
+_RECEIPT = frozenset({"decision_received", "gold_injected"})
+"""How a case came to be: left out of the reviewer's event list, which starts at its routing. A
+gold case (``review/gold.py``) is injected, not received; with its first event shown, a reviewer
+could tell it from a real one."""
+
+
 async def case_context(
     console: Console, principal: Principal, task_id: str, require_own: bool = True
 ) -> dict[str, Any]:
@@ -102,7 +108,9 @@ async def case_context(
         "blind": blind,
         "proposal": None if blind else decision.proposal,
         "outcomes": list(policy.outcomes) if policy is not None else [],
-        "events": [{"seq": e.seq, "time": e.time, "type": e.type, "actor": e.actor} for e in events],
+        "events": [
+            {"seq": e.seq, "time": e.time, "type": e.type, "actor": e.actor} for e in events if e.type not in _RECEIPT
+        ],
         "live": live,
         "lease_left": max(0, int((task.lease_expires_at - now).total_seconds())) if task.lease_expires_at else 0,
         "form": {"action": "", "outcome": "", "reason": "", "payload": ""},

@@ -19,7 +19,9 @@ from gateway.console import usecases
 from gateway.console.web import Console, checked_form, console_of, redirect, render, signed_in
 from gateway.errors import InvalidRequest, NotFound, PermissionDenied, PreconditionFailed
 from gateway.review.commands import SubmitCommand
+from gateway.review.four_eyes import quorum_for
 from gateway.review.model import Action, Principal, Task, TaskState
+from gateway.review.quorum import valid_votes
 
 __all__ = ["case_context", "claim", "initial", "queue_page", "release", "renew", "submit", "task_page"]
 
@@ -102,6 +104,7 @@ async def case_context(
         and task.lease_expires_at > now
     )
     blind = is_blind(task)
+    quorum = quorum_for(policy, decision, task)
     return {
         "task": task,
         "decision": decision,
@@ -112,6 +115,11 @@ async def case_context(
             {"seq": e.seq, "time": e.time, "type": e.type, "actor": e.actor} for e in events if e.type not in _RECEIPT
         ],
         "live": live,
+        # Four-eyes: how many distinct reviewers, and how many votes count so far; never whose or
+        # which outcome (a reviewer who saw the first vote would be anchored on it).
+        "quorum": None
+        if quorum.reviewers <= 1
+        else {"reviewers": quorum.reviewers, "agreement": quorum.agreement, "given": len(valid_votes(task.votes))},
         "lease_left": max(0, int((task.lease_expires_at - now).total_seconds())) if task.lease_expires_at else 0,
         "form": {"action": "", "outcome": "", "reason": "", "payload": ""},
         "message": "",
@@ -189,7 +197,11 @@ async def submit(request: Request) -> Response:
         principal=session.principal.name,
         active_seconds=cmd.active_seconds,
     )
-    note = f"Signed off: {cmd.action.value.lower() if cmd.action else ''} → {decision.final_outcome or 'recorded'}"
+    verb = cmd.action.value.lower() if cmd.action else ""
+    if decision.status.final:
+        note = f"Signed off: {verb} → {decision.final_outcome or decision.status.value}"
+    else:  # a four-eyes vote (or a disagreement sent on): the decision waits for another reviewer
+        note = f"Your vote ({verb}) is recorded; the decision is {decision.status.value} until the other reviewers sign"
     from urllib.parse import quote
 
     return redirect(f"/queues/{quote(task.queue)}?done={quote(note)}")

@@ -17,7 +17,7 @@ import pytest
 from gateway.cli import main
 from signoff.v1 import audit_pb2
 from tests.conftest import ROOT, auth
-from tests.console.conftest import csrf_of
+from tests.console.conftest import csrf_of, off_loop
 from tests.console.helpers import held, task_id_of
 from tests.gateway.backends import edit_claims_policy
 
@@ -51,7 +51,8 @@ class TestGoldInTheConsole:
         self, http_as, grpc_client, policy_dir: Path, db_url: str
     ) -> None:  # type: ignore[no-untyped-def]
         """Two claimed tasks, one gold: neither page says gold, and both have the same shape."""
-        assert main(["gold", "add", str(EXAMPLE), "--policies", str(policy_dir), "--db", db_url]) == 0
+        # off the test's thread: after the browser tests, Playwright keeps an event loop running there
+        assert off_loop(main, ["gold", "add", str(EXAMPLE), "--policies", str(policy_dir), "--db", db_url]) == 0
         real = held(grpc_client)
         c = http_as("alice")
         pages = {}

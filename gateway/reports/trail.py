@@ -87,6 +87,20 @@ def build_trail(events: Sequence[Event], policy_text: str | None, verify_ok: boo
                 input=b.get("input", {}),
                 proposal=b.get("proposal", {}),
             )
+        elif e.type == "gold_injected":  # a known-answer case, not a caller's request (review/gold.py)
+            trail.update(
+                received_at=at,
+                requested_by=e.actor,
+                input=b.get("input", {}),
+                proposal={"outcome": b.get("proposal_outcome"), "confidence": b.get("confidence")},
+                gold={
+                    "case_id": b.get("gold_case_id", ""),
+                    "name": b.get("name", ""),
+                    "expected": b.get("expected", ""),
+                    "alongside": b.get("alongside", ""),
+                    "probability": b.get("probability"),
+                },
+            )
         elif e.type == "routed":
             trail["routing"] = {
                 "at": at,
@@ -242,7 +256,15 @@ def render_trail(trail: Mapping[str, Any]) -> str:
     w(f"Decision {trail['decision_id']} ({trail['decision_type']})")
     w(f"  subject {trail['subject_ref'] or '-'}, request {trail['request_id'] or '-'}")
     w("")
-    w(f"Received {trail['received_at'] or '?'} from {trail['requested_by'] or '?'}.")
+    gold = trail.get("gold")
+    if gold:
+        w(
+            f"Gold case {gold['case_id']} ({gold['name']}), injected {trail['received_at'] or '?'} into the queue "
+            f"beside decision {gold['alongside']} (gold_rate {_pct(gold['probability'])}); known answer "
+            f"{gold['expected']}. No caller asked for it; it counts in no statistic but its reviewers' gold accuracy."
+        )
+    else:
+        w(f"Received {trail['received_at'] or '?'} from {trail['requested_by'] or '?'}.")
     w(f"  Input: {_kv(trail['input'])}")
     if trail.get("erased"):
         w(

@@ -36,6 +36,12 @@ def _policies(root: Path) -> Path:
     return policies
 
 
+def _case_of(gold: decision_pb2.Decision) -> dict:  # type: ignore[type-arg]
+    """The example file's case a gold decision was made from (the amounts tell them apart)."""
+    (case,) = [c for c in CASES if c["input"]["amount"] == gold.input["amount"]]
+    return case
+
+
 def _get(client: Client, decision_id: str, who: str) -> decision_pb2.Decision:
     req = decision_pb2.GetDecisionRequest(decision_id=decision_id)
     return client.decisions.GetDecision(req, metadata=auth(who), timeout=10).decision
@@ -78,13 +84,11 @@ class TestInjection:
         assert world["real"].decision.decision_id == world["held"].decision_id
         gold = world["gold"].decision
         assert gold.decision_id != world["held"].decision_id
-        by_amount = {c["input"]["amount"]: c for c in CASES}
-        case = by_amount[gold.input["amount"]]
+        case = _case_of(gold)
         assert (gold.proposal.outcome, gold.proposal.confidence) == (
             case["proposal"]["outcome"],
             pytest.approx(case["proposal"]["confidence"]),
         )
-        world["case"] = case
 
     def test_a_gold_task_has_the_shape_of_a_real_one(self, world: dict) -> None:  # type: ignore[type-arg]
         """The same task kind and queue, and the same fields set on the task and the decision."""
@@ -125,7 +129,7 @@ class TestScoring:
             .rows
         )
         (row,) = [r for r in rows if r.reviewer == "alice"]
-        case = world["case"]
+        case = _case_of(world["gold"].decision)
         right = case["proposal"]["outcome"] == case["expected"]
         assert (row.gold_reviews, row.reviews) == (1, 1)  # the gold review is not one of her reviews
         assert row.has_gold_accuracy and row.gold_accuracy == (1.0 if right else 0.0)
@@ -154,17 +158,22 @@ class TestScoring:
         out = capsys.readouterr().out
         lines = [line for line in out.splitlines() if line.split()[0] not in ("case", "*")]
         assert len(lines) == 3
-        (served,) = [line for line in lines if line.endswith(world["case"]["name"])]
-        right = int(world["case"]["proposal"]["outcome"] == world["case"]["expected"])
+        case = _case_of(world["gold"].decision)
+        (served,) = [line for line in lines if line.endswith(case["name"])]
+        right = int(case["proposal"]["outcome"] == case["expected"])
         assert served.split()[4:7] == ["1", "1", str(right)]
 
     def test_6_the_log_and_the_table_agree(self, world: dict, capsys) -> None:  # type: ignore[no-untyped-def,type-arg]
         """verify --state finds the gold row's status and route where its events put them; explain
-        of the gold case tells its injection."""
+        of the gold case says it is one, with its input, its known answer and the decision beside it."""
         assert main(["audit", "verify", "--state", "--db", world["url"]]) == 0
         capsys.readouterr()
         assert main(["audit", "explain", world["gold"].decision.decision_id, "--db", world["url"]]) == 0
-        assert "gold_injected" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        case = _case_of(world["gold"].decision)
+        assert f"beside decision {world['held'].decision_id}" in out and "No caller asked for it" in out, out
+        assert f"known answer {case['expected']}" in out
+        assert f"amount={case['input']['amount']}" in out  # its input, from the injection event
 
 
 class TestLoading:

@@ -286,6 +286,9 @@ def gold_values(c: StoredGold) -> dict[str, Any]:
         "source": c.source,
         "loaded_by": c.loaded_by,
         "loaded_at": c.loaded_at,
+        "retired_at": c.retired_at,
+        "retired_by": c.retired_by or None,
+        "retire_reason": c.retire_reason or None,
     }
 
 
@@ -305,4 +308,7 @@ def gold_from_row(r: Row[Any]) -> StoredGold:
         source=r.source,
         loaded_by=r.loaded_by,
         loaded_at=r.loaded_at,
+        retired_at=r.retired_at,
+        retired_by=r.retired_by or "",
+        retire_reason=r.retire_reason or "",
     )

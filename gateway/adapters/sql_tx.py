@@ -45,7 +45,11 @@ class SqlReadTx:
         return None if row is None else task_from_row(row)
 
     def gold_cases(self, decision_type: str) -> list[StoredGold]:
-        stmt = select(gold_cases).where(gold_cases.c.decision_type == decision_type).order_by(gold_cases.c.case_id)
+        stmt = (
+            select(gold_cases)
+            .where(gold_cases.c.decision_type == decision_type, gold_cases.c.retired_at.is_(None))
+            .order_by(gold_cases.c.case_id)
+        )
         return [gold_from_row(r) for r in self._conn.execute(stmt)]
 
     def gold_case(self, case_id: str) -> StoredGold | None:

@@ -157,6 +157,9 @@ gold_cases = Table(
     Column("source", Text, nullable=False),
     Column("loaded_by", String(256), nullable=False),
     Column("loaded_at", UtcDateTime, nullable=False),
+    Column("retired_at", UtcDateTime, nullable=True),
+    Column("retired_by", String(256), nullable=True),
+    Column("retire_reason", Text, nullable=True),
 )
 """Known-answer cases (``signoff gold add``, migration 0010): injected into queues at their
-``gold_rate`` to measure reviewers; append-only for the application role."""
+``gold_rate`` to measure reviewers until retired (``signoff gold retire``); never deleted."""

@@ -3,8 +3,10 @@
 ``check FILE`` checks a gold file against the policies; ``add FILE`` checks it the same way and
 loads its cases into the database, with a ``gold_cases_added`` event naming each case and the
 file's digest (a case already loaded is skipped, so loading a file twice is harmless); ``list``
-shows the loaded cases, the queue each goes to, how often one was served and how often
-reviewers gave the known answer. The gateway injects them (``review/gold.py``).
+shows the loaded cases, how often each was served and how often reviewers gave the known answer;
+``retire CASE_ID --reason`` stops injecting a case whose answer no longer holds (it stays, with
+who retired it and why, and its past sign-offs keep their score), logged ``gold_case_retired``.
+The gateway injects them (``review/gold.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ def register(sub: Any) -> None:
     a.add_argument("--actor", default=getpass.getuser(), help="who loads them, as the log records it")
     ls = gs.add_parser("list", help="the loaded gold cases: queue, times served, and reviewers' accuracy")
     add_db_flag(ls)
+    r = gs.add_parser("retire", help="stop injecting a gold case (its past sign-offs keep their score)")
+    r.add_argument("case_id", metavar="CASE_ID", help="the id `gold list` shows (at least 8 of its characters)")
+    r.add_argument("--reason", required=True, help="why (for example: the exclusion was dropped from the contract)")
+    r.add_argument("--actor", default=getpass.getuser(), help="who retires it, as the log records it")
+    add_db_flag(r)
+    r.set_defaults(handler=_retire)
     c.set_defaults(handler=_check)
     a.set_defaults(handler=_add)
     ls.set_defaults(handler=_list)
@@ -181,9 +189,10 @@ def _list(args: argparse.Namespace) -> int:
             func.count(d.decision_id),
             func.count(d.decision_id).filter(decided),
             func.count(d.decision_id).filter(and_(decided, d.final_outcome == g.expected)),
+            g.retired_at,
         )
         .select_from(gold_cases.outerjoin(decisions, d.gold_case_id == g.case_id))
-        .group_by(g.case_id, g.decision_type, g.name, g.proposal_outcome, g.expected)
+        .group_by(g.case_id, g.decision_type, g.name, g.proposal_outcome, g.expected, g.retired_at)
         .order_by(g.decision_type, g.name)
     )
     with open_db(args.db) as engine, engine.connect() as conn:  # type: ignore[attr-defined]
@@ -194,10 +203,61 @@ def _list(args: argparse.Namespace) -> int:
     print(
         f"{'case':<12} {'decision type':<16} {'proposed':<10} {'expected':<10} {'served':>6} {'decided':>7} {'right':>5}  name"
     )
-    for cid, dtype, name, proposed, expected, served, done, right in rows:
+    for cid, dtype, name, proposed, expected, served, done, right, retired in rows:
         trap = "*" if proposed != expected else " "
+        gone = " (retired)" if retired is not None else ""
         print(
-            f"{cid[:12]:<12} {dtype:<16} {proposed + trap:<10} {expected:<10} {served:>6} {done:>7} {right:>5}  {name}"
+            f"{cid[:12]:<12} {dtype:<16} {proposed + trap:<10} {expected:<10} {served:>6} {done:>7} {right:>5}  "
+            f"{name}{gone}"
         )
     print("* a deliberately wrong proposal: a reviewer who lets it stand did not look")
+    return 0
+
+
+def _retire(args: argparse.Namespace) -> int:
+    import dataclasses
+    import re
+
+    from sqlalchemy import select
+
+    from audit.record import NewEvent, canonical_json
+    from gateway.adapters.rows import gold_from_row
+    from gateway.adapters.sql_store import apply_once
+    from gateway.adapters.tables import gold_cases
+    from gateway.review.change import Change, Update
+
+    prefix, reason = args.case_id.strip().lower(), args.reason.strip()
+    if not re.fullmatch(r"[0-9a-f]{8,32}", prefix):
+        raise CommandError("CASE_ID: give at least 8 hex characters of the id `signoff gold list` shows", 2)
+    if not reason:
+        raise CommandError("--reason must not be empty", 2)
+    with open_db(args.db) as engine:
+        with engine.connect() as conn:  # type: ignore[attr-defined]
+            rows = conn.execute(select(gold_cases).where(gold_cases.c.case_id.startswith(prefix))).all()
+        if not rows:
+            raise CommandError(f"no gold case {prefix!r}; see signoff gold list", 1)
+        if len(rows) > 1:
+            raise CommandError(f"{prefix!r} names {len(rows)} gold cases; give more of the id", 1)
+        case = gold_from_row(rows[0])
+        if case.retired_at is not None:
+            raise CommandError(
+                f"gold case {case.case_id[:12]} was retired already ({case.retired_by}: {case.retire_reason})", 1
+            )
+        now = datetime.now(UTC)
+        retired = dataclasses.replace(case, retired_at=now, retired_by=args.actor, retire_reason=reason)
+        body = {"case_id": case.case_id, "name": case.name, "expected": case.expected, "reason": reason}
+        event = NewEvent(
+            type="gold_case_retired",
+            time=now,
+            actor=args.actor,
+            body=body,
+            decision_type=case.decision_type,
+            body_json=canonical_json(body),
+        )
+        guard = Update(retired, {"retired_at": None}, f"gold case {case.case_id[:12]} was retired meanwhile")
+        applied = apply_once(engine, Change(updates=(guard,), events=(event,)))  # type: ignore[arg-type]
+    print(
+        f"gold case {case.case_id[:12]} ({case.name}) retired: no longer injected; its past sign-offs keep "
+        f"their score; logged gold_case_retired at seq {applied.receipts[-1].seq}"
+    )
     return 0

@@ -56,6 +56,10 @@ class StoredGold:
     """Where it was loaded from: the file and line."""
     loaded_by: str = ""
     loaded_at: datetime | None = None
+    retired_at: datetime | None = None
+    """Set by ``signoff gold retire``: the case is no longer injected (past sign-offs keep their score)."""
+    retired_by: str = ""
+    retire_reason: str = ""
 
     @property
     def trap(self) -> bool:

@@ -622,6 +622,14 @@ class TestGold:
         assert store.read(lambda tx: tx.gold_cases("loans.approval")) == []
         assert store.read(lambda tx: tx.gold_case("nope")) is None
 
+    def test_a_retired_case_is_not_listed_but_still_found(self, store: SqlStore) -> None:
+        """Retired: no longer among the cases to inject, still there by id (past sign-offs keep their score)."""
+        retired = replace(self.CASE, retired_at=T0, retired_by="ines", retire_reason="answer key revised")
+        apply(store, Change(inserts=(retired,)))
+
+        assert store.read(lambda tx: tx.gold_cases("claims.payout")) == []
+        assert store.read(lambda tx: tx.gold_case("g-1")) == retired
+
     def test_a_case_id_is_stored_once(self, store: SqlStore) -> None:
         """Loading the same case id again is Conflict; the first stays."""
         apply(store, Change(inserts=(self.CASE,)))

@@ -207,3 +207,33 @@ class TestLoading:
         assert code == 1 and "unknown_outcome" in out and f"{path}:" in out
         assert main(["gold", "list", "--db", world["url"]]) == 0
         assert len([ln for ln in capsys.readouterr().out.splitlines() if ln.split()[0] not in ("case", "*")]) == 3
+
+
+class TestRetire:
+    """``signoff gold retire``: a case whose answer no longer holds stops being injected."""
+
+    def test_retired_cases_are_no_longer_injected_and_keep_their_scores(self, world: dict, capsys) -> None:  # type: ignore[no-untyped-def,type-arg]
+        """Every example case retired: the next held claim comes alone; the list marks them; alice's
+        earlier gold review still counts; a second retire, an unknown id and a short id are refused."""
+        url, client = world["url"], world["client"]
+        assert main(["gold", "list", "--db", url]) == 0
+        ids = [ln.split()[0] for ln in capsys.readouterr().out.splitlines() if ln.split()[0] not in ("case", "*")]
+        assert len(ids) == 3
+        for cid in ids:
+            assert main(["gold", "retire", cid, "--reason", "answer key revised", "--db", url, "--actor", "ines"]) == 0
+            assert "retired: no longer injected" in capsys.readouterr().out
+        assert main(["gold", "retire", ids[0], "--reason", "again", "--db", url]) == 1
+        assert "retired already (ines: answer key revised)" in capsys.readouterr().err
+        assert main(["gold", "retire", "0" * 12, "--reason", "x", "--db", url]) == 1
+        assert main(["gold", "retire", "abc", "--reason", "x", "--db", url]) == 2
+        capsys.readouterr()
+        held = decide(client, claim_request(confidence=0.85, amount=700))
+        listed = client.review.ListTasks(
+            review_pb2.ListTasksRequest(queue="junior"), metadata=auth("alice"), timeout=10
+        )
+        assert [t.decision_id for t in listed.tasks] == [held.decision_id]
+        assert main(["gold", "list", "--db", url]) == 0
+        assert capsys.readouterr().out.count("(retired)") == 3
+        rows = client.audit.ReviewerStats(audit_pb2.ReviewerStatsRequest(), metadata=auth("carol"), timeout=10).rows
+        (alice,) = [r for r in rows if r.reviewer == "alice"]
+        assert alice.gold_reviews == 1

@@ -115,7 +115,8 @@ class _Tx:
         return self.s.tasks.get(task_id)
 
     def gold_cases(self, decision_type: str) -> list[StoredGold]:
-        return sorted((g for g in self.s.gold.values() if g.decision_type == decision_type), key=lambda g: g.case_id)
+        live = (g for g in self.s.gold.values() if g.decision_type == decision_type and g.retired_at is None)
+        return sorted(live, key=lambda g: g.case_id)
 
     def gold_case(self, case_id: str) -> StoredGold | None:
         return self.s.gold.get(case_id)

@@ -8,8 +8,8 @@ Create Date: 2026-12-03
 deliberately wrong) and the expected outcome. ``decisions.gold_case_id`` marks the decision a
 gold case became when it was injected into a queue; NULL on every decision a caller asked for
 (all rows before this revision). The column is added in place (no table rebuild, no trigger
-change). The application role may read and add gold cases, never change or delete them: what a
-reviewer was measured against stays.
+change). A case is retired (``retired_at``, by whom and why), never deleted: the application
+role may read, add and retire gold cases, so what a reviewer was measured against stays.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ def upgrade() -> None:
         sa.Column("source", sa.Text, nullable=False),
         sa.Column("loaded_by", sa.String(256), nullable=False),
         sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("retired_by", sa.String(256), nullable=True),
+        sa.Column("retire_reason", sa.Text, nullable=True),
         sa.PrimaryKeyConstraint("case_id", name="pk_gold_cases"),
     )
     op.create_index("ix_gold_cases_decision_type", "gold_cases", ["decision_type"])
@@ -49,7 +52,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"""DO $$ BEGIN
             IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{APP_ROLE}') THEN
-                GRANT SELECT, INSERT ON gold_cases TO {APP_ROLE};
+                GRANT SELECT, INSERT, UPDATE ON gold_cases TO {APP_ROLE};
             END IF;
         END $$""")
 

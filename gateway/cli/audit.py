@@ -122,8 +122,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _verify(args: argparse.Namespace) -> int:
     from gateway.adapters.db import make_engine
-    from gateway.cli.audit_anchor import anchor_lines, walk
+    from gateway.cli.audit_anchor import anchor_lines, check_witness_flags, walk
 
+    if args.witness:
+        check_witness_flags(args.witness, args.witness_timeout)
     engine = make_engine(args.db)
     try:
         report, notes = walk(engine, args)

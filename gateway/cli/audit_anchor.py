@@ -142,6 +142,16 @@ def state_lines(engine: Engine) -> tuple[bool, list[str]]:
     return not found, found or ["state ok: every decision row says what its events say"]
 
 
+def check_witness_flags(url: str, timeout: float) -> None:
+    """``--witness`` is an http(s) URL and ``--witness-timeout`` positive, checked before any walk."""
+    from gateway.cli import CommandError
+
+    if not url.startswith(("http://", "https://")):
+        raise CommandError(f"--witness: {url!r} is not an http:// or https:// URL", code=2)
+    if not timeout > 0:
+        raise CommandError("--witness-timeout: must be a number of seconds above 0", code=2)
+
+
 def asked_witness(engine: Engine, url: str, timeout: float) -> tuple[bool, list[str]]:
     """Ask a ``tlog-witness`` what it holds of this log: (all is well, the lines to print).
 

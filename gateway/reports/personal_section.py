@@ -3,8 +3,9 @@
 Erasures and holds come from the chained events of the period (``subject_erased``, ``subject_held``,
 ``subject_hold_released``), the standing holds from ``subject_holds``. Decisions about an erased
 subject still count in every other figure of the report (crypto-shredding keeps the rows and the
-chain); here they are counted once more as the decisions of the period whose personal fields now
-read as erased.
+chain); here they are counted once more: the decisions of the period made before their subject's
+keys were destroyed, whose personal fields now read as erased. A decision about the same subject
+after the erasure is sealed under a new key and is not among them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, exists, func, select
 
 from audit.schema import audit_events
 from gateway.adapters.tables import decision_log, subject_holds, subject_keys
@@ -40,16 +41,16 @@ def personal_section(conn: Connection, start: datetime, end: datetime) -> dict[s
             body = json.loads(body_json)
             erased_subjects.add(str(body.get("subject_ref", "")))
             keys += int(body.get("keys", 0) or 0)
-    shredded = select(_K.subject_ref).where(_K.key.is_(None)).distinct().scalar_subquery()
+    # Made before a key of its subject was destroyed: sealed under a key that is gone (a later
+    # decision about the same subject is sealed under a new key, and reads).
+    shredded = exists().where(_K.subject_ref == _D.subject_ref, _K.key.is_(None), _K.erased_at >= _D.created_at)
     about_erased = conn.execute(
-        select(func.count())
-        .select_from(decision_log)
-        .where(_D.created_at >= start, _D.created_at < end, _D.subject_ref.in_(shredded))
+        select(func.count()).select_from(decision_log).where(_D.created_at >= start, _D.created_at < end, shredded)
     ).scalar_one()
     held = conn.execute(select(func.count()).select_from(subject_holds)).scalar_one()
     return {
         "basis": "erasures and holds logged in [from, to); standing holds at report time; decisions "
-        "created in [from, to) about a subject whose keys are destroyed (they still count in every "
+        "created in [from, to) before their subject's keys were destroyed (they still count in every "
         "other figure; their personal fields read as erased)",
         "erasures": counts["subject_erased"],
         "subjects_erased": len(erased_subjects),
@@ -57,7 +58,7 @@ def personal_section(conn: Connection, start: datetime, end: datetime) -> dict[s
         "holds_placed": counts["subject_held"],
         "holds_released": counts["subject_hold_released"],
         "subjects_under_hold": int(held),
-        "decisions_with_erased_fields": int(about_erased),
+        "decisions_before_erasure": int(about_erased),
     }
 
 
@@ -72,7 +73,7 @@ def render_personal(section: dict[str, Any] | None) -> str:
         ("legal holds placed (Art. 17(3))", "holds_placed"),
         ("legal holds released", "holds_released"),
         ("subjects under a legal hold now", "subjects_under_hold"),
-        ("decisions of the period with personal fields erased", "decisions_with_erased_fields"),
+        ("decisions of the period made before their subject's erasure", "decisions_before_erasure"),
     )
     body = "".join(f"<tr><th scope='row'>{label}</th><td>{section[key]:,}</td></tr>" for label, key in rows)
     return (

@@ -19,7 +19,7 @@ from gateway.review.model import Decision, Status, Task, TaskKind, TaskState
 from gateway.review.rules import decision_body, final_body
 from gateway.review.sla import deadline
 
-__all__ = ["HELD", "decision_records", "event", "held_update", "new_task", "task_guard"]
+__all__ = ["HELD", "decision_records", "event", "held_update", "new_task", "review_task", "routed_body", "task_guard"]
 
 HELD = frozenset({Status.PENDING_REVIEW, Status.IN_REVIEW})
 """The statuses of a decision that still waits for a human."""
@@ -72,14 +72,7 @@ def decision_records(
             body_json=canonical_object(received, {"input": input_json}),
         )
     ]
-    routed = {
-        "route": d.route,
-        "rule": d.rule,
-        "reasons": list(d.reasons),
-        "failed_closed": d.rule == "fail_closed",
-        "significant": d.significant,
-    }
-    events.append(event(d, "routed", "gateway", routed, now))
+    events.append(event(d, "routed", "gateway", routed_body(d), now))
     task: Task | None = None
     if d.status is Status.AUTO_DECIDED:
         events.append(event(d, "decision_finalized", "gateway", final_body(d, by="auto"), now))
@@ -89,18 +82,32 @@ def decision_records(
             body = {"task_id": task.task_id, "queue": queue, "probability": d.sample_probability}
             events.append(event(d, "audit_sampled", "gateway", body, now))
     else:
-        q = policy.queues.get(d.queue)
-        task = new_task(d, d.queue, TaskKind.REVIEW, new_id(), sla=q.sla if q else None)
-        if q is not None and q.blind_rate > 0 and drawn_blind(d.decision_id, q.blind_rate):
-            task = dataclasses.replace(task, blind=True, blind_probability=q.blind_rate)
-            body = {
-                "task_id": task.task_id,
-                "queue": q.name,
-                "draw": blind_draw(d.decision_id),
-                "probability": q.blind_rate,
-            }
-            events.append(event(d, "blind_review_drawn", "gateway", body, now))
+        task, drawn = review_task(d, policy, d.queue, new_id)
+        events += drawn
     return task, tuple(events)
+
+
+def routed_body(d: Decision) -> dict[str, Any]:
+    """The body of the ``routed`` event that says where ``d`` went, and by which rule."""
+    return {
+        "route": d.route,
+        "rule": d.rule,
+        "reasons": list(d.reasons),
+        "failed_closed": d.rule == "fail_closed",
+        "significant": d.significant,
+    }
+
+
+def review_task(d: Decision, policy: Policy, queue: str, new_id: Callable[[], str]) -> tuple[Task, list[NewEvent]]:
+    """A new review task for ``d`` in ``queue`` with that queue's SLA, drawn blind-first at its
+    ``blind_rate`` (the draw logged ``blind_review_drawn``): the task and its events."""
+    q = policy.queues.get(queue)
+    task = new_task(d, queue, TaskKind.REVIEW, new_id(), sla=q.sla if q else None)
+    if q is None or q.blind_rate <= 0 or not drawn_blind(d.decision_id, q.blind_rate):
+        return task, []
+    task = dataclasses.replace(task, blind=True, blind_probability=q.blind_rate)
+    body = {"task_id": task.task_id, "queue": q.name, "draw": blind_draw(d.decision_id), "probability": q.blind_rate}
+    return task, [event(d, "blind_review_drawn", "gateway", body, d.created_at)]
 
 
 def new_task(

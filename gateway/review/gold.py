@@ -24,11 +24,10 @@ from typing import Any, TypeVar
 
 from audit.record import NewEvent
 from gateway.policy.model import Policy, Queue
-from gateway.review.blind import blind_draw, drawn_blind
 from gateway.review.change import Change
 from gateway.review.commands import DecideCommand
-from gateway.review.events import event, new_task
-from gateway.review.model import Decision, Principal, Proposal, Status, Task, TaskKind
+from gateway.review.events import event, review_task, routed_body
+from gateway.review.model import Decision, Principal, Proposal, Status, Task
 from gateway.review.rules import decide_texts, evaluate, new_decision
 
 __all__ = ["GOLD_INJECTED", "StoredGold", "gold_draw", "gold_marks", "pick_case", "plan_gold", "with_gold"]
@@ -108,7 +107,7 @@ def plan_gold(
             gold.proposal, model=real.proposal.model, model_version=real.proposal.model_version
         ),
     )
-    task = new_task(gold, queue.name, TaskKind.REVIEW, new_id(), sla=queue.sla)
+    task, drawn = review_task(gold, policy, queue.name, new_id)
     injected = {
         "gold_case_id": case.case_id,
         "name": case.name,
@@ -122,25 +121,9 @@ def plan_gold(
         "confidence": case.confidence,
         "expected": case.expected,
     }
-    routed = {
-        "route": gold.route,
-        "rule": gold.rule,
-        "reasons": list(gold.reasons),
-        "failed_closed": gold.rule == "fail_closed",
-        "significant": gold.significant,
-        "gold_case_id": case.case_id,
-    }
-    events = [event(gold, GOLD_INJECTED, "gateway", injected, now), event(gold, "routed", "gateway", routed, now)]
-    if queue.blind_rate > 0 and drawn_blind(gold.decision_id, queue.blind_rate):
-        task = dataclasses.replace(task, blind=True, blind_probability=queue.blind_rate)
-        drawn = {
-            "task_id": task.task_id,
-            "queue": queue.name,
-            "draw": blind_draw(gold.decision_id),
-            "probability": queue.blind_rate,
-        }
-        events.append(event(gold, "blind_review_drawn", "gateway", drawn, now))
-    return gold, task, tuple(events)
+    routed = {**routed_body(gold), "gold_case_id": case.case_id}
+    events = (event(gold, GOLD_INJECTED, "gateway", injected, now), event(gold, "routed", "gateway", routed, now))
+    return gold, task, (*events, *drawn)
 
 
 async def with_gold(

@@ -258,6 +258,12 @@ class _Witness:
         self.server.shutdown()
         self.server.server_close()
 
+    def __enter__(self) -> _Witness:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class TestWitnessedVerify:
     """``audit verify --witness-key``: which published checkpoints the witness never cosigned."""
@@ -481,6 +487,13 @@ def _ask(capsys: pytest.CaptureFixture[str], url: str, witness: str) -> tuple[in
     return code, out + err
 
 
+def _drop_checkpoints_after(engine: Engine, seq: int) -> None:
+    """What an attacker with owner access does to the checkpoints table: every row after ``seq`` gone."""
+    _unguard(engine, "checkpoints")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM checkpoints WHERE seq > :s"), {"s": seq})
+
+
 class TestWitnessAsked:
     """``audit verify --witness URL``: the witness's own record of the log's end, asked online."""
 
@@ -494,56 +507,40 @@ class TestWitnessAsked:
 
     def test_a_witness_within_the_head_is_ok(self, capsys, db_url, engine, key, tmp_path) -> None:  # type: ignore[no-untyped-def]
         """Witnessed at seq 20, ten events since: the witness holds 20, within the head; asking writes nothing."""
-        witness = _Witness()
-        try:
+        with _Witness() as witness:
             self._witnessed(engine, key, tmp_path, witness)
             _append(engine, 10, 20)
             code, out = _ask(capsys, db_url, witness.url)
-        finally:
-            witness.close()
         assert code == 0 and "holds seq 20, within the database head (seq 30)" in out, out
         assert witness.seen[-1] == (20, 0, 409) and witness.size == 20
 
     def test_a_cut_tail_is_truncation_with_the_missing_range(self, capsys, db_url, engine, key, tmp_path) -> None:  # type: ignore[no-untyped-def]
         """The insider deletes every event after seq 12 (and the checkpoint rows too): the witness still
         holds 20, so verify names events 13..20 as missing and fails, though the chain walk is ok."""
-        witness = _Witness()
-        try:
+        with _Witness() as witness:
             self._witnessed(engine, key, tmp_path, witness)
             _truncate(engine, 12)
-            _unguard(engine, "checkpoints")
-            with engine.begin() as conn:
-                conn.execute(text("DELETE FROM checkpoints WHERE seq > 12"))
+            _drop_checkpoints_after(engine, 12)
             code, out = _ask(capsys, db_url, witness.url)
-        finally:
-            witness.close()
         assert code == 1 and "chain ok: 12 events" in out, out
         assert "TRUNCATED at seq 13: witness" in out and "events 13..20 are missing" in out, out
 
     def test_a_rolled_back_checkpoints_table(self, capsys, db_url, engine, key, tmp_path) -> None:  # type: ignore[no-untyped-def]
         """Events intact, but the checkpoint at seq 20 deleted from the table: the witness holds 20,
         which the table lacks: ROLLED_BACK."""
-        witness = _Witness()
-        try:
+        with _Witness() as witness:
             self._witnessed(engine, key, tmp_path, witness)
-            _unguard(engine, "checkpoints")
-            with engine.begin() as conn:
-                conn.execute(text("DELETE FROM checkpoints WHERE seq > 10"))
+            _drop_checkpoints_after(engine, 10)
             code, out = _ask(capsys, db_url, witness.url)
-        finally:
-            witness.close()
         assert code == 1 and "ROLLED_BACK: witness" in out and "seq 20" in out, out
 
     def test_a_witness_that_never_saw_the_log(self, capsys, db_url, engine, key, tmp_path) -> None:  # type: ignore[no-untyped-def]
         """Checkpoints published while no witness was configured: the witness holds nothing; UNWITNESSED."""
-        witness = _Witness()
-        try:
+        with _Witness() as witness:
             cp = Checkpointer(engine, key[0], tmp_path / "cps", "test-origin", every_events=10**9, every_seconds=10**9)
             _append(engine, 10)
             cp.checkpoint()
             code, out = _ask(capsys, db_url, witness.url)
-        finally:
-            witness.close()
         assert code == 1 and "UNWITNESSED: witness" in out and "never saw this log" in out, out
 
     def test_a_witness_that_does_not_answer_is_one_line(self, capsys, db_url, engine, key, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -553,3 +550,11 @@ class TestWitnessAsked:
         cp.checkpoint()
         code, out = _ask(capsys, db_url, "http://127.0.0.1:1")
         assert code == 1 and "did not answer" in out and "Traceback" not in out, out
+
+    def test_a_witness_flag_that_is_not_an_http_url_is_one_line_before_any_walk(self, capsys, db_url) -> None:  # type: ignore[no-untyped-def]
+        """A bare host name, or a timeout of 0: exit 2 with the flag named, and nothing walked."""
+        assert main(["audit", "verify", "--db", db_url, "--witness", "witness.example"]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and "--witness: 'witness.example'" in err
+        args = ["audit", "verify", "--db", db_url, "--witness", "http://127.0.0.1:1", "--witness-timeout", "0"]
+        assert main(args) == 2 and "--witness-timeout" in capsys.readouterr().err

@@ -235,7 +235,11 @@ class TestErasure:
 
     def test_6b_the_report_counts_the_erasure_and_still_counts_the_decisions(self, capsys, world: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
         """The report's personal-data section: one erasure, the hold placed and released, both of the
-        subject's decisions with their fields erased; the volumes still count them; no name anywhere."""
+        subject's decisions with their fields erased (not a later one, sealed under a new key); the
+        volumes still count them; no name anywhere."""
+        later = claim_request(confidence=0.97, claimant_name=NAME)
+        later.subject_ref = SUBJECT
+        decide(world["client"], later)  # after the erasure: a new key, so its field reads
         args = ["report", "--db", world["url"], "--from", "2000-01-01", "--to", "2100-01-01", "--format", "json"]
         code, out, err = _run(capsys, *args, "--no-verify")
         assert code == 0, err
@@ -243,7 +247,7 @@ class TestErasure:
         p = report["personal_data"]
         assert (p["erasures"], p["subjects_erased"], p["holds_placed"], p["holds_released"]) == (1, 1, 1, 1)
         assert p["keys_destroyed"] >= 1 and p["subjects_under_hold"] == 0
-        assert p["decisions_with_erased_fields"] == 2
+        assert p["decisions_before_erasure"] == 2
         assert report["volumes"]["total"] >= 2 and NAME not in out
         code, html, _ = _run(capsys, *args[:-2], "--format", "html", "--no-verify")
         assert code == 0 and "Personal data (GDPR Art. 15 and 17)" in html and NAME not in html

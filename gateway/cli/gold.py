@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.cli import CommandError
-from gateway.cli.report import add_db_flag, open_db
+from gateway.cli.report import add_db_flag, apply_logged, open_db
 from gateway.errors import PolicyError
 from gateway.policy import load_policy_dir
 from gateway.policy.gold import GoldCase, check_gold
@@ -105,10 +105,7 @@ def case_id(c: GoldCase) -> str:
 def _add(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from audit.record import NewEvent, canonical_json
-    from gateway.adapters.sql_store import apply_once
     from gateway.adapters.tables import gold_cases
-    from gateway.review.change import Change
     from gateway.review.gold import StoredGold
 
     cases = _checked(args)
@@ -157,15 +154,9 @@ def _add(args: argparse.Namespace) -> int:
                 for g in new
             ],
         }
-        event = NewEvent(
-            type="gold_cases_added",
-            time=now,
-            actor=args.actor,
-            body=body,
-            decision_type=cases[0].decision_type,
-            body_json=canonical_json(body),
+        seq = apply_logged(
+            engine, "gold_cases_added", args.actor, body, decision_type=cases[0].decision_type, inserts=tuple(new)
         )
-        seq = apply_once(engine, Change(inserts=tuple(new), events=(event,))).receipts[-1].seq  # type: ignore[arg-type]
     print(
         f"{_summary(cases)}: {len(new)} loaded, {len(stored) - len(new)} already there; logged gold_cases_added at seq {seq}"
     )
@@ -220,11 +211,9 @@ def _retire(args: argparse.Namespace) -> int:
 
     from sqlalchemy import select
 
-    from audit.record import NewEvent, canonical_json
     from gateway.adapters.rows import gold_from_row
-    from gateway.adapters.sql_store import apply_once
     from gateway.adapters.tables import gold_cases
-    from gateway.review.change import Change, Update
+    from gateway.review.change import Update
 
     prefix, reason = args.case_id.strip().lower(), args.reason.strip()
     if not re.fullmatch(r"[0-9a-f]{8,32}", prefix):
@@ -246,18 +235,12 @@ def _retire(args: argparse.Namespace) -> int:
         now = datetime.now(UTC)
         retired = dataclasses.replace(case, retired_at=now, retired_by=args.actor, retire_reason=reason)
         body = {"case_id": case.case_id, "name": case.name, "expected": case.expected, "reason": reason}
-        event = NewEvent(
-            type="gold_case_retired",
-            time=now,
-            actor=args.actor,
-            body=body,
-            decision_type=case.decision_type,
-            body_json=canonical_json(body),
-        )
         guard = Update(retired, {"retired_at": None}, f"gold case {case.case_id[:12]} was retired meanwhile")
-        applied = apply_once(engine, Change(updates=(guard,), events=(event,)))  # type: ignore[arg-type]
+        seq = apply_logged(
+            engine, "gold_case_retired", args.actor, body, decision_type=case.decision_type, updates=(guard,)
+        )
     print(
         f"gold case {case.case_id[:12]} ({case.name}) retired: no longer injected; its past sign-offs keep "
-        f"their score; logged gold_case_retired at seq {applied.receipts[-1].seq}"
+        f"their score; logged gold_case_retired at seq {seq}"
     )
     return 0

@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gateway.cli import CommandError
 
-__all__ = ["add_db_flag", "open_db", "parse_when", "register", "write_output"]
+__all__ = ["add_db_flag", "apply_logged", "open_db", "parse_when", "register", "write_output"]
 
 T = TypeVar("T")
 FORMATS = ("html", "json", "csv")
@@ -76,6 +76,33 @@ def open_db(url: str) -> Iterator[object]:
         raise StoreUnavailable(f"database {describe_url(url)}: {first}") from None
     finally:
         engine.dispose()
+
+
+def apply_logged(
+    engine: Any,
+    type_: str,
+    actor: str,
+    body: dict[str, Any],
+    *,
+    decision_type: str = "",
+    inserts: tuple[Any, ...] = (),
+    updates: tuple[Any, ...] = (),
+) -> int:
+    """Apply, from the command line, one Change of ``inserts`` and guarded ``updates`` with the
+    event that records them (through the store's own writer, chain and guards); its seq."""
+    from audit.record import NewEvent, canonical_json
+    from gateway.adapters.sql_store import apply_once
+    from gateway.review.change import Change
+
+    event = NewEvent(
+        type=type_,
+        time=datetime.now(UTC),
+        actor=actor,
+        body=body,
+        decision_type=decision_type,
+        body_json=canonical_json(body),
+    )
+    return int(apply_once(engine, Change(inserts=inserts, updates=updates, events=(event,))).receipts[-1].seq)
 
 
 def write_output(out: str | None, write: Callable[[io.TextIOBase], T]) -> T:

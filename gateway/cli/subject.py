@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.cli import CommandError
-from gateway.cli.report import add_db_flag, open_db, write_output
+from gateway.cli.report import add_db_flag, apply_logged, open_db, write_output
 from gateway.errors import SignoffError
 
 __all__ = ["register"]
@@ -65,12 +65,7 @@ def _ref(args: argparse.Namespace) -> str:
 
 def _log(engine: Any, type_: str, actor: str, body: dict[str, Any]) -> int:
     """Append one event about the subject through the store; its seq."""
-    from audit.record import NewEvent, canonical_json
-    from gateway.adapters.sql_store import apply_once
-    from gateway.review.change import Change
-
-    event = NewEvent(type=type_, time=datetime.now(UTC), actor=actor, body=body, body_json=canonical_json(body))
-    return int(apply_once(engine, Change(events=(event,))).receipts[-1].seq)
+    return apply_logged(engine, type_, actor, body)
 
 
 def _keys(engine: Any) -> Any:

@@ -10,7 +10,6 @@ reasons that routed it, since a rule named ``low_confidence`` tells the confiden
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,6 +18,7 @@ from gateway.errors import InvalidRequest
 from gateway.policy.model import Policy
 from gateway.review.commands import SubmitCommand
 from gateway.review.model import Action, Decision, Principal, Proposal, Task, TaskState
+from gateway.review.rules import hashed_draw
 
 __all__ = [
     "WITHHELD",
@@ -38,8 +38,7 @@ WITHHELD = Proposal(outcome="", confidence=0.0)
 
 def blind_draw(decision_id: str) -> float:
     """A uniform number in [0, 1) fixed by the decision id: the blind draw is reproducible."""
-    h = hashlib.sha256(b"signoff-blind-first:" + decision_id.encode()).digest()
-    return int.from_bytes(h[:8], "big") / 2**64
+    return hashed_draw(b"signoff-blind-first:", decision_id)
 
 
 def drawn_blind(decision_id: str, rate: float) -> bool:

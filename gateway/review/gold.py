@@ -17,7 +17,6 @@ sign-offs carry ``gold_expected``, which feeds per-reviewer gold accuracy
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -28,7 +27,7 @@ from gateway.review.change import Change
 from gateway.review.commands import DecideCommand
 from gateway.review.events import event, review_task, routed_body
 from gateway.review.model import Decision, Principal, Proposal, Status, Task
-from gateway.review.rules import decide_texts, evaluate, new_decision
+from gateway.review.rules import decide_texts, evaluate, hashed_draw, new_decision
 
 __all__ = ["GOLD_INJECTED", "StoredGold", "gold_draw", "gold_marks", "pick_case", "plan_gold", "with_gold"]
 
@@ -66,10 +65,9 @@ class StoredGold:
         return self.outcome != self.expected
 
 
-def gold_draw(decision_id: str, salt: bytes = b"signoff-gold:") -> float:
+def gold_draw(decision_id: str) -> float:
     """A uniform number in [0, 1) fixed by the decision id: the gold draw is reproducible."""
-    h = hashlib.sha256(salt + decision_id.encode()).digest()
-    return int.from_bytes(h[:8], "big") / 2**64
+    return hashed_draw(b"signoff-gold:", decision_id)
 
 
 def _command(case: StoredGold, request_id: str, subject_ref: str) -> DecideCommand:
@@ -87,7 +85,7 @@ def pick_case(cases: Sequence[StoredGold], policy: Policy, queue: str, decision_
     )
     if not fits:
         return None
-    return fits[int(gold_draw(decision_id, b"signoff-gold-pick:") * len(fits))]
+    return fits[int(hashed_draw(b"signoff-gold-pick:", decision_id) * len(fits))]
 
 
 def plan_gold(

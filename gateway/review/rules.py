@@ -78,10 +78,16 @@ def request_digest(cmd: DecideCommand) -> str:
     return decide_texts(cmd)[1]
 
 
+def hashed_draw(salt: bytes, key: str) -> float:
+    """A uniform number in [0, 1) fixed by ``key``: a reproducible draw. Each draw has its own
+    ``salt`` (audit sample, blind-first, gold), so being drawn for one says nothing of another."""
+    h = hashlib.sha256(salt + key.encode()).digest()
+    return int.from_bytes(h[:8], "big") / 2**64
+
+
 def sample_draw(decision_id: str) -> float:
     """A uniform number in [0, 1) fixed by the decision id: the audit draw is reproducible."""
-    h = hashlib.sha256(b"signoff-audit-sample:" + decision_id.encode()).digest()
-    return int.from_bytes(h[:8], "big") / 2**64
+    return hashed_draw(b"signoff-audit-sample:", decision_id)
 
 
 def _check_id(field: str, value: str, required: bool) -> None:

@@ -26,7 +26,7 @@ from audit.store import AuditLog
 from gateway.adapters.db import WRITE
 from gateway.errors import InvalidRequest, PreconditionFailed
 
-__all__ = ["Checkpointer", "check_not_behind", "load_signer", "published_notes"]
+__all__ = ["add_checkpoint", "Checkpointer", "check_not_behind", "load_signer", "published_notes"]
 
 
 def _log() -> structlog.typing.FilteringBoundLogger:
@@ -157,33 +157,9 @@ class Checkpointer:
         cosignature lines the witness answers are kept beside the note (``<note>.cosig``), so
         verification can tell which checkpoints were witnessed.
         """
-        body = f"old {old_size}\n\n{note}".encode()
-        req = urllib.request.Request(
-            (self.witness_url or "").rstrip("/") + "/add-checkpoint",
-            data=body,
-            method="POST",  # type: ignore[union-attr]
-            headers={"Content-Type": "text/plain; charset=utf-8"},
-        )
         try:
-            with urllib.request.urlopen(req, timeout=self.witness_timeout) as resp:
-                cosig = resp.read().decode("utf-8", "replace")
-            _keep(path.with_name(path.name + ".cosig"), cosig)
-            _log().info("checkpoint_witnessed", seq=cp.size, witness=self.witness_url, cosignature=cosig.strip())
-        except urllib.error.HTTPError as exc:
-            answer = exc.read().decode("utf-8", "replace").strip()
-            if exc.code == 409 and not retried and answer.isdigit() and int(answer) <= cp.size:
-                self._witness(cp, note, int(answer), path, retried=True)
-                return
-            self.witness_failures += 1
-            _log().warning(
-                "checkpoint_witness_refused",
-                seq=cp.size,
-                witness=self.witness_url,
-                status=exc.code,
-                answer=answer[:200],
-                failures=self.witness_failures,
-            )
-        except (OSError, urllib.error.URLError) as exc:
+            status, answer = add_checkpoint(self.witness_url or "", old_size, note, self.witness_timeout)
+        except (OSError, urllib.error.URLError, ValueError) as exc:
             self.witness_failures += 1
             _log().warning(
                 "checkpoint_witness_failed",
@@ -192,6 +168,41 @@ class Checkpointer:
                 error=str(exc),
                 failures=self.witness_failures,
             )
+            return
+        if status == 200:
+            _keep(path.with_name(path.name + ".cosig"), answer)
+            _log().info("checkpoint_witnessed", seq=cp.size, witness=self.witness_url, cosignature=answer.strip())
+            return
+        answer = answer.strip()
+        if status == 409 and not retried and answer.isdigit() and int(answer) <= cp.size:
+            self._witness(cp, note, int(answer), path, retried=True)
+            return
+        self.witness_failures += 1
+        _log().warning(
+            "checkpoint_witness_refused",
+            seq=cp.size,
+            witness=self.witness_url,
+            status=status,
+            answer=answer[:200],
+            failures=self.witness_failures,
+        )
+
+
+def add_checkpoint(url: str, old_size: int, note: str, timeout: float) -> tuple[int, str]:
+    """C2SP tlog-witness ``POST <url>/add-checkpoint``: ``old <size>``, no proof lines (a hash
+    chain has none), a blank line, the note. The HTTP status and the answer's text (a
+    cosignature on 200, the size the witness holds on 409); a transport failure raises."""
+    req = urllib.request.Request(
+        url.rstrip("/") + "/add-checkpoint",
+        data=f"old {old_size}\n\n{note}".encode(),
+        method="POST",
+        headers={"Content-Type": "text/plain; charset=utf-8"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return int(resp.status), resp.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
 
 
 def check_not_behind(engine: Engine, directory: Path, key: VerifierKey, *, override: bool) -> None:

@@ -12,7 +12,7 @@ from audit.checkpoint import Checkpoint, NoteError, VerifierKey, sign_checkpoint
 from audit.parallel import verify_range
 from audit.store import AuditLog
 from audit.verify import VerifyReport
-from gateway.adapters.checkpointer import load_signer, published_notes
+from gateway.adapters.checkpointer import add_checkpoint, load_signer, published_notes
 from gateway.adapters.db import WRITE
 from gateway.errors import InvalidRequest
 
@@ -162,7 +162,6 @@ def asked_witness(engine: Engine, url: str, timeout: float) -> tuple[bool, list[
     no checkpoint for, or beyond its newest: the checkpoints table was rolled back.
     """
     import urllib.error
-    import urllib.request
 
     from audit.anchor import list_checkpoints
 
@@ -178,27 +177,20 @@ def asked_witness(engine: Engine, url: str, timeout: float) -> tuple[bool, list[
             f"witness {url}: the checkpoints table is empty"
         ]
     cp, note = last
-    req = urllib.request.Request(
-        url.rstrip("/") + "/add-checkpoint",
-        data=f"old 0\n\n{note}".encode(),
-        method="POST",
-        headers={"Content-Type": "text/plain; charset=utf-8"},
-    )
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            resp.read()
+        status, answer = add_checkpoint(url, 0, note, timeout)
+    except (OSError, urllib.error.URLError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return False, [f"witness {url} did not answer ({reason}): nothing was checked against it"]
+    answer = answer.strip()
+    if status == 200:
         return False, [
             f"UNWITNESSED: witness {url} held no checkpoint of {cp.origin}: it never saw this log before "
             f"(it holds seq {cp.size} now)"
         ]
-    except urllib.error.HTTPError as exc:
-        answer = exc.read().decode("utf-8", "replace").strip()
-        if exc.code != 409 or not answer.isdigit():
-            return False, [f"witness {url} refused: HTTP {exc.code} {answer[:200]!r}"]
-        held = int(answer)
-    except (OSError, urllib.error.URLError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return False, [f"witness {url} did not answer ({reason}): nothing was checked against it"]
+    if status != 409 or not answer.isdigit():
+        return False, [f"witness {url} refused: HTTP {status} {answer[:200]!r}"]
+    held = int(answer)
     if held > head_seq:
         return False, [
             f"TRUNCATED at seq {head_seq + 1}: witness {url} holds a checkpoint at seq {held}, the database head "

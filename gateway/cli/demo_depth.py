@@ -23,6 +23,7 @@ from typing import Any, TextIO
 import grpc
 
 from gateway import demo
+from gateway.cli import CommandError
 from gateway.cli.client import call
 from gateway.cli.demo_reviewers import junior_claims
 from signoff.v1 import decision_pb2, decision_pb2_grpc, review_pb2
@@ -64,7 +65,7 @@ def contest_drill(
         if exc.code() is grpc.StatusCode.FAILED_PRECONDITION:  # an older policy without a contest section
             out.write(f"\ncontest: not filed: {exc.details()}\n")
             return None
-        raise
+        raise CommandError(f"{exc.code().name}: {exc.details()}", code=1) from None
     queue = filed.decision.contests[-1].queue
     held: list[str] = []
     heard = None
@@ -149,7 +150,7 @@ def sla_drill(
                         break
             except grpc.RpcError as exc:
                 if exc.code() is not grpc.StatusCode.DEADLINE_EXCEEDED:
-                    raise
+                    raise CommandError(f"{exc.code().name}: {exc.details()}", code=1) from None
     out.write(
         f"\nSLA timeout (a gateway of the demo's own, {db}: the shipped claims policy with the junior SLA "
         f"cut from 4h to {due_seconds}s)\n"

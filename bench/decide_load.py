@@ -241,7 +241,13 @@ def personal_policies(workdir: Path) -> Path:
 
 
 def run_gateway(
-    name: str, db_url: str, levels: list[int], args: argparse.Namespace, run: str, workdir: Path
+    name: str,
+    db_url: str,
+    levels: list[int],
+    args: argparse.Namespace,
+    run: str,
+    workdir: Path,
+    writer: str = "thread",
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Serve ``db_url`` with ``--replicas`` processes on one port and drive every level.
 
@@ -255,6 +261,8 @@ def run_gateway(
     servers: list[Server] = []
     try:
         shared = ["--reuse-port"] if args.replicas > 1 else []
+        if writer == "process":
+            shared.append("--writer-process")
 
         def argv_for(first: bool) -> list[str]:
             argv = gateway_argv(db_url, args.log_level) + shared
@@ -275,6 +283,7 @@ def run_gateway(
         label = f"gateway ({name})" if args.replicas == 1 else f"gateway ({name} x{args.replicas})"
         label = label[:-1] + ", checkpoints)" if args.checkpoints else label
         label = label[:-1] + ", personal)" if args.personal else label
+        label = label[:-1] + ", writer process)" if writer == "process" else label
         rows = run_levels(label, servers[0].address, levels, args, run, servers[0].pid)
         routes: dict[str, float] = {}
         shares: list[float] = []
@@ -291,6 +300,15 @@ def run_gateway(
     lines = sum(sum(1 for _ in p.open()) for p in log_paths)
     size = sum(p.stat().st_size for p in log_paths)
     return rows, {"routes": routes, "log_lines": lines, "log_bytes": size, "per_replica": shares}
+
+
+def _unique(taken: dict[str, Any], key: str) -> str:
+    """``key``, or ``key #2``, ``#3`` ... when a repeated ``--writers`` entry ran it already."""
+    n, out = 1, key
+    while out in taken:
+        n += 1
+        out = f"{key} #{n}"
+    return out
 
 
 def fmt_table(rows: list[dict[str, Any]]) -> str:
@@ -318,7 +336,7 @@ def fmt_ratios(echo: list[dict[str, Any]], gateways: dict[str, list[dict[str, An
     return "\n".join(out)
 
 
-def verdict(echo: list[dict[str, Any]], sqlite: list[dict[str, Any]]) -> str:
+def verdict(echo: list[dict[str, Any]], sqlite: list[dict[str, Any]], name: str = "sqlite") -> str:
     top = max(r["concurrency"] for r in sqlite)
     e = next(r for r in echo if r["concurrency"] == top)
     g = next(r for r in sqlite if r["concurrency"] == top)
@@ -326,7 +344,7 @@ def verdict(echo: list[dict[str, Any]], sqlite: list[dict[str, Any]]) -> str:
     p99 = g["p99_ms"] / e["p99_ms"] if e["p99_ms"] else float("inf")
     met = lambda ok: "met" if ok else "NOT met"
     return (
-        f"targets at {top} in flight, SQLite, durable: throughput {tp:.2f} of echo "
+        f"targets at {top} in flight, {name}, durable: throughput {tp:.2f} of echo "
         f"(>= {TARGET_THROUGHPUT:.2f}: {met(tp >= TARGET_THROUGHPUT)}); "
         f"p99 {p99:.2f}x echo (<= {TARGET_P99:.0f}x: {met(p99 <= TARGET_P99)})"
     )
@@ -364,7 +382,16 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="gateway processes sharing one port (SO_REUSEPORT) and one database (default 1)",
     )
+    parser.add_argument(
+        "--writers",
+        default="thread",
+        help="the gateway's writer kinds to run, comma-separated: thread (the default of signoff serve) "
+        "and/or process (serve --writer-process)",
+    )
     args = parser.parse_args(argv)
+    writers = [w.strip() for w in args.writers.split(",") if w.strip()]
+    if not writers or any(w not in ("thread", "process") for w in writers):
+        parser.error("--writers: a comma-separated list of thread and process")
     if args.replicas < 1:
         parser.error("--replicas: must be at least 1")
     if args.smoke:
@@ -396,18 +423,24 @@ def main(argv: list[str] | None = None) -> int:
                 finally:
                     echo.stop()
             rows += echo_rows
-        db_url = f"sqlite:///{workdir / 'signoff.db'}"
-        gateways["sqlite"], extras["sqlite"] = run_gateway("sqlite", db_url, levels, args, run + "s", workdir)
-        rows += gateways["sqlite"]
+        for writer in writers:
+            key = _unique(gateways, "sqlite" if writer == "thread" else "sqlite, writer process")
+            db_url = f"sqlite:///{workdir / f'signoff-{writer}.db'}"
+            gateways[key], extras[key] = run_gateway(
+                "sqlite", db_url, levels, args, run + "s" + writer[0], workdir, writer
+            )
+            rows += gateways[key]
         if args.postgres_url:
-            url, schema = postgres_schema(args.postgres_url)
-            try:
-                gateways["postgresql"], extras["postgresql"] = run_gateway(
-                    "postgresql", url, levels, args, run + "p", workdir
-                )
-            finally:
-                drop_schema(args.postgres_url, schema)
-            rows += gateways["postgresql"]
+            for writer in writers:
+                key = _unique(gateways, "postgresql" if writer == "thread" else "postgresql, writer process")
+                url, schema = postgres_schema(args.postgres_url)
+                try:
+                    gateways[key], extras[key] = run_gateway(
+                        "postgresql", url, levels, args, run + "p" + writer[0], workdir, writer
+                    )
+                finally:
+                    drop_schema(args.postgres_url, schema)
+                rows += gateways[key]
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -427,7 +460,9 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(fmt_ratios(echo_rows, gateways))
         print()
-        print(verdict(echo_rows, gateways["sqlite"]))
+        for key in gateways:
+            if key.startswith("sqlite"):
+                print(verdict(echo_rows, gateways[key], key))
     return 0
 
 

@@ -6,10 +6,11 @@ import asyncio
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 import yaml
@@ -49,6 +50,9 @@ class Settings:
     watch_poll: float = 1.0
     max_workers: int = 64
     reuse_port: bool = False
+    """Share the gRPC port with other gateway processes (``SO_REUSEPORT``); see ``serve --reuse-port``."""
+    writer_process: bool = False
+    """Commit the write batches in a child process (``serve --writer-process``), off this GIL."""
     monitor_seconds: float = 300.0
     """How often the drift and audited-error monitors are recomputed for ``/metrics`` (0: never)."""
     monitor_window_hours: float = 24.0
@@ -57,7 +61,6 @@ class Settings:
     """The audited error's level; with it the alarm gauge is live (``--monitor-alpha``)."""
     monitor_record_alarms: bool = False
     """Record alarm raised/cleared events in the log (turn on in one replica only)."""
-    """Share the gRPC port with other gateway processes (``SO_REUSEPORT``); see ``serve --reuse-port``."""
     page_token_key: str | None = None
     """Signs audit page tokens (at least 32 characters; the same on every replica). Unset: a
     random key per process, so tokens stop working when the gateway restarts."""
@@ -287,12 +290,25 @@ def _models(path: Path | None, registry: PolicyRegistry, metrics: Metrics) -> Mo
     return models
 
 
+def _store(engine: Any, writer_process: bool, on_commit: Callable[[set[str]], None]) -> Any:
+    """The SQL store: its writer a thread of this process, or a child process of its own."""
+    from gateway.adapters.sql_store import SqlStore
+
+    if not writer_process:
+        return SqlStore(engine, on_commit=on_commit)
+    from gateway.adapters.writer_process import ProcessSqlStore, WriterProcessGone
+
+    try:
+        return ProcessSqlStore(engine, on_commit=on_commit)
+    except WriterProcessGone as exc:
+        raise StoreUnavailable(str(exc)) from exc
+
+
 def build_app(settings: Settings) -> App:
     """Build and start the gateway; raise a ``SignoffError`` with one clear line on bad config."""
     from gateway.adapters.audit_reader import SqlAuditReader
     from gateway.adapters.checkpointer import Checkpointer, check_not_behind, load_signer
     from gateway.adapters.db import make_engine, upgrade
-    from gateway.adapters.sql_store import SqlStore
     from gateway.reports.explain import load_trail
 
     auth = load_principals(settings.principals_file)
@@ -310,7 +326,11 @@ def build_app(settings: Settings) -> App:
             engine.dispose()
             raise
     notifier = LocalNotifier()
-    store = SqlStore(engine, on_commit=notifier.notify)
+    try:
+        store = _store(engine, settings.writer_process, notifier.notify)
+    except BaseException:
+        engine.dispose()
+        raise
     clock = SystemClock()
     try:
         registry = PolicyRegistry(settings.policy_dir, lambda ps: asyncio.run(record_policies(store, clock, ps)))

@@ -29,7 +29,7 @@ from gateway.errors import StoreUnavailable
 from gateway.review.change import Applied, Change
 from gateway.review.ports import ReadTx
 
-__all__ = ["SqlStore", "apply_once"]
+__all__ = ["SqlStore", "apply_once", "run_transaction"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -171,10 +171,7 @@ class SqlStore:
     def _commit(self, batch: list[_Item]) -> None:
         changes = [item.change for item in batch]
         try:
-            try:
-                results, touched = self._transaction(changes, exact=False)
-            except Retry:
-                results, touched = self._transaction(changes, exact=True)
+            results, touched = self._apply_changes(changes)
         except Exception as exc:  # any failure outside the Changes fails the whole batch
             log.exception("group commit of %d changes failed", len(batch))
             for item in batch:  # one exception object per waiting caller
@@ -191,13 +188,27 @@ class SqlStore:
             item.result, item.error = result, error
         _deliver(batch)
 
-    def _transaction(self, changes: list[Change], *, exact: bool) -> tuple[list[Result], set[str]]:
-        """Apply the batch in one transaction and commit; ``Retry`` (rolled back) if the
-        buffered way fails."""
-        with self.engine.connect() as conn:
-            conn.execution_options(**WRITE)
-            with conn.begin():
-                return apply_batch(conn, changes, exact=exact)
+    def _apply_changes(self, changes: list[Change]) -> tuple[list[Result], set[str]]:
+        """The batch's transaction, here on the writer thread (``ProcessSqlStore``: in a child)."""
+        return run_transaction(self.engine, changes)
+
+
+def run_transaction(engine: Engine, changes: list[Change]) -> tuple[list[Result], set[str]]:
+    """Apply a batch in one transaction and commit: the buffered way first, and the exact way
+    (every Change in its own savepoint) if the buffered inserts were refused."""
+    try:
+        return _transaction(engine, changes, exact=False)
+    except Retry:
+        return _transaction(engine, changes, exact=True)
+
+
+def _transaction(engine: Engine, changes: list[Change], *, exact: bool) -> tuple[list[Result], set[str]]:
+    """Apply the batch in one transaction and commit; ``Retry`` (rolled back) if the buffered
+    way fails."""
+    with engine.connect() as conn:
+        conn.execution_options(**WRITE)
+        with conn.begin():
+            return apply_batch(conn, changes, exact=exact)
 
 
 def apply_once(engine: Engine, change: Change) -> Applied:

@@ -117,6 +117,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the kernel spreads connections over them). Off by default: a port in use is an error",
     )
     p.add_argument(
+        "--writer-process",
+        action="store_true",
+        default=os.environ.get("SIGNOFF_WRITER_PROCESS", "") not in ("", "0"),
+        help="commit the write batches in a child process of their own, off the serving GIL "
+        "(same durability: answers after its commit; a killed child is replaced; env "
+        "SIGNOFF_WRITER_PROCESS=1). Off by default: see the README's Performance section",
+    )
+    p.add_argument(
         "--watch-poll",
         type=float,
         default=1.0,
@@ -241,6 +249,7 @@ def run(args: argparse.Namespace) -> int:
         page_token_key=os.environ.get("SIGNOFF_PAGE_TOKEN_KEY") or None,
         watch_poll=args.watch_poll,
         reuse_port=args.reuse_port,
+        writer_process=args.writer_process,
         monitor_seconds=args.monitor_seconds,
         monitor_window_hours=args.monitor_window_hours,
         monitor_alpha=args.monitor_alpha,

@@ -1,0 +1,212 @@
+"""The durable write in a process of its own (``signoff serve --writer-process``).
+
+Why: the serving process is bound by one core's GIL. With the writer as a thread, the batch's
+Python (building rows, chaining events, the driver's bookkeeping) holds the same GIL as the
+event loop that answers calls. Here the writer thread of ``SqlStore`` stays (it still batches,
+settles futures and runs ``on_commit``), but each batch's transaction runs in a child process:
+the thread pickles the batch's Changes (plain data), writes them to the child's stdin and
+waits on its stdout, which releases the GIL. The child runs the same ``apply_batch`` as the
+thread would, in one transaction, and answers each Change's result and the touched decision
+ids after its commit. Durability is unchanged: the caller is answered only after the child's
+commit; SQLite stays WAL with ``synchronous=FULL``; there is one writer per chain.
+
+A frame is an 8-byte big-endian length and a pickle. The first frame to the child is the
+database URL (never on the command line, where ``ps`` would show a password).
+
+Failure: if the child dies (``kill -9``, out of memory), the batch it held fails with
+``StoreUnavailable`` (nothing acknowledged; a caller retrying with its request id gets the
+decision if the child had committed it), and the next batch starts a new child. If the
+serving process dies, the child reads end-of-file on stdin and exits; a transaction it had
+not committed is rolled back by the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from typing import IO, Any
+
+from sqlalchemy import Engine
+
+from gateway.adapters.sql_apply import Result
+from gateway.adapters.sql_store import SqlStore, run_transaction
+from gateway.review.change import Change
+
+__all__ = ["ProcessSqlStore", "WriterProcessGone"]
+
+log = logging.getLogger(__name__)
+_HEADER = 8
+
+
+class WriterProcessGone(RuntimeError):
+    """The writer process ended before it answered a batch."""
+
+
+def _send(stream: IO[bytes], obj: Any) -> None:
+    blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(blob).to_bytes(_HEADER, "big") + blob)
+    stream.flush()
+
+
+def _read_exactly(stream: IO[bytes], n: int) -> bytes | None:
+    chunks, left = [], n
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    """The next frame's object; ``EOFError`` at the end of the stream."""
+    header = _read_exactly(stream, _HEADER)
+    if header is None:
+        raise EOFError("end of stream")
+    body = _read_exactly(stream, int.from_bytes(header, "big"))
+    if body is None:
+        raise EOFError("end of stream inside a frame")
+    return pickle.loads(body)  # frames come only from our own parent or child, over a pipe
+
+
+class ProcessSqlStore(SqlStore):
+    """``SqlStore`` whose batches commit in a child process (see the module docstring).
+
+    ``engine`` serves the reads in this process; the child opens its own engine on the same
+    URL (``make_engine``: the same durability settings)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        batch_max: int = 256,
+        on_commit: Callable[[set[str]], None] | None = None,
+    ) -> None:
+        self._url = engine.url.render_as_string(hide_password=False)
+        self._child: subprocess.Popen[bytes] | None = None
+        self._child_lock = threading.Lock()
+        self.children_started = 0
+        self._spawn()  # at start-up, so a child that cannot start fails the start
+        super().__init__(engine, batch_max=batch_max, on_commit=on_commit)
+
+    @property
+    def writer_pid(self) -> int | None:
+        """The writer process's pid (None until one runs)."""
+        child = self._child
+        return None if child is None else child.pid
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "gateway.adapters.writer_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            _send(child.stdin, self._url)
+            ready = _receive(child.stdout)
+        except (EOFError, OSError) as exc:
+            child.kill()
+            child.wait()
+            raise WriterProcessGone(f"the writer process did not start (exit status {child.returncode})") from exc
+        if ready != ("ready", None):
+            child.kill()
+            child.wait()
+            raise WriterProcessGone(f"the writer process did not start: {ready[1]}")
+        self._child = child
+        self.children_started += 1
+        return child
+
+    def _apply_changes(self, changes: list[Change]) -> tuple[list[Result], set[str]]:
+        """Runs on the writer thread: the batch's transaction, in the child."""
+        with self._child_lock:
+            child = self._child
+            if child is None or child.poll() is not None:
+                if child is not None:
+                    log.error("writer process %d exited with status %s; starting another", child.pid, child.returncode)
+                child = self._spawn()
+            assert child.stdin is not None and child.stdout is not None
+            try:
+                _send(child.stdin, changes)
+                kind, payload = _receive(child.stdout)
+            except (EOFError, OSError) as exc:
+                status = child.wait()
+                self._child = None
+                raise WriterProcessGone(f"the writer process exited (status {status}) before it answered") from exc
+        if kind == "ok":
+            return payload  # type: ignore[no-any-return]
+        raise WriterProcessGone(str(payload))
+
+    def close(self) -> None:
+        """Commit what is queued, stop the writer thread, then let the child end."""
+        super().close()
+        with self._child_lock:
+            child, self._child = self._child, None
+        if child is None:
+            return
+        assert child.stdin is not None
+        try:
+            child.stdin.close()  # end of file: the child disposes of its engine and exits
+            child.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            child.kill()
+            child.wait()
+        finally:
+            if child.stdout is not None:
+                child.stdout.close()
+
+
+def _child_main() -> int:
+    """The writer process: read the URL, then apply batches until stdin ends."""
+    from gateway.adapters.db import make_engine
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the serving process decides when to stop
+    inbox, outbox = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but frames on the pipe
+    try:
+        url = _receive(inbox)
+        engine = make_engine(url)
+    except Exception as exc:  # noqa: BLE001 - any start failure is told to the parent in one line
+        _send(outbox, ("failed", _one_line(exc)))
+        return 1
+    _send(outbox, ("ready", None))
+    try:
+        while True:
+            try:
+                changes = _receive(inbox)
+            except EOFError:
+                return 0
+            try:
+                reply: tuple[str, Any] = ("ok", run_transaction(engine, changes))
+            except Exception as exc:  # a failed batch fails its callers, not the process
+                logging.getLogger(__name__).exception("group commit of %d changes failed", len(changes))
+                reply = ("failed", _one_line(exc))
+            try:
+                blob = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable error object in a result
+                blob = pickle.dumps(("failed", f"the batch's answer could not be sent: {_one_line(exc)}"))
+            try:
+                outbox.write(len(blob).to_bytes(_HEADER, "big") + blob)
+                outbox.flush()
+            except OSError:
+                return 0  # the serving process is gone
+    finally:
+        engine.dispose()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(_child_main())

@@ -1,0 +1,102 @@
+"""The store with its writer in a child process (``serve --writer-process``) holds to the Store
+contract on every backend, and a killed child fails only the batch it held."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+
+import tests.adapters.test_sql_store_contract as contract
+from audit import AuditLog
+from gateway.adapters.writer_process import ProcessSqlStore
+from gateway.errors import Conflict, StoreUnavailable
+from gateway.review.change import Change, Update
+from tests.adapters.test_sql_store_contract import apply, decision, hold, task
+
+
+@pytest.fixture
+def store(engine: Engine) -> Iterator[ProcessSqlStore]:
+    """A store whose batches commit in a child process, closed afterwards."""
+    s = ProcessSqlStore(engine)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+class TestDecisionsThroughAWriterProcess(contract.TestDecisions):
+    """Round trips, request keys, guards and receipts, with the batch pickled to the child."""
+
+
+class TestTasksThroughAWriterProcess(contract.TestTasks):
+    """Claims and leases, with the batch pickled to the child."""
+
+
+class TestGoldThroughAWriterProcess(contract.TestGold):
+    """Gold cases, with the batch pickled to the child."""
+
+
+class TestPoliciesThroughAWriterProcess(contract.TestPolicies):
+    """Policy versions (and their conflicts), with the batch pickled to the child."""
+
+
+class TestTheChild:
+    def test_a_taken_key_crosses_back_as_conflict(self, store: ProcessSqlStore) -> None:
+        """A record whose key is stored already fails its Change with ``Conflict``, as with the
+        thread, and the same batch's other Changes commit."""
+        apply(store, hold(decision(1), task(1)))
+
+        with pytest.raises(Conflict, match="t-1"):
+            apply(store, Change(inserts=(task(1),), updates=(Update(task(2), {}, "gone"),)))
+        apply(store, hold(decision(2)))
+
+        assert store.read(lambda tx: (tx.task("t-1"), tx.decision("d-2"))) == (task(1), decision(2))
+
+    def test_a_killed_child_fails_its_batch_and_the_next_batch_gets_a_new_child(
+        self, store: ProcessSqlStore, engine: Engine
+    ) -> None:
+        """``kill -9`` of the writer process: the write that meets the dead child is
+        StoreUnavailable (never acknowledged), a new child takes the next batch, and the chain
+        still verifies."""
+        apply(store, hold(decision(1)))
+        first = store.writer_pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+
+        with contextlib.suppress(StoreUnavailable):  # unacknowledged: stored or not
+            apply(store, hold(decision(2)))
+        apply(store, hold(decision(3)))
+
+        assert store.writer_pid not in (None, first)
+        assert store.children_started == 2
+        assert store.read(lambda tx: (tx.decision("d-1"), tx.decision("d-3"))) == (decision(1), decision(3))
+        assert AuditLog().verify(engine).ok
+
+    def test_a_commit_failure_in_the_child_is_store_unavailable(self, store: ProcessSqlStore) -> None:
+        """The child's failed transaction fails the batch with one line; the child lives on."""
+        pid = store.writer_pid
+        with store.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_gone"))
+
+        with pytest.raises(StoreUnavailable, match="is unavailable"):
+            apply(store, hold(decision(1)))
+
+        assert store.writer_pid == pid
+        assert store.read(lambda tx: tx.decision("d-1")) is None
+
+    def test_closing_ends_the_child(self, engine: Engine) -> None:
+        """``close`` commits what is queued, and the child exits on the end of its input."""
+        s = ProcessSqlStore(engine)
+        child = s._child
+        assert child is not None
+        apply(s, hold(decision(1)))
+        s.close()
+
+        assert child.returncode == 0
+        with pytest.raises(StoreUnavailable):
+            apply(s, hold(decision(2)))

@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--writer-process",
         action="store_true",
-        help="the store's batches commit in a child process (serve --writer-process); its CPU is not "
+        help="the store's batches commit in a child process (as signoff serve does by default); its CPU is not "
         "counted in this process's figures",
     )
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds (default 8)")

@@ -261,8 +261,8 @@ def run_gateway(
     servers: list[Server] = []
     try:
         shared = ["--reuse-port"] if args.replicas > 1 else []
-        if writer == "process":
-            shared.append("--writer-process")
+        if "--writer" in (ROOT / "gateway" / "cli" / "serve.py").read_text(encoding="utf-8"):
+            shared += ["--writer", writer]
 
         def argv_for(first: bool) -> list[str]:
             argv = gateway_argv(db_url, args.log_level) + shared
@@ -283,7 +283,7 @@ def run_gateway(
         label = f"gateway ({name})" if args.replicas == 1 else f"gateway ({name} x{args.replicas})"
         label = label[:-1] + ", checkpoints)" if args.checkpoints else label
         label = label[:-1] + ", personal)" if args.personal else label
-        label = label[:-1] + ", writer process)" if writer == "process" else label
+        label = label[:-1] + ", writer thread)" if writer == "thread" else label
         rows = run_levels(label, servers[0].address, levels, args, run, servers[0].pid)
         routes: dict[str, float] = {}
         shares: list[float] = []
@@ -384,9 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--writers",
-        default="thread",
-        help="the gateway's writer kinds to run, comma-separated: thread (the default of signoff serve) "
-        "and/or process (serve --writer-process)",
+        default="process",
+        help="the gateway's writer kinds to run, comma-separated (repeats allowed): process (the default "
+        "of signoff serve) and/or thread (serve --writer thread)",
     )
     args = parser.parse_args(argv)
     writers = [w.strip() for w in args.writers.split(",") if w.strip()]
@@ -424,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
                     echo.stop()
             rows += echo_rows
         for writer in writers:
-            key = _unique(gateways, "sqlite" if writer == "thread" else "sqlite, writer process")
+            key = _unique(gateways, "sqlite" if writer == "process" else "sqlite, writer thread")
             db_url = f"sqlite:///{workdir / f'signoff-{writer}.db'}"
             gateways[key], extras[key] = run_gateway(
                 "sqlite", db_url, levels, args, run + "s" + writer[0], workdir, writer
@@ -432,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             rows += gateways[key]
         if args.postgres_url:
             for writer in writers:
-                key = _unique(gateways, "postgresql" if writer == "thread" else "postgresql, writer process")
+                key = _unique(gateways, "postgresql" if writer == "process" else "postgresql, writer thread")
                 url, schema = postgres_schema(args.postgres_url)
                 try:
                     gateways[key], extras[key] = run_gateway(

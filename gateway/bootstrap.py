@@ -52,7 +52,9 @@ class Settings:
     reuse_port: bool = False
     """Share the gRPC port with other gateway processes (``SO_REUSEPORT``); see ``serve --reuse-port``."""
     writer_process: bool = False
-    """Commit the write batches in a child process (``serve --writer-process``), off this GIL."""
+    """Commit the write batches in a child process, off this GIL (``serve --writer process``,
+    the command's default). False here: a gateway built in a test or a bench keeps its writer
+    a thread unless it asks, and starts without a second interpreter."""
     monitor_seconds: float = 300.0
     """How often the drift and audited-error monitors are recomputed for ``/metrics`` (0: never)."""
     monitor_window_hours: float = 24.0

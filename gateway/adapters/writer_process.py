@@ -1,4 +1,4 @@
-"""The durable write in a process of its own (``signoff serve --writer-process``).
+"""The durable write in a process of its own (``signoff serve``'s default, ``--writer process``).
 
 Why: the serving process is bound by one core's GIL. With the writer as a thread, the batch's
 Python (building rows, chaining events, the driver's bookkeeping) holds the same GIL as the

@@ -117,12 +117,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the kernel spreads connections over them). Off by default: a port in use is an error",
     )
     p.add_argument(
-        "--writer-process",
-        action="store_true",
-        default=os.environ.get("SIGNOFF_WRITER_PROCESS", "") not in ("", "0"),
-        help="commit the write batches in a child process of their own, off the serving GIL "
-        "(same durability: answers after its commit; a killed child is replaced; env "
-        "SIGNOFF_WRITER_PROCESS=1). Off by default: see the README's Performance section",
+        "--writer",
+        choices=("process", "thread"),
+        default=os.environ.get("SIGNOFF_WRITER") or "process",
+        help="where the write batches commit: 'process' (default), a child process of their own, "
+        "off the serving GIL (a killed child is replaced); 'thread', a thread of this process. The "
+        "same durability either way: an answer comes after the commit (env SIGNOFF_WRITER)",
     )
     p.add_argument(
         "--watch-poll",
@@ -230,6 +230,12 @@ def run(args: argparse.Namespace) -> int:
     if not (args.checkpoint_events > 0 and args.checkpoint_seconds > 0):
         print("signoff serve: --checkpoint-events and --checkpoint-seconds must be positive", file=sys.stderr)
         return 2
+    if args.writer not in ("process", "thread"):  # argparse does not check a default from the environment
+        print(
+            f"signoff serve: --writer (or SIGNOFF_WRITER) must be process or thread, got {args.writer!r}",
+            file=sys.stderr,
+        )
+        return 2
     configure_logging(args.log_level, json=args.log_format == "json")
     url = args.database_url
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
@@ -249,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
         page_token_key=os.environ.get("SIGNOFF_PAGE_TOKEN_KEY") or None,
         watch_poll=args.watch_poll,
         reuse_port=args.reuse_port,
-        writer_process=args.writer_process,
+        writer_process=args.writer == "process",
         monitor_seconds=args.monitor_seconds,
         monitor_window_hours=args.monitor_window_hours,
         monitor_alpha=args.monitor_alpha,

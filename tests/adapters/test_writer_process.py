@@ -1,4 +1,4 @@
-"""The store with its writer in a child process (``serve --writer-process``) holds to the Store
+"""The store with its writer in a child process (``signoff serve``'s default) holds to the Store
 contract on every backend, and a killed child fails only the batch it held."""
 
 from __future__ import annotations

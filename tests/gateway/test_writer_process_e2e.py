@@ -1,4 +1,4 @@
-"""`signoff serve --writer-process`: kill -9 of either process kind loses no acknowledged
+"""`signoff serve` with its writer in a child process (the default, `--writer process`): kill -9 of either process kind loses no acknowledged
 decision and leaves no task stuck (issue 9, step 2)."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class TestKillTheWriterProcess:
         """SIGKILL of the writer child while 8 callers decide and a reviewer holds a lease: the
         gateway keeps serving with a new child; every acknowledged decision is stored, the
         chain verifies, and the leased task comes back once its lease lapses."""
-        proc, address = spawn_serve(db_url, policy_dir, "--writer-process", stderr=None)
+        proc, address = spawn_serve(db_url, policy_dir, "--writer", "process", stderr=None)
         acknowledged: list[str] = []
         refused: list[grpc.StatusCode] = []
         stop = threading.Event()
@@ -105,7 +105,7 @@ class TestKillTheServingProcess:
         """SIGKILL of the serving process under load: its writer child sees the end of its
         input and exits (no orphan holds the database), and after a restart every acknowledged
         decision is there and the chain verifies."""
-        proc, address = spawn_serve(db_url, policy_dir, "--writer-process", stderr=None)
+        proc, address = spawn_serve(db_url, policy_dir, "--writer", "process", stderr=None)
         acknowledged: list[str] = []
         refused: list[grpc.StatusCode] = []
         stop = threading.Event()
@@ -123,7 +123,7 @@ class TestKillTheServingProcess:
                 t.join()
 
         assert eventually(lambda: not _alive(writer))
-        proc, address = spawn_serve(db_url, policy_dir, "--writer-process", stderr=None)
+        proc, address = spawn_serve(db_url, policy_dir, "--writer", "process", stderr=None)
         try:
             with grpc.insecure_channel(address) as ch:
                 _assert_stored(Client(ch, address), acknowledged)

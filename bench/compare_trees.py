@@ -4,7 +4,9 @@ Shared-machine figures drift more from run to run than most changes move them; a
 measured in pairs instead. Each run starts ``signoff serve`` from one checkout (its own code,
 policies and development principals; a fresh SQLite file; auth, JSON logs and metrics on, as
 ``decide_load.py``), drives it with this checkout's ``_load.py drive`` for ``--seconds`` after
-one second of warm-up, and reads the server's CPU from ``/proc``.
+one second of warm-up, and reads the server's CPU from ``/proc``: the serving process and its
+live children (the writer process of ``--writer process``, the default of ``signoff serve``), so
+CPU per Decide counts the whole gateway either way.
 
 Usage (the other checkout from ``git worktree add /tmp/before REV``)::
 
@@ -24,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._load import cpu_seconds
+from bench._load import family_cpu_seconds
 from bench.decide_load import Server, drive_process, gateway_argv, process_result
 
 
@@ -41,9 +43,9 @@ def run(tree: Path, seconds: float, concurrency: int) -> dict[str, Any]:
         try:
             drv = drive_process(server.address, concurrency, seconds, 1.0, f"compare-{time.time_ns()}")
             time.sleep(1.2)
-            c0, t0 = cpu_seconds(server.pid), time.perf_counter()
+            c0, t0 = family_cpu_seconds(server.pid), time.perf_counter()
             time.sleep(seconds - 0.7)
-            c1, t1 = cpu_seconds(server.pid), time.perf_counter()
+            c1, t1 = family_cpu_seconds(server.pid), time.perf_counter()
             out = process_result(drv)
         finally:
             server.stop()

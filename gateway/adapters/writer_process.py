@@ -29,7 +29,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from typing import IO, Any
 
 from sqlalchemy import Engine
@@ -82,19 +81,14 @@ class ProcessSqlStore(SqlStore):
     ``engine`` serves the reads in this process; the child opens its own engine on the same
     URL (``make_engine``: the same durability settings)."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        batch_max: int = 256,
-        on_commit: Callable[[set[str]], None] | None = None,
-    ) -> None:
+    def __init__(self, engine: Engine, **options: Any) -> None:
+        """``options`` as ``SqlStore``'s (``batch_max``, ``on_commit``)."""
         self._url = engine.url.render_as_string(hide_password=False)
         self._child: subprocess.Popen[bytes] | None = None
         self._child_lock = threading.Lock()
         self.children_started = 0
         self._spawn()  # at start-up, so a child that cannot start fails the start
-        super().__init__(engine, batch_max=batch_max, on_commit=on_commit)
+        super().__init__(engine, **options)
 
     @property
     def writer_pid(self) -> int | None:

@@ -22,20 +22,26 @@ not committed is rolled back by the database.
 
 from __future__ import annotations
 
+import copyreg
+import dataclasses
+import io
 import logging
-import os
+import operator
 import pickle
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import IO, Any
 
 from sqlalchemy import Engine
 
-from gateway.adapters.sql_apply import Result
+from audit import NewEvent
+from gateway.adapters.sql_apply import ROWS, Result
 from gateway.adapters.sql_store import SqlStore, run_transaction
-from gateway.review.change import Change
+from gateway.review.change import Applied, Change, Receipt, Update
+from gateway.review.model import Proposal
 
 __all__ = ["ProcessSqlStore", "WriterProcessGone"]
 
@@ -47,8 +53,53 @@ class WriterProcessGone(RuntimeError):
     """The writer process ended before it answered a batch."""
 
 
+def _rebuild(cls: type, values: tuple[Any, ...]) -> Any:
+    return cls(*values)
+
+
+def _reducer(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    """Pickle a frozen dataclass as its constructor and its field values, read in C
+    (``attrgetter``): about twice as fast to load as the generic slots state, and faster to dump.
+    An event whose canonical ``body_json`` is made travels without its ``body`` mapping: the
+    writer stores and hashes the text, never the mapping."""
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    values = operator.attrgetter(*names)
+    if cls is NewEvent:
+        if names[-1] != "body_json":
+            raise RuntimeError("NewEvent.body_json is no longer its last field: update writer_process._reducer")
+        body = names.index("body")
+
+        def reduce_event(obj: Any) -> tuple[Any, ...]:
+            got = values(obj)
+            if got[-1]:  # body_json
+                got = (*got[:body], {}, *got[body + 1 :])
+            return _rebuild, (cls, got)
+
+        return reduce_event
+    return lambda obj: (_rebuild, (cls, values(obj)))
+
+
+def _dispatch() -> dict[Any, Any]:
+    table: dict[Any, Any] = dict(copyreg.dispatch_table)
+    for cls in (Change, Update, NewEvent, Applied, Receipt, Proposal, *ROWS):
+        fields = dataclasses.fields(cls)
+        if all(f.init for f in fields) and not hasattr(cls, "__post_init__"):
+            table[cls] = _reducer(cls)
+    return table
+
+
+class _Pickler(pickle.Pickler):
+    dispatch_table = _dispatch()
+
+
+def _dumps(obj: Any) -> bytes:
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buf.getvalue()
+
+
 def _send(stream: IO[bytes], obj: Any) -> None:
-    blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    blob = _dumps(obj)
     stream.write(len(blob).to_bytes(_HEADER, "big") + blob)
     stream.flush()
 
@@ -184,9 +235,9 @@ def _child_main() -> int:
                 logging.getLogger(__name__).exception("group commit of %d changes failed", len(changes))
                 reply = ("failed", _one_line(exc))
             try:
-                blob = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+                blob = _dumps(reply)
             except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable error object in a result
-                blob = pickle.dumps(("failed", f"the batch's answer could not be sent: {_one_line(exc)}"))
+                blob = _dumps(("failed", f"the batch's answer could not be sent: {_one_line(exc)}"))
             try:
                 outbox.write(len(blob).to_bytes(_HEADER, "big") + blob)
                 outbox.flush()
@@ -202,5 +253,8 @@ def _one_line(exc: BaseException) -> str:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    sys.exit(_child_main())
+    # Run the module's named twin, not this ``__main__`` copy: pickles made here must name
+    # ``gateway.adapters.writer_process._rebuild``, which the serving process can import.
+    from gateway.adapters.writer_process import _child_main as main
+
+    sys.exit(main())

@@ -77,6 +77,9 @@ class PolicyConflict(Exception):
         )
         self.name, self.version, self.stored, self.offered = name, version, stored, offered
 
+    def __reduce__(self) -> tuple[type, tuple[str, int, str, str]]:  # pickled as built
+        return type(self), (self.name, self.version, self.stored, self.offered)
+
 
 def _event(row: Row[Any]) -> Event:
     return Event(*row)  # type: ignore[call-arg]  # the row holds every column, in Event order

@@ -44,6 +44,9 @@ class InvalidRequest(SignoffError):
         self.field = field
         self.message = message
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # pickled (the writer process) as built
+        return type(self), (self.field, self.message)
+
 
 class UnknownDecisionType(InvalidRequest):
     """No loaded policy decides this decision type."""
@@ -51,6 +54,9 @@ class UnknownDecisionType(InvalidRequest):
     def __init__(self, decision_type: str) -> None:
         super().__init__("decision_type", f"no policy decides {decision_type!r}")
         self.decision_type = decision_type
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:  # type: ignore[override]  # pickled as built: one argument
+        return type(self), (self.decision_type,)
 
 
 class Unauthenticated(SignoffError):
@@ -88,3 +94,6 @@ class PolicyError(SignoffError):
     def __init__(self, issues: list) -> None:  # list[gateway.policy.model.Issue]
         self.issues = list(issues)
         super().__init__("\n".join(str(i) for i in self.issues) or "invalid policy")
+
+    def __reduce__(self) -> tuple[type, tuple[list]]:  # pickled as built
+        return type(self), (self.issues,)

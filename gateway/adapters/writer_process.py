@@ -27,6 +27,7 @@ import dataclasses
 import io
 import logging
 import operator
+import os
 import pickle
 import signal
 import subprocess
@@ -214,8 +215,10 @@ def _child_main() -> int:
     from gateway.adapters.db import make_engine
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the serving process decides when to stop
-    inbox, outbox = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing but frames on the pipe
+    inbox = sys.stdin.buffer
+    outbox = os.fdopen(os.dup(1), "wb")  # the frames' own descriptor; fd 1 becomes stderr, so
+    os.dup2(2, 1)  # nothing printed, by Python or a C library, can land in the middle of a frame
+    sys.stdout = sys.stderr
     try:
         url = _receive(inbox)
         engine = make_engine(url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import signal
 from collections.abc import Iterator
 
@@ -12,9 +13,10 @@ import pytest
 from sqlalchemy import Engine, text
 
 import tests.adapters.test_sql_store_contract as contract
-from audit import AuditLog
-from gateway.adapters.writer_process import ProcessSqlStore
-from gateway.errors import Conflict, StoreUnavailable
+from audit import AuditLog, PolicyConflict
+from gateway import errors
+from gateway.adapters.writer_process import ProcessSqlStore, _dumps
+from gateway.errors import Conflict, InvalidRequest, PolicyError, StoreUnavailable
 from gateway.review.change import Change, Update
 from tests.adapters.test_sql_store_contract import apply, decision, hold, task
 
@@ -43,6 +45,33 @@ class TestGoldThroughAWriterProcess(contract.TestGold):
 
 class TestPoliciesThroughAWriterProcess(contract.TestPolicies):
     """Policy versions (and their conflicts), with the batch pickled to the child."""
+
+
+def _errors() -> list[BaseException]:
+    """One instance of every error the gateway raises on purpose, and the chain's PolicyConflict."""
+    made: list[BaseException] = [
+        InvalidRequest("input.amount", "missing"),
+        PolicyError(["claims.yaml:3: $.rules: bad"]),
+        PolicyConflict("claims-triage", 2, "sha256:aa", "sha256:bb"),
+    ]
+    for cls in vars(errors).values():
+        if isinstance(cls, type) and issubclass(cls, errors.SignoffError):
+            if cls not in (InvalidRequest, PolicyError, errors.UnknownDecisionType):
+                made.append(cls("a one-line reason"))
+    made.append(errors.UnknownDecisionType("claims.payout"))
+    return made
+
+
+@pytest.mark.parametrize("error", _errors(), ids=lambda e: type(e).__name__)
+def test_every_error_crosses_the_pipe_as_itself(error: BaseException) -> None:
+    """An error a Change fails with is pickled by the child and read back here with its class,
+    its text and its fields (``InvalidRequest.field``), so the caller's status code and detail
+    are what the thread would have given."""
+    back = pickle.loads(_dumps(error))
+
+    assert type(back) is type(error)
+    assert str(back) == str(error)
+    assert vars(back) == vars(error)
 
 
 class TestTheChild:

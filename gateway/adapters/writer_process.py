@@ -25,6 +25,7 @@ from __future__ import annotations
 import copyreg
 import dataclasses
 import io
+import json
 import logging
 import operator
 import os
@@ -214,7 +215,13 @@ def _child_main() -> int:
     """The writer process: read the URL, then apply batches until stdin ends."""
     from gateway.adapters.db import make_engine
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the serving process decides when to stop
+    # The serving process decides when to stop: a Ctrl-C in the terminal or a service manager's
+    # SIGTERM to every process of the unit reaches it too, and it drains, then closes our stdin.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonLines())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     inbox = sys.stdin.buffer
     outbox = os.fdopen(os.dup(1), "wb")  # the frames' own descriptor; fd 1 becomes stderr, so
     os.dup2(2, 1)  # nothing printed, by Python or a C library, can land in the middle of a frame
@@ -248,6 +255,22 @@ def _child_main() -> int:
                 return 0  # the serving process is gone
     finally:
         engine.dispose()
+
+
+class _JsonLines(logging.Formatter):
+    """The writer process logs as the gateway does: one JSON object a line on stderr."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "event": record.getMessage(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "process": "signoff-writer",
+            "timestamp": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -4,6 +4,7 @@ contract on every backend, and a killed child fails only the batch it held."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import signal
@@ -117,6 +118,34 @@ class TestTheChild:
 
         assert store.writer_pid == pid
         assert store.read(lambda tx: tx.decision("d-1")) is None
+
+    def test_the_child_logs_a_failed_batch_as_one_json_line(
+        self, engine: Engine, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """What the child logs is the gateway's kind of log: a JSON object a line on stderr."""
+        s = ProcessSqlStore(engine)  # started here, so its stderr is the captured one
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_gone"))
+            with pytest.raises(StoreUnavailable):
+                apply(s, hold(decision(1)))
+        finally:
+            s.close()
+
+        lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if '"signoff-writer"' in line]
+        assert [(x["event"], x["level"]) for x in lines] == [("group commit of 1 changes failed", "error")]
+        assert "audit_events" in lines[0]["exception"]
+
+    def test_the_child_outlives_a_sigterm_until_the_gateway_lets_it_go(self, store: ProcessSqlStore) -> None:
+        """A service manager's SIGTERM to every process of the gateway does not cut the writer
+        off while the serving process drains: the child ignores it and ends with its input."""
+        pid = store.writer_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGTERM)
+
+        apply(store, hold(decision(1)))
+
+        assert store.writer_pid == pid and store.children_started == 1
 
     def test_closing_ends_the_child(self, engine: Engine) -> None:
         """``close`` commits what is queued, and the child exits on the end of its input."""

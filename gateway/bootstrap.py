@@ -185,6 +185,11 @@ async def _sweep(service: ReviewService, metrics: Metrics) -> None:
 
 MIN_PAGE_TOKEN_KEY = 32
 
+WATCH_BACKSTOP_SECONDS = 60.0
+"""How often a watcher re-reads its own decision when nothing woke it: a backstop only. The
+change feed (``adapters/watch_feed.py``) looks for other processes' commits every
+``watch_poll`` seconds with one query for all watchers."""
+
 
 def _page_token_key(value: str | None) -> bytes | None:
     """The configured page-token key as bytes; a short one is refused in one line."""
@@ -356,7 +361,7 @@ def build_app(settings: Settings) -> App:
         clock,
         UuidIds(),
         notifier,
-        watch_poll=settings.watch_poll,
+        watch_poll=max(settings.watch_poll, WATCH_BACKSTOP_SECONDS),  # the feed below looks every watch_poll
         models=models,
         personal=SqlPersonalData(engine, clock.now),
     )
@@ -436,4 +441,8 @@ def build_app(settings: Settings) -> App:
     app._threads.append(
         _every(app._stop, settings.sweep_seconds, lambda: asyncio.run(_sweep(service, metrics)), "lease_sweep")
     )
+    from gateway.adapters.watch_feed import ChangeFeed
+
+    feed = ChangeFeed(engine, notifier.notify, lambda: notifier.watched)
+    app._threads.append(_every(app._stop, settings.watch_poll, feed.poll, "watch_feed"))
     return app

@@ -128,8 +128,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--watch-poll",
         type=float,
         default=1.0,
-        help="seconds a watcher or waiting Decide re-reads its decision when no notification "
-        "woke it (on PostgreSQL, replicas notify each other at once; default 1)",
+        help="seconds between the gateway's looks for changes other processes committed (one "
+        "query for all watchers and waiting Decides; on PostgreSQL replicas also notify each "
+        "other at once; default 1). Each watcher also re-reads once a minute, as a backstop",
     )
     p.add_argument(
         "--log-level",

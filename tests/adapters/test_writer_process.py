@@ -9,6 +9,7 @@ import os
 import pickle
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -32,19 +33,29 @@ def store(engine: Engine) -> Iterator[ProcessSqlStore]:
         s.close()
 
 
-class TestDecisionsThroughAWriterProcess(contract.TestDecisions):
+class _OnSqlite:
+    """The whole contract through the child on SQLite only: each test starts a child (about a
+    second), and the PostgreSQL path differs from the thread's in nothing but the engine it
+    opens, which ``TestTheChild`` below runs on both backends."""
+
+    @pytest.fixture
+    def db_url(self, tmp_path: Path) -> str:
+        return f"sqlite:///{tmp_path}/signoff.db"
+
+
+class TestDecisionsThroughAWriterProcess(_OnSqlite, contract.TestDecisions):
     """Round trips, request keys, guards and receipts, with the batch pickled to the child."""
 
 
-class TestTasksThroughAWriterProcess(contract.TestTasks):
+class TestTasksThroughAWriterProcess(_OnSqlite, contract.TestTasks):
     """Claims and leases, with the batch pickled to the child."""
 
 
-class TestGoldThroughAWriterProcess(contract.TestGold):
+class TestGoldThroughAWriterProcess(_OnSqlite, contract.TestGold):
     """Gold cases, with the batch pickled to the child."""
 
 
-class TestPoliciesThroughAWriterProcess(contract.TestPolicies):
+class TestPoliciesThroughAWriterProcess(_OnSqlite, contract.TestPolicies):
     """Policy versions (and their conflicts), with the batch pickled to the child."""
 
 

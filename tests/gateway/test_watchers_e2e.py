@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
+import pytest
 
 from signoff.v1 import decision_pb2, decision_pb2_grpc
-from tests.conftest import auth
+from tests.conftest import auth, start_app
 from tests.gateway.helpers import claim, claim_request, decide, submit
 
 WATCHERS = 1000
@@ -15,6 +18,15 @@ DECISIONS = 50  # twenty watchers on each held decision
 
 
 class TestThousandWatchers:
+    @pytest.fixture
+    def gateway(self, db_url: str, policy_dir: Path) -> Iterator[object]:
+        """The gateway with the re-read fallback set to an hour: only the sign-offs' commit
+        notifications can wake the watchers in time (and a thousand watchers re-reading every
+        second would be a thousand reads a second beside the test)."""
+        app = start_app(db_url, policy_dir, watch_poll=3600.0)
+        yield app
+        app.stop()  # type: ignore[attr-defined]
+
     def test_a_thousand_watchers_wait_on_the_loop_and_all_see_the_sign_off(self, gateway, client) -> None:  # type: ignore[no-untyped-def]
         """1,000 WatchDecision streams (far more than the server's 64 pool threads) are all
         served at once, and each ends with the human decision once its case is signed off."""

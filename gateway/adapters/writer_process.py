@@ -161,12 +161,10 @@ class ProcessSqlStore(SqlStore):
             _send(child.stdin, self._url)
             ready = _receive(child.stdout)
         except (EOFError, OSError) as exc:
-            child.kill()
-            child.wait()
-            raise WriterProcessGone(f"the writer process did not start (exit status {child.returncode})") from exc
+            status = _discard(child)
+            raise WriterProcessGone(f"the writer process did not start (exit status {status})") from exc
         if ready != ("ready", None):
-            child.kill()
-            child.wait()
+            _discard(child)
             raise WriterProcessGone(f"the writer process did not start: {ready[1]}")
         self._child = child
         self.children_started += 1
@@ -185,8 +183,8 @@ class ProcessSqlStore(SqlStore):
                 _send(child.stdin, changes)
                 kind, payload = _receive(child.stdout)
             except (EOFError, OSError) as exc:
-                status = child.wait()
                 self._child = None
+                status = _discard(child)
                 raise WriterProcessGone(f"the writer process exited (status {status}) before it answered") from exc
         if kind == "ok":
             return payload  # type: ignore[no-any-return]
@@ -209,6 +207,19 @@ class ProcessSqlStore(SqlStore):
         finally:
             if child.stdout is not None:
                 child.stdout.close()
+
+
+def _discard(child: subprocess.Popen[bytes]) -> int:
+    """Make sure a child we no longer talk to is gone and its pipes closed; its exit status."""
+    child.kill()  # already dead after end of file; a live one that broke the pipe goes too
+    status = child.wait()
+    for stream in (child.stdin, child.stdout):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:  # a broken pipe's unflushed bytes: nobody is there to read them
+                pass
+    return status
 
 
 def _child_main() -> int:

@@ -127,11 +127,15 @@ def canned_response() -> bytes:
     return decision_pb2.DecideResponse(decision=d).SerializeToString()
 
 
+def _stat(path: str) -> list[str]:
+    """The fields of a ``/proc/.../stat`` line after ``pid (comm)``: state, ppid, ..."""
+    with open(path) as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int, tid: int | None = None) -> float:
     """User plus system CPU seconds of a process, or of one of its threads, from ``/proc``."""
-    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
-    with open(path) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    fields = _stat(f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -142,9 +146,8 @@ def family_cpu_seconds(pid: int) -> float:
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
+            fields = _stat(f"/proc/{entry}/stat")
+        except OSError:  # it ended meanwhile
             continue
         if int(fields[1]) == pid:
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

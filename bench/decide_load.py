@@ -247,7 +247,7 @@ def run_gateway(
     args: argparse.Namespace,
     run: str,
     workdir: Path,
-    writer: str = "thread",
+    writer: str = "process",
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Serve ``db_url`` with ``--replicas`` processes on one port and drive every level.
 
@@ -261,8 +261,7 @@ def run_gateway(
     servers: list[Server] = []
     try:
         shared = ["--reuse-port"] if args.replicas > 1 else []
-        if "--writer" in (ROOT / "gateway" / "cli" / "serve.py").read_text(encoding="utf-8"):
-            shared += ["--writer", writer]
+        shared += ["--writer", writer]
 
         def argv_for(first: bool) -> list[str]:
             argv = gateway_argv(db_url, args.log_level) + shared

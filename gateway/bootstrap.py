@@ -27,6 +27,7 @@ from gateway.runtime import LocalNotifier, SystemClock, UuidIds
 
 if TYPE_CHECKING:
     from gateway.adapters.models.registry import ModelRegistry
+    from gateway.adapters.sql_store import SqlStore
 
 __all__ = ["App", "Settings", "build_app", "configure_logging", "load_principals"]
 
@@ -297,7 +298,7 @@ def _models(path: Path | None, registry: PolicyRegistry, metrics: Metrics) -> Mo
     return models
 
 
-def _store(engine: Any, writer_process: bool, on_commit: Callable[[set[str]], None]) -> Any:
+def _store(engine: Any, writer_process: bool, on_commit: Callable[[set[str]], None]) -> SqlStore:
     """The SQL store: its writer a thread of this process, or a child process of its own."""
     from gateway.adapters.sql_store import SqlStore
 

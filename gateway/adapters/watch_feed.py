@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
 
 from audit.schema import audit_events
+from gateway.adapters.db import unavailable
 
 __all__ = ["ChangeFeed"]
 
@@ -37,7 +39,14 @@ class ChangeFeed:
             return int(conn.execute(select(func.coalesce(func.max(audit_events.c.seq), 0))).scalar_one())
 
     def poll(self) -> set[str]:
-        """One look: the decision ids woken (none read while nobody watches)."""
+        """One look: the decision ids woken (none read while nobody watches). A database that
+        does not answer is ``StoreUnavailable`` (the gateway's loop logs it in one line)."""
+        try:
+            return self._look()
+        except DBAPIError as exc:
+            raise unavailable(self.engine.url, exc) from exc
+
+    def _look(self) -> set[str]:
         if not self._watched():
             self.last_seq = self._head()
             return set()

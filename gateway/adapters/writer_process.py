@@ -188,7 +188,7 @@ class ProcessSqlStore(SqlStore):
                 raise WriterProcessGone(f"the writer process exited (status {status}) before it answered") from exc
         if kind == "ok":
             return payload  # type: ignore[no-any-return]
-        raise WriterProcessGone(str(payload))
+        raise RuntimeError(str(payload))  # the child's transaction failed; the child lives on
 
     def close(self) -> None:
         """Commit what is queued, stop the writer thread, then let the child end."""

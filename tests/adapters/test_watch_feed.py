@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, text
 
 from gateway.adapters import SqlStore
 from gateway.adapters.watch_feed import ChangeFeed
+from gateway.errors import StoreUnavailable
 from tests.adapters.test_sql_store_contract import apply, decision, hold, task
 
 
@@ -47,3 +49,13 @@ class TestChangeFeed:
 
         assert feed.poll() == set()
         assert feed.last_seq > 0
+
+    def test_a_database_that_does_not_answer_is_store_unavailable(self, engine: Engine) -> None:
+        """The feed's loop logs a failed look in one line: the error is ``StoreUnavailable``
+        naming the database, not a driver traceback."""
+        feed = ChangeFeed(engine, lambda ids: None, lambda: 1)
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_gone"))
+
+        with pytest.raises(StoreUnavailable, match="is unavailable"):
+            feed.poll()

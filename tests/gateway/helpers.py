@@ -43,6 +43,15 @@ def decide(client: Any, req: decision_pb2.DecideRequest, who: str = "caller") ->
     return client.decisions.Decide(req, metadata=auth(who), timeout=30).decision
 
 
+def assert_auto_decided(client: Any, decision_ids: list[str]) -> None:
+    """Each of ``decision_ids`` is stored and AUTO_DECIDED (read back as its requester)."""
+    for decision_id in decision_ids:
+        got = client.decisions.GetDecision(
+            decision_pb2.GetDecisionRequest(decision_id=decision_id), metadata=auth("caller"), timeout=30
+        ).decision
+        assert got.status == decision_pb2.DECISION_STATUS_AUTO_DECIDED, decision_id
+
+
 def claim(client: Any, queue: str, who: str, lease: float = 0.0) -> review_pb2.ClaimNextResponse:
     """ClaimNext on ``queue`` as ``who``."""
     req = review_pb2.ClaimNextRequest(queue=queue)

@@ -16,7 +16,7 @@ import pytest
 from gateway.cli import main as cli
 from signoff.v1 import decision_pb2
 from tests.conftest import Client, auth, spawn_serve
-from tests.gateway.helpers import claim, claim_request, decide, submit
+from tests.gateway.helpers import assert_auto_decided, claim, claim_request, decide, submit
 
 
 def _serve(db_url: str, policy_dir: Path) -> tuple[subprocess.Popen, str]:
@@ -79,11 +79,7 @@ class TestRestart:
         try:
             with grpc.insecure_channel(address) as ch:
                 c = Client(ch, address)
-                for decision_id in acknowledged:
-                    got = c.decisions.GetDecision(
-                        decision_pb2.GetDecisionRequest(decision_id=decision_id), metadata=auth("caller"), timeout=30
-                    ).decision
-                    assert got.status == decision_pb2.DECISION_STATUS_AUTO_DECIDED
+                assert_auto_decided(c, acknowledged)
                 time.sleep(1.1)  # the lease taken before the kill lapses (a fact of the data, not a timing check)
                 again = claim(c, "junior", "bob")
             assert again.task.task_id == leased.task_id

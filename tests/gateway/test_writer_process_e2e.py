@@ -12,9 +12,8 @@ from pathlib import Path
 import grpc
 
 from gateway.cli import main as cli
-from signoff.v1 import decision_pb2
-from tests.conftest import Client, auth, eventually, spawn_serve
-from tests.gateway.helpers import claim, claim_request, decide
+from tests.conftest import Client, eventually, spawn_serve
+from tests.gateway.helpers import assert_auto_decided, claim, claim_request, decide
 
 
 def _children(pid: int) -> list[int]:
@@ -54,14 +53,6 @@ def _load(c: Client, acknowledged: list[str], refused: list[grpc.StatusCode], st
         acknowledged.append(d.decision_id)
 
 
-def _assert_stored(c: Client, ids: list[str]) -> None:
-    for decision_id in ids:
-        got = c.decisions.GetDecision(
-            decision_pb2.GetDecisionRequest(decision_id=decision_id), metadata=auth("caller"), timeout=30
-        ).decision
-        assert got.status == decision_pb2.DECISION_STATUS_AUTO_DECIDED
-
-
 class TestKillTheWriterProcess:
     def test_kill_9_of_the_writer_under_load_fails_only_unacknowledged_calls(self, db_url, policy_dir):
         """SIGKILL of the writer child while 8 callers decide and a reviewer holds a lease: the
@@ -90,7 +81,7 @@ class TestKillTheWriterProcess:
 
                 (replacement,) = _children(proc.pid)
                 assert replacement != writer
-                _assert_stored(c, acknowledged)
+                assert_auto_decided(c, acknowledged)
                 time.sleep(1.1)  # the lease taken before the kill lapses (a fact of the data, not a timing check)
                 again = claim(c, "junior", "bob")
                 assert again.task.task_id == leased.task_id
@@ -126,7 +117,7 @@ class TestKillTheServingProcess:
         proc, address = spawn_serve(db_url, policy_dir, "--writer", "process", stderr=None)
         try:
             with grpc.insecure_channel(address) as ch:
-                _assert_stored(Client(ch, address), acknowledged)
+                assert_auto_decided(Client(ch, address), acknowledged)
             (writer,) = _children(proc.pid)
         finally:
             proc.terminate()
